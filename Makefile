@@ -1,0 +1,64 @@
+# littlebook — the two commands a reader needs:
+#   make lab    create .venv, install, open the book in JupyterLab
+#   make test   create .venv if needed, install, run every check (what CI runs)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+# JupyterLab refuses to start as root unless told it is intended.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: setup lab test lint unit pairs nbval sync execute bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.root_dir=chapters $(ALLOW_ROOT)
+
+test: setup lint unit pairs nbval
+	@echo "make test: all checks passed"
+
+lint: setup
+	$(BIN)/ruff check littlebook tests benchmarks chapters/*.py
+
+unit: setup
+	$(BIN)/python -m pytest tests
+
+# Fails when a chapter's .py and .ipynb disagree (never --sync or --diff here: see docs/contributing.md).
+pairs: setup
+	@status=0; for nb in $(CHAPTERS); do \
+	    $(BIN)/jupytext --quiet --to py:percent -o - "$$nb" | diff -u "$${nb%.ipynb}.py" - || { \
+	        echo "OUT OF SYNC: $$nb and $${nb%.ipynb}.py (edit the .py, then: make execute)"; status=1; }; \
+	done; exit $$status
+	@echo "jupytext pairs in sync: $(words $(CHAPTERS)) chapters"
+
+nbval: setup
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 \
+	    --nbval-sanitize-with chapters/sanitize.cfg -p no:cacheprovider chapters
+
+# Re-execute chapters from their .py sources and store outputs in the .ipynb (CH=03 for one chapter).
+execute: setup
+	@for py in $(sort $(wildcard chapters/$(CH)*.py)); do \
+	    echo "executing $$py"; \
+	    $(BIN)/jupytext --quiet --to ipynb --execute --set-kernel python3 "$$py" && \
+	    $(BIN)/jupytext --quiet --to py:percent "$${py%.py}.ipynb" || exit 1; \
+	done
+
+# Jupytext's own pairing, for editing in JupyterLab: propagates the most recently saved side.
+sync: setup
+	$(BIN)/jupytext --sync chapters/*.ipynb
+
+bench: setup
+	$(BIN)/python -m pip install --quiet -e ".[bench]" || echo "torch unavailable: benchmarks run without it"
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

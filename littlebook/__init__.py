@@ -1,0 +1,45 @@
+"""littlebook: the small numpy deep-learning library that the chapters of the book explain.
+
+Layers have an explicit forward and backward pass (``y = layer(x)``; ``grad_x = layer.backward(grad_y)``),
+losses return a float and their gradient, optimizers update parameters in place, ``fit`` runs the loop.
+"""
+
+from . import data, functional, gradcheck, losses, nn, optim, train
+from .data import load_digits, one_hot, train_test_split
+from .gradcheck import check_loss, check_module, rel_error
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .nn import (
+    Dropout,
+    Flatten,
+    Identity,
+    Linear,
+    Module,
+    Parameter,
+    ReLU,
+    Residual,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .optim import SGD, Adam, CosineLR, StepLR
+from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # modules of the package
+    "data", "functional", "gradcheck", "losses", "nn", "optim", "train",
+    # layers
+    "Module", "Parameter", "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
+    "Dropout", "Flatten", "Residual",
+    # losses
+    "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
+    # optimization and training
+    "SGD", "Adam", "StepLR", "CosineLR",
+    "fit", "evaluate", "predict", "accuracy", "minibatches", "History", "TrainingDiverged",
+    # gradient checking
+    "check_module", "check_loss", "rel_error",
+    # data
+    "load_digits", "train_test_split", "one_hot",
+]

@@ -1,0 +1,90 @@
+"""Stateless numerics shared by layers, losses and chapters.
+
+Every function here is numerically stable: exponentials are only ever taken of
+non-positive numbers, so nothing overflows even for logits of size 1e4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "as_rng",
+    "sigmoid",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "one_hot",
+    "expect_shape",
+]
+
+
+def as_rng(rng: np.random.Generator | int | None = None) -> np.random.Generator:
+    """Return a ``numpy.random.Generator``: ``None`` → seeded with 0, an int → seeded with it.
+
+    All randomness in littlebook goes through such a generator, so that the same seed
+    gives the same numbers on every run.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^{−x}), computed as e^{x}/(1+e^{x}) for x < 0 so that e^{·} never overflows."""
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def logsumexp(x: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """log Σ_j e^{x_j} = m + log Σ_j e^{x_j − m} with m = max_j x_j (the log-sum-exp trick)."""
+    x = np.asarray(x)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # all −inf along the axis: keep −inf, don't make NaN
+    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log softmax(x)_i = x_i − logsumexp(x)."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j}, computed as e^{x_i − max x} / Σ_j e^{x_j − max x}."""
+    x = np.asarray(x)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float32) -> np.ndarray:
+    """Integer labels of shape (N,) → one-hot matrix of shape (N, num_classes)."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: labels must lie in [0, {num_classes}), got values in [{labels.min()}, {labels.max()}]"
+        )
+    out = np.zeros(labels.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, labels[..., None], 1, axis=-1)
+    return out
+
+
+def expect_shape(owner, x: np.ndarray, shape: tuple) -> None:
+    """Raise a ``ValueError`` naming ``owner`` unless ``x`` has ``shape``.
+
+    ``shape`` holds ints (must match) and strings (any size, used as names in the message),
+    e.g. ``("N", 3)`` accepts (5, 3) and reports "expected input of shape (N, 3)".
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{owner}: expected a numpy array, got {type(x).__name__}")
+    ok = x.ndim == len(shape) and all(isinstance(s, str) or s == d for s, d in zip(shape, x.shape))
+    if not ok:
+        wanted = "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{owner}: expected input of shape {wanted}, got {tuple(x.shape)}")

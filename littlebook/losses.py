@@ -1,0 +1,142 @@
+"""Losses: ``value = loss(pred, target)`` returns a float, then ``loss.backward()`` returns ∂L/∂pred.
+
+All losses average over the batch by default (``reduction="mean"``); ``"sum"`` adds instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .functional import log_softmax, sigmoid
+
+__all__ = ["Loss", "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]
+
+
+class Loss:
+    """Base class: ``forward(pred, target) -> float`` caches what ``backward() -> ∂L/∂pred`` needs."""
+
+    def __init__(self, reduction: str = "mean"):
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"{type(self).__name__}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+        self._cache = None
+
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
+        return self.forward(pred, target)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+    def _reduce(self, per_item: np.ndarray) -> float:
+        return float(per_item.sum() if self.reduction == "sum" else per_item.mean())
+
+    def _scale(self, n: int) -> float:
+        return 1.0 if self.reduction == "sum" else 1.0 / n
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}: call forward before backward")
+        return self._cache
+
+    def _same_shape(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        target = np.asarray(target)
+        if pred.shape != target.shape:
+            raise ValueError(f"{type(self).__name__}: prediction has shape {pred.shape}, target has shape {target.shape}")
+        return target
+
+
+class MSELoss(Loss):
+    """L = mean_i (p_i − y_i)²  over every element; ∂L/∂p_i = 2 (p_i − y_i) / n."""
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        diff = pred - self._same_shape(pred, target)
+        self._cache = diff
+        return self._reduce(diff**2)
+
+    def backward(self) -> np.ndarray:
+        diff = self._need_cache()
+        return 2.0 * diff * self._scale(diff.size)
+
+
+class BCEWithLogitsLoss(Loss):
+    """Binary cross-entropy on logits z, with p = σ(z):
+
+    L = −mean_i [y_i log p_i + (1 − y_i) log(1 − p_i)] = mean_i [max(z_i, 0) − z_i y_i + log(1 + e^{−|z_i|})],
+    the right-hand form never takes log 0 nor overflows. ∂L/∂z_i = (σ(z_i) − y_i) / n.
+    """
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        y = self._same_shape(pred, target)
+        self._cache = (pred, y)
+        return self._reduce(np.maximum(pred, 0) - pred * y + np.log1p(np.exp(-np.abs(pred))))
+
+    def backward(self) -> np.ndarray:
+        z, y = self._need_cache()
+        return ((sigmoid(z) - y) * self._scale(z.size)).astype(z.dtype, copy=False)
+
+
+class BCELoss(Loss):
+    """Binary cross-entropy on probabilities p: L = −mean_i [y_i log p_i + (1 − y_i) log(1 − p_i)].
+
+    p is clipped to [eps, 1 − eps] (eps = 1e-7 by default) because −log 0 = ∞: a single confident
+    mistake would make the loss infinite and its gradient NaN. Prefer ``BCEWithLogitsLoss``,
+    which needs no clipping. ∂L/∂p_i = (p_i − y_i) / (p_i (1 − p_i)) / n, 0 where p is clipped.
+    """
+
+    def __init__(self, reduction: str = "mean", eps: float = 1e-7):
+        super().__init__(reduction)
+        self.eps = eps
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        y = self._same_shape(pred, target)
+        p = np.clip(pred, self.eps, 1 - self.eps)
+        self._cache = (pred, p, y)
+        return self._reduce(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    def backward(self) -> np.ndarray:
+        pred, p, y = self._need_cache()
+        inside = (pred > self.eps) & (pred < 1 - self.eps)
+        return (p - y) / (p * (1 - p)) * inside * self._scale(p.size)
+
+
+class CrossEntropyLoss(Loss):
+    """Softmax cross-entropy on logits, fused: L = −mean_n Σ_c y_nc log softmax(z_n)_c.
+
+    pred: logits (..., C). target: integer classes (...) or one-hot / probabilities (..., C).
+    Leading axes (batch, sequence positions, ...) are all averaged (or summed) over.
+    ∂L/∂z = (softmax(z) − y) / n: the softmax derivative cancels against the log.
+    """
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        if pred.ndim < 2:
+            raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {pred.shape}")
+        target = np.asarray(target)
+        num_classes = pred.shape[-1]
+        if target.shape == pred.shape[:-1]:
+            if not np.issubdtype(target.dtype, np.integer):
+                raise ValueError(f"CrossEntropyLoss: class targets must be integers, got dtype {target.dtype}")
+            if target.size and (target.min() < 0 or target.max() >= num_classes):
+                bad = target[(target < 0) | (target >= num_classes)].flat[0]
+                raise ValueError(f"CrossEntropyLoss: target class {bad} out of range [0, {num_classes})")
+        elif target.shape != pred.shape:
+            raise ValueError(
+                f"CrossEntropyLoss: logits have shape {pred.shape}; targets must be classes of shape "
+                f"{pred.shape[:-1]} or one-hot of shape {pred.shape}, got {target.shape}"
+            )
+        logp = log_softmax(pred, axis=-1)
+        if target.shape == pred.shape:
+            per_item = -np.sum(target * logp, axis=-1)
+        else:
+            per_item = -np.take_along_axis(logp, target[..., None], axis=-1)[..., 0]
+        self._cache = (logp, target)
+        return self._reduce(per_item)
+
+    def backward(self) -> np.ndarray:
+        logp, target = self._need_cache()
+        grad = np.exp(logp)
+        if target.shape == logp.shape:
+            grad -= target
+        else:
+            np.put_along_axis(grad, target[..., None], np.take_along_axis(grad, target[..., None], -1) - 1, -1)
+        grad *= self._scale(grad.size // grad.shape[-1])
+        return grad

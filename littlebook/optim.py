@@ -1,0 +1,116 @@
+"""Optimizers update parameters in place from their accumulated gradients, and lr schedules.
+
+Gradient descent: w_{n+1} = w_n − η ∇L(w_n), η the learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .nn import Parameter
+
+__all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineLR"]
+
+
+class Optimizer:
+    """Holds a list of parameters and a learning rate ``lr``; ``step()`` updates, ``zero_grad()`` clears."""
+
+    def __init__(self, params, lr: float):
+        self.params: list[Parameter] = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
+        self.lr = float(lr)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad[...] = 0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr:g})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum μ and weight decay λ:
+
+    g ← ∇L + λ w;  v ← μ v + g;  w ← w − η v   (μ = 0 gives plain w ← w − η g).
+    """
+
+    def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must lie in [0, 1), got {momentum}")
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.velocity = [np.zeros_like(p.value) for p in self.params] if momentum else None
+
+    def step(self) -> None:
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if self.weight_decay:
+                g = g + self.weight_decay * p.value
+            if self.velocity is not None:
+                v = self.velocity[i]
+                v *= self.momentum
+                v += g
+                g = v
+            p.value -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam: m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η m̂ / (√v̂ + ε),
+
+    with bias corrections m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ). ``weight_decay`` adds λw to g (L2, not AdamW).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.beta1, self.beta2 = betas
+        self.eps, self.weight_decay = eps, weight_decay
+        self.m = [np.zeros_like(p.value) for p in self.params]
+        self.v = [np.zeros_like(p.value) for p in self.params]
+        self.t = 0
+
+    def step(self) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad if not self.weight_decay else p.grad + self.weight_decay * p.value
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            p.value -= (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
+
+
+class StepLR:
+    """Multiply the optimizer's lr by ``gamma`` every ``step_size`` calls of ``step()``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
+        self.base_lr, self.count = optimizer.lr, 0
+
+    def step(self) -> None:
+        self.count += 1
+        self.optimizer.lr = self.base_lr * self.gamma ** (self.count // self.step_size)
+
+
+class CosineLR:
+    """Cosine decay from the initial lr to ``min_lr`` over ``total`` calls of ``step()``:
+
+    η_t = η_min + ½ (η_0 − η_min)(1 + cos(π t / T)).
+    """
+
+    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
+        self.optimizer, self.total, self.min_lr = optimizer, total, min_lr
+        self.base_lr, self.count = optimizer.lr, 0
+
+    def step(self) -> None:
+        self.count = min(self.count + 1, self.total)
+        cos = 0.5 * (1 + math.cos(math.pi * self.count / self.total))
+        self.optimizer.lr = self.min_lr + (self.base_lr - self.min_lr) * cos

@@ -1,0 +1,211 @@
+"""The training loop: mini-batches → forward → loss → backward → optimizer step, with a History.
+
+``fit`` stops with ``TrainingDiverged`` as soon as the loss or a gradient stops being finite, or the
+loss explodes to ``divergence_factor`` (10⁴) times its first value, *before* applying the update: the
+model keeps the last parameters that gave a finite loss and finite gradients. (The factor matters for
+cross-entropy on logits: log-sum-exp keeps its loss finite even when the weights blow up.)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .functional import as_rng
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
+
+__all__ = ["TrainingDiverged", "History", "minibatches", "accuracy", "fit", "evaluate", "predict"]
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when the loss or the gradients become NaN or infinite (or the loss explodes) during ``fit``."""
+
+    def __init__(self, step: int, loss: float, lr: float, history: History | None = None):
+        self.step, self.loss, self.lr, self.history = step, loss, lr, history
+        super().__init__(
+            f"training diverged at step {step}: loss = {loss}, learning rate = {lr:g}; "
+            f"try a lower learning rate (e.g. {lr / 10:g})"
+        )
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded: per step (train batch) and per epoch (train and validation)."""
+
+    step_loss: list[float] = field(default_factory=list)
+    step_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    diverged_at: int | None = None
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_loss)
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.train_loss)} epochs, {self.steps} steps, {self.seconds:.1f}s"]
+        for name in ("train_loss", "train_acc", "val_loss", "val_acc"):
+            values = getattr(self, name)
+            if values:
+                parts.append(f"{name}={values[-1]:.4f}")
+        if self.diverged_at is not None:
+            parts.append(f"diverged at step {self.diverged_at}")
+        return "History(" + ", ".join(parts) + ")"
+
+
+def _check_data(X: np.ndarray, y: np.ndarray, what: str) -> None:
+    if len(X) == 0:
+        raise ValueError(f"{what}: the data set is empty")
+    if len(X) != len(y):
+        raise ValueError(f"{what}: X has {len(X)} samples but y has {len(y)}")
+    if np.issubdtype(np.asarray(X).dtype, np.floating) and not np.isfinite(X).all():
+        bad = int(np.argwhere(~np.isfinite(np.asarray(X).reshape(len(X), -1)))[0, 0])
+        raise ValueError(f"{what}: X contains NaN or inf (first at sample {bad}); clean the data first")
+    if np.issubdtype(np.asarray(y).dtype, np.floating) and not np.isfinite(y).all():
+        raise ValueError(f"{what}: y contains NaN or inf; clean the data first")
+
+
+def minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle: bool = True
+                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (X_b, y_b) batches covering the data once; shuffled by ``rng``; the last, smaller batch is kept."""
+    if batch_size < 1:
+        raise ValueError(f"minibatches: batch_size must be >= 1, got {batch_size}")
+    _check_data(X, y, "minibatches")
+    n = len(X)
+    order = as_rng(rng).permutation(n) if shuffle else np.arange(n)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        yield X[idx], y[idx]
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of correct predictions: argmax for (N, C) logits, sign for (N,) or (N, 1) binary logits."""
+    y = np.asarray(y)
+    if logits.ndim >= 2 and logits.shape[-1] > 1:
+        pred = logits.argmax(axis=-1)
+        truth = y.argmax(axis=-1) if y.shape == logits.shape else y
+    else:
+        pred, truth = (logits > 0).reshape(y.shape), y > 0.5
+    return float(np.mean(pred == truth))
+
+
+def predict(model, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Model outputs for X in eval mode (batched to bound memory); the model's mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        return np.concatenate([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> tuple[float, float | None]:
+    """(mean loss, accuracy) on (X, y) in eval mode; accuracy is None for non-classification losses."""
+    _check_data(X, y, "evaluate")
+    out = predict(model, X, batch_size)
+    loss = float(loss_fn(out, y))
+    acc = accuracy(out, y) if isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss)) else None
+    return loss, acc
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm  # widget bar in Jupyter, text bar in a terminal
+
+    return tqdm(total=total, unit="step", leave=True, mininterval=0.2)
+
+
+def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarray], *, epochs: int = 10,
+        batch_size: int = 64, val_data: tuple[np.ndarray, np.ndarray] | None = None, rng=None, scheduler=None,
+        progress: bool = True, callback: Callable[[History], None] | None = None,
+        callback_every: int | None = None, max_steps: int | None = None,
+        divergence_factor: float | None = 1e4) -> History:
+    """Train ``model`` by mini-batch gradient descent and return its ``History``.
+
+    Each step: forward a batch, compute the loss, backward, check for divergence, ``optimizer.step()``.
+    ``scheduler.step()`` runs once per epoch. ``callback(history)`` runs every ``callback_every`` steps
+    (default: at the end of each epoch), e.g. to redraw a live plot. ``max_steps`` stops early.
+    Raises ``TrainingDiverged`` (with ``.history`` attached) on a NaN/inf loss or gradient, or when the
+    loss exceeds ``divergence_factor`` × max(first loss, 1) (``None`` turns that test off).
+    """
+    X, y = train_data
+    _check_data(X, y, "fit")
+    if val_data is not None:
+        _check_data(*val_data, "fit (val_data)")
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+    rng = as_rng(rng)
+    classify = isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
+    params = model.parameters()
+    history = History()
+    steps_per_epoch = math.ceil(len(X) / batch_size)
+    total = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
+    bar = _progress_bar(total, progress)
+    start = time.perf_counter()
+    model.train()
+    try:
+        # Overflow is detected explicitly below: silence numpy's warnings about it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for _ in range(epochs):
+                epoch_loss, epoch_correct, seen = 0.0, 0.0, 0
+                for xb, yb in minibatches(X, y, batch_size, rng):
+                    out = model(xb)
+                    loss = loss_fn(out, yb)
+                    optimizer.zero_grad()
+                    model.backward(loss_fn.backward())
+                    step = history.steps + 1
+                    if step == 1 and divergence_factor is not None:
+                        loss_limit = divergence_factor * max(loss, 1.0) if math.isfinite(loss) else math.inf
+                    exploded = divergence_factor is not None and loss > loss_limit
+                    # The sum of a gradient is NaN/inf if any entry is: one cheap reduction per tensor.
+                    if exploded or not math.isfinite(loss) or not all(math.isfinite(float(p.grad.sum())) for p in params):
+                        history.diverged_at = step
+                        history.seconds = time.perf_counter() - start
+                        raise TrainingDiverged(step, loss, optimizer.lr, history)
+                    optimizer.step()
+                    acc = accuracy(out, yb) if classify else float("nan")
+                    history.step_loss.append(loss)
+                    history.step_acc.append(acc)
+                    history.lr.append(optimizer.lr)
+                    epoch_loss += loss * len(xb)
+                    epoch_correct += acc * len(xb)
+                    seen += len(xb)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{loss:.4f}", **({"acc": f"{acc:.3f}"} if classify else {}), refresh=False)
+                    if callback is not None and callback_every and step % callback_every == 0:
+                        callback(history)
+                    if max_steps is not None and step >= max_steps:
+                        break
+                history.train_loss.append(epoch_loss / seen)
+                if classify:
+                    history.train_acc.append(epoch_correct / seen)
+                if val_data is not None:
+                    val_loss, val_acc = evaluate(model, loss_fn, *val_data)
+                    history.val_loss.append(val_loss)
+                    if val_acc is not None:
+                        history.val_acc.append(val_acc)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val_loss=f"{val_loss:.4f}",
+                                        **({"val_acc": f"{val_acc:.3f}"} if val_acc is not None else {}))
+                if scheduler is not None:
+                    scheduler.step()
+                if callback is not None and not callback_every:
+                    callback(history)
+                if max_steps is not None and history.steps >= max_steps:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+        model.train()
+    history.seconds = time.perf_counter() - start
+    return history
