@@ -43,6 +43,7 @@ class History:
     train_acc: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
+    epoch_end: list[int] = field(default_factory=list)  # step count at the end of each epoch (for plots)
     seconds: float = 0.0
     diverged_at: int | None = None
 
@@ -187,6 +188,7 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
                     if max_steps is not None and step >= max_steps:
                         break
                 history.train_loss.append(epoch_loss / seen)
+                history.epoch_end.append(history.steps)
                 if classify:
                     history.train_acc.append(epoch_correct / seen)
                 if val_data is not None:
