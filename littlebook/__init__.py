@@ -4,7 +4,8 @@ Layers have an explicit forward and backward pass (``y = layer(x)``; ``grad_x = 
 losses return a float and their gradient, optimizers update parameters in place, ``fit`` runs the loop.
 """
 
-from . import data, functional, gradcheck, losses, nn, optim, train
+from . import conv, data, functional, gradcheck, losses, nn, optim, train
+from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, conv_output_size
 from .data import load_digits, one_hot, train_test_split
 from .gradcheck import check_loss, check_module, rel_error
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
@@ -29,10 +30,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     # modules of the package
-    "data", "functional", "gradcheck", "losses", "nn", "optim", "train",
+    "conv", "data", "functional", "gradcheck", "losses", "nn", "optim", "train",
     # layers
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
     "Dropout", "Flatten", "Residual",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "conv_output_size",
     # losses
     "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
     # optimization and training

@@ -16,6 +16,11 @@ __all__ = [
     "log_softmax",
     "one_hot",
     "expect_shape",
+    "pad2d",
+    "sliding_windows",
+    "im2col",
+    "add_windows",
+    "col2im",
 ]
 
 
@@ -84,7 +89,67 @@ def expect_shape(owner, x: np.ndarray, shape: tuple) -> None:
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{owner}: expected a numpy array, got {type(x).__name__}")
-    ok = x.ndim == len(shape) and all(isinstance(s, str) or s == d for s, d in zip(shape, x.shape))
+    ok = x.ndim == len(shape) and all(isinstance(s, str) or s == d for s, d in zip(shape, x.shape, strict=False))
     if not ok:
         wanted = "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"{owner}: expected input of shape {wanted}, got {tuple(x.shape)}")
+
+
+# -- im2col: convolution as one matrix product ----------------------------------------------
+
+
+def pad2d(x: np.ndarray, pad: tuple[int, int] | int) -> np.ndarray:
+    """Zero-pad the last two axes of (N, C, H, W): ``pad`` = (before, after) rows/columns, or one int for both."""
+    lo, hi = (pad, pad) if isinstance(pad, (int, np.integer)) else pad
+    if lo == 0 and hi == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (lo, hi), (lo, hi)))
+
+
+def sliding_windows(x: np.ndarray, kernel_size: int, stride: int = 1) -> np.ndarray:
+    """Every K×K window of (N, C, H, W), as a view (no copy) of shape (N, C, Ho, Wo, K, K).
+
+    windows[n, c, i, j] = x[n, c, i·S : i·S + K, j·S : j·S + K], with Ho = ⌊(H − K)/S⌋ + 1.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))
+    return windows[:, :, ::stride, ::stride]
+
+
+def im2col(x: np.ndarray, kernel_size: int, stride: int = 1, padding: tuple[int, int] | int = 0) -> np.ndarray:
+    """The patch matrix of (N, C, H, W): shape (C·K·K, N·Ho·Wo), one flattened input patch per column.
+
+    With it a convolution is one matrix product, Y = W_mat @ cols, W_mat = weight.reshape(C_out, C·K·K).
+    Row order (c, ki, kj) matches ``weight.reshape``; column order (n, i, j). The copy made here is
+    the price of a single large, contiguous matrix product (what BLAS is fast at).
+    """
+    windows = sliding_windows(pad2d(x, padding), kernel_size, stride)  # (N, C, Ho, Wo, K, K) view
+    n, c, ho, wo, k, _ = windows.shape
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * k * k, n * ho * wo)
+
+
+def add_windows(grad_windows: np.ndarray, input_shape: tuple, stride: int = 1) -> np.ndarray:
+    """Adjoint of ``sliding_windows``: add each window's gradient back onto the pixels it was cut from.
+
+    grad_windows: (N, C, Ho, Wo, K, K) → (N, C, H, W) for ``input_shape`` (N, C, H, W). A pixel shared by
+    overlapping windows gets the sum of their gradients. The loop runs over the K×K kernel offsets only,
+    each step one vectorised strided add of a whole (N, C, Ho, Wo) slab.
+    """
+    n, c, ho, wo, k, _ = grad_windows.shape
+    s = stride
+    out = np.zeros(input_shape, dtype=grad_windows.dtype)
+    for i in range(k):
+        for j in range(k):
+            out[:, :, i:i + s * ho:s, j:j + s * wo:s] += grad_windows[:, :, :, :, i, j]
+    return out
+
+
+def col2im(cols: np.ndarray, x_shape: tuple, kernel_size: int, stride: int = 1,
+           padding: tuple[int, int] | int = 0) -> np.ndarray:
+    """Adjoint of ``im2col``: (C·K·K, N·Ho·Wo) patch gradients → (N, C, H, W) input gradient."""
+    n, c, h, w = x_shape
+    lo, hi = (padding, padding) if isinstance(padding, (int, np.integer)) else padding
+    k, s = kernel_size, stride
+    ho, wo = (h + lo + hi - k) // s + 1, (w + lo + hi - k) // s + 1
+    windows = cols.reshape(c, k, k, n, ho, wo).transpose(3, 0, 4, 5, 1, 2)  # (N, C, Ho, Wo, K, K) view
+    padded = add_windows(windows, (n, c, h + lo + hi, w + lo + hi), s)
+    return padded[:, :, lo:lo + h, lo:lo + w]
