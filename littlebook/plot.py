@@ -1,0 +1,173 @@
+"""Plots the chapters share: training curves, decision boundaries, image grids, activation functions.
+
+Every function draws into the ``ax`` (or ``axes``) you pass, or makes a new figure, and returns the
+matplotlib objects it drew on, so a chapter can add to them. Nothing here touches global matplotlib
+state (no ``plt.style.use``, no ``rcParams`` changes): a plot never changes how the next one looks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves"]
+
+_METRICS = {"loss": ("step_loss", "train_loss", "val_loss"), "accuracy": ("step_acc", "train_acc", "val_acc")}
+
+
+def _epoch_x(history, n: int) -> np.ndarray:
+    """Step number at which each of the first ``n`` epochs ended (falls back to an even split)."""
+    ends = list(getattr(history, "epoch_end", []))
+    if len(ends) >= n:
+        return np.asarray(ends[:n])
+    per_epoch = history.steps / max(len(history.train_loss), 1)
+    return per_epoch * np.arange(1, n + 1)
+
+
+def plot_history(history, ax=None, metrics=("loss",)):
+    """Per-step values (light) and per-epoch train/validation curves of a ``train.History``.
+
+    ``metrics``: any of "loss", "accuracy"; one Axes per metric. ``ax``: an Axes (one metric) or a
+    sequence of Axes (one per metric); new ones are made when None. Returns what ``ax`` would be:
+    the Axes for one metric, the list of Axes otherwise. A diverged run gets a vertical line and the
+    label "diverged at step N".
+    """
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    unknown = [m for m in metrics if m not in _METRICS]
+    if unknown:
+        raise ValueError(f"plot_history: unknown metric(s) {unknown}; choose from {sorted(_METRICS)}")
+    if ax is None:
+        _, ax = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+        axes = list(ax[0])
+    else:
+        axes = [ax] if not isinstance(ax, (list, tuple, np.ndarray)) else list(np.ravel(ax))
+    if len(axes) != len(metrics):
+        raise ValueError(f"plot_history: got {len(axes)} axes for {len(metrics)} metrics {metrics}")
+
+    for a, metric in zip(axes, metrics, strict=True):
+        step_name, train_name, val_name = _METRICS[metric]
+        step_values = np.asarray(getattr(history, step_name), dtype=float)
+        steps = np.arange(1, len(step_values) + 1)
+        if len(step_values) and np.isfinite(step_values).any():
+            a.plot(steps, step_values, color="C0", alpha=0.3, lw=1, label=f"{metric} per step")
+        for name, color, label in ((train_name, "C0", "train (epoch mean)"), (val_name, "C1", "validation")):
+            values = getattr(history, name)
+            if values:
+                a.plot(_epoch_x(history, len(values)), values, "o-", color=color, ms=4, label=label)
+        if history.diverged_at is not None:
+            a.axvline(history.diverged_at, color="C3", ls="--", lw=1)
+            # x in data units, y in axes units: the label sits at the top of the line, whatever the scale.
+            a.text(history.diverged_at, 0.97, f"diverged at step {history.diverged_at} ",
+                   transform=a.get_xaxis_transform(), ha="right", va="top", color="C3")
+        a.set_xlabel("step")
+        a.set_ylabel(metric)
+        if a.get_legend_handles_labels()[0]:
+            a.legend(loc="upper right" if metric == "loss" else "lower right", fontsize="small")
+    return axes[0] if len(axes) == 1 else axes
+
+
+def decision_grid(model, X: np.ndarray, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The class ``model`` predicts at each point of a grid covering X (N, 2) with a 10 % margin.
+
+    Returns (gx, gy, classes), each (resolution, resolution): argmax of (M, C) logits, or
+    logit > 0 for (M,)/(M, 1) binary logits.
+    """
+    from .train import predict  # eval mode, batched
+
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * (hi - lo) + 1e-9
+    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float32)
+    out = predict(model, grid)
+    classes = out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(int)
+    return gx, gy, classes.reshape(gx.shape)
+
+
+def decision_boundary(model, X: np.ndarray, y: np.ndarray, ax=None, resolution: int = 200):
+    """Colour the plane by the class ``model`` predicts there, and draw the points (X, y) on top.
+
+    X: (N, 2) inputs, y: (N,) integer classes. The model's outputs on a ``resolution``² grid are
+    turned into classes by argmax over (M, C) logits, or by the sign of (M,)/(M, 1) binary logits.
+    Returns the Axes.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision_boundary: expected X of shape (N, 2), got {X.shape}")
+    y = np.asarray(y).reshape(-1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    gx, gy, classes = decision_grid(model, X, resolution)
+    n_classes = int(max(classes.max(), y.max() if len(y) else 0)) + 1
+    levels = np.arange(n_classes + 1) - 0.5
+    cmap = plt.get_cmap("tab10")
+    ax.contourf(gx, gy, classes, levels=levels, cmap=cmap, vmin=-0.5, vmax=9.5, alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=9.5, s=12, edgecolors="k", linewidths=0.3)
+    ax.set_xlim(gx.min(), gx.max())
+    ax.set_ylim(gy.min(), gy.max())
+    ax.set_aspect("equal", adjustable="box")
+    return ax
+
+
+def image_grid(images, titles=None, ncols: int = 8, cmap: str = "gray", axes=None):
+    """Show images (digits, filters, feature maps) in a grid, one per Axes, without ticks.
+
+    images: (N, H, W) or (N, 1, H, W). ``titles``: N strings (or numbers). ``axes``: an existing
+    array of at least N Axes; otherwise a new figure of ceil(N / ncols) rows. Each image is scaled to
+    its own min..max (a filter's sign pattern matters, not its absolute size). Returns (fig, axes).
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.ndim != 3:
+        raise ValueError(f"image_grid: expected images of shape (N, H, W) or (N, 1, H, W), got {np.shape(images)}")
+    n = len(images)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"image_grid: got {len(titles)} titles for {n} images")
+    if axes is None:
+        ncols = max(1, min(ncols, n))
+        nrows = max(1, math.ceil(n / ncols))
+        fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.3 * nrows), squeeze=False)
+    else:
+        axes = np.asarray(axes, dtype=object)
+        fig = axes.flat[0].figure
+        if axes.size < n:
+            raise ValueError(f"image_grid: got {axes.size} axes for {n} images")
+    for i, a in enumerate(axes.flat):
+        a.set_axis_off()
+        if i < n:
+            a.imshow(images[i], cmap=cmap, interpolation="nearest")
+            if titles is not None:
+                a.set_title(str(titles[i]), fontsize="small")
+    return fig, axes
+
+
+def activation_curves(x=None, axes=None):
+    """Plot sigmoid, tanh and ReLU and their derivatives, computed by the littlebook layers themselves.
+
+    Each derivative is ``layer.backward(ones)`` after ``layer(x)``: the backward pass with ∂L/∂y = 1
+    returns exactly f'(x), so the plot shows what backpropagation uses. ``x``: 1-D points (default
+    401 points in [−5, 5]). ``axes``: two Axes (values, derivatives). Returns (fig, axes).
+    """
+    from .nn import ReLU, Sigmoid, Tanh
+
+    x = np.linspace(-5.0, 5.0, 401) if x is None else np.asarray(x, dtype=float).reshape(-1)
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    else:
+        fig = axes[0].figure
+    for i, layer in enumerate((Sigmoid(), Tanh(), ReLU())):
+        name = type(layer).__name__.lower()
+        value = layer(x)
+        derivative = layer.backward(np.ones_like(x))
+        axes[0].plot(x, value, color=f"C{i}", label=name)
+        axes[1].plot(x, derivative, color=f"C{i}", label=f"{name}'")
+    for a, title in zip(axes, ("activation f(x)", "derivative f'(x)"), strict=True):
+        a.axhline(0, color="k", lw=0.5)
+        a.axvline(0, color="k", lw=0.5)
+        a.set_title(title)
+        a.set_xlabel("x")
+        a.legend(fontsize="small")
+    return fig, axes

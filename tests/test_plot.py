@@ -1,0 +1,164 @@
+"""littlebook.plot: each function draws what it claims (checked on the artists) and leaks no global state."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import littlebook as lb  # noqa: E402
+from littlebook import plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _history(diverged_at=None):
+    h = lb.History(step_loss=[2.0, 1.5, 1.2, 1.0, 0.9, 0.8], step_acc=[0.2, 0.4, 0.5, 0.6, 0.7, 0.8],
+                   train_loss=[1.6, 0.9], train_acc=[0.4, 0.7], val_loss=[1.7, 1.1], val_acc=[0.35, 0.6],
+                   epoch_end=[3, 6])
+    h.diverged_at = diverged_at
+    return h
+
+
+def test_plot_history_draws_steps_and_epoch_curves():
+    h = _history()
+    ax = plot.plot_history(h)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["loss per step"].get_xdata(), [1, 2, 3, 4, 5, 6])
+    np.testing.assert_array_equal(lines["loss per step"].get_ydata(), h.step_loss)
+    # Epoch means sit at the step where their epoch ended.
+    np.testing.assert_array_equal(lines["train (epoch mean)"].get_xdata(), [3, 6])
+    np.testing.assert_array_equal(lines["train (epoch mean)"].get_ydata(), h.train_loss)
+    np.testing.assert_array_equal(lines["validation"].get_ydata(), h.val_loss)
+    assert ax.get_ylabel() == "loss"
+    assert not [t for t in ax.texts if "diverged" in t.get_text()]
+
+
+def test_plot_history_accuracy_gets_its_own_axes():
+    h = _history()
+    axes = plot.plot_history(h, metrics=("loss", "accuracy"))
+    assert len(axes) == 2 and axes[0] is not axes[1]
+    acc_lines = {line.get_label(): line for line in axes[1].get_lines()}
+    np.testing.assert_array_equal(acc_lines["validation"].get_ydata(), h.val_acc)
+    assert axes[1].get_ylabel() == "accuracy"
+
+
+def test_plot_history_marks_divergence_with_the_step():
+    h = _history(diverged_at=7)
+    ax = plot.plot_history(h)
+    texts = [t.get_text() for t in ax.texts]
+    assert any("diverged at step 7" in t for t in texts)
+    vertical = [line for line in ax.get_lines() if list(line.get_xdata()) == [7, 7]]
+    assert vertical, "a vertical line marks the diverged step"
+
+
+def test_plot_history_on_a_real_diverged_fit():
+    X, y = lb.data.blobs(60, rng=0)
+    model = lb.Sequential(lb.Linear(2, 8, rng=0), lb.ReLU(), lb.Linear(8, 3, rng=1))
+    with pytest.raises(lb.TrainingDiverged) as err:
+        lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=1e4), (X, y), epochs=5,
+               batch_size=10, progress=False)
+    h = err.value.history
+    ax = plot.plot_history(h)
+    assert any(f"diverged at step {h.diverged_at}" in t.get_text() for t in ax.texts)
+
+
+def test_plot_history_rejects_unknown_metric_and_wrong_axes():
+    with pytest.raises(ValueError, match="unknown metric"):
+        plot.plot_history(_history(), metrics=("los",))
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="2 metrics"):
+        plot.plot_history(_history(), ax=ax, metrics=("loss", "accuracy"))
+
+
+def _halfplane_model():
+    """Logits (x0, −x0): class 0 where x0 > 0, class 1 where x0 < 0."""
+    model = lb.Linear(2, 2, rng=0, dtype=np.float64)
+    model.weight.value[...] = [[1.0, 0.0], [-1.0, 0.0]]
+    model.bias.value[...] = 0.0
+    return model
+
+
+def test_decision_grid_matches_the_known_boundary():
+    X = np.array([[-1.0, -1.0], [1.0, 1.0], [-0.5, 0.5], [0.5, -0.5]])
+    gx, gy, classes = plot.decision_grid(_halfplane_model(), X, resolution=41)
+    assert gx.shape == gy.shape == classes.shape == (41, 41)
+    off_boundary = np.abs(gx) > 1e-9
+    np.testing.assert_array_equal(classes[off_boundary], (gx[off_boundary] < 0).astype(int))
+    assert gx.min() < -1.0 and gx.max() > 1.0  # the margin around the data
+
+
+def test_decision_grid_binary_single_logit():
+    model = lb.Linear(2, 1, rng=0, dtype=np.float64)
+    model.weight.value[...] = [[0.0, 1.0]]  # class 1 above the x axis
+    model.bias.value[...] = 0.0
+    X = np.array([[-1.0, -1.0], [1.0, 1.0]])
+    gx, gy, classes = plot.decision_grid(model, X, resolution=21)
+    off = np.abs(gy) > 1e-9
+    np.testing.assert_array_equal(classes[off], (gy[off] > 0).astype(int))
+
+
+def test_decision_boundary_draws_regions_and_points():
+    X, y = lb.data.blobs(90, rng=0)
+    model = lb.Sequential(lb.Linear(2, 3, rng=0))
+    ax = plot.decision_boundary(model, X, y, resolution=50)
+    points = [c for c in ax.collections if hasattr(c, "get_offsets") and len(c.get_offsets()) == len(X)]
+    assert points, "the data points are drawn"
+    np.testing.assert_allclose(points[0].get_offsets(), X, rtol=1e-6)
+    assert len(ax.collections) >= 2  # the filled regions and the points
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        plot.decision_boundary(model, np.zeros((5, 3)), np.zeros(5))
+
+
+def test_image_grid_shapes_titles_and_pixels():
+    images = np.random.default_rng(0).random((10, 1, 8, 8))
+    fig, axes = plot.image_grid(images, titles=range(10), ncols=4)
+    assert axes.shape == (3, 4)
+    shown = [a for a in axes.flat if a.images]
+    assert len(shown) == 10
+    np.testing.assert_array_equal(shown[3].images[0].get_array(), images[3, 0])
+    assert shown[3].get_title() == "3"
+    assert fig is axes.flat[0].figure
+
+
+def test_image_grid_accepts_nhw_and_existing_axes_and_rejects_bad_shapes():
+    fig, axes = plt.subplots(1, 3)
+    images = np.arange(2 * 5 * 5, dtype=float).reshape(2, 5, 5)
+    fig2, axes2 = plot.image_grid(images, axes=axes)
+    assert fig2 is fig and not axes[2].images
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        plot.image_grid(np.zeros((2, 3, 5, 5)))
+    with pytest.raises(ValueError, match="titles"):
+        plot.image_grid(images, titles=["a"])
+
+
+def test_activation_curves_match_the_textbook_formulas():
+    x = np.linspace(-4, 4, 81)
+    fig, axes = plot.activation_curves(x)
+    values = {line.get_label(): line.get_ydata() for line in axes[0].get_lines()}
+    derivs = {line.get_label(): line.get_ydata() for line in axes[1].get_lines()}
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(values["sigmoid"], s, rtol=1e-12)
+    np.testing.assert_allclose(derivs["sigmoid'"], s * (1 - s), rtol=1e-12)
+    np.testing.assert_allclose(values["tanh"], np.tanh(x), rtol=1e-12)
+    np.testing.assert_allclose(derivs["tanh'"], 1 / np.cosh(x) ** 2, rtol=1e-10)
+    np.testing.assert_array_equal(values["relu"], np.maximum(x, 0))
+    np.testing.assert_array_equal(derivs["relu'"], (x > 0).astype(float))
+
+
+def test_no_global_matplotlib_state_leaks():
+    before = dict(plt.rcParams)
+    h = _history(diverged_at=5)
+    plot.plot_history(h, metrics=("loss", "accuracy"))
+    X, y = lb.data.moons(40, rng=0)
+    plot.decision_boundary(lb.Sequential(lb.Linear(2, 2, rng=0)), X, y, resolution=20)
+    plot.image_grid(np.zeros((3, 4, 4)))
+    plot.activation_curves()
+    after = dict(plt.rcParams)
+    assert {k: v for k, v in after.items() if before.get(k) != v} == {}
