@@ -4,9 +4,9 @@ Layers have an explicit forward and backward pass (``y = layer(x)``; ``grad_x = 
 losses return a float and their gradient, optimizers update parameters in place, ``fit`` runs the loop.
 """
 
-from . import conv, data, functional, gradcheck, losses, nn, optim, train
+from . import conv, data, functional, gradcheck, losses, nn, norm, optim, train
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, conv_output_size
-from .data import load_digits, one_hot, train_test_split
+from .data import MNISTUnavailable, load_digits, load_mnist, mnist_cached, one_hot, scale_images, train_test_split
 from .gradcheck import check_loss, check_module, rel_error
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .nn import (
@@ -23,6 +23,7 @@ from .nn import (
     Softmax,
     Tanh,
 )
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .optim import SGD, Adam, CosineLR, StepLR
 from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict
 
@@ -30,11 +31,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     # modules of the package
-    "conv", "data", "functional", "gradcheck", "losses", "nn", "optim", "train",
+    "conv", "data", "functional", "gradcheck", "losses", "nn", "norm", "optim", "train",
     # layers
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
     "Dropout", "Flatten", "Residual",
     "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "conv_output_size",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d",
     # losses
     "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
     # optimization and training
@@ -43,5 +45,5 @@ __all__ = [
     # gradient checking
     "check_module", "check_loss", "rel_error",
     # data
-    "load_digits", "train_test_split", "one_hot",
+    "load_digits", "train_test_split", "one_hot", "load_mnist", "mnist_cached", "MNISTUnavailable", "scale_images",
 ]

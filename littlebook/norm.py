@@ -1,0 +1,202 @@
+"""Normalisation layers: standardise activations, then scale and shift them with learned γ, β.
+
+All of them compute  x̂ = (x − μ) / √(σ² + ε),  y = γ x̂ + β;  they differ only in the axes over which
+μ and σ² are taken (for an image batch (N, C, H, W)):
+
+    BatchNorm      over (N, H, W), per channel    — depends on the other samples in the batch
+    LayerNorm      over the trailing dims, per sample (for (N, C, H, W): over (C, H, W))
+    GroupNorm      over (C/G, H, W), per sample and group of channels
+    InstanceNorm   over (H, W), per sample and channel (GroupNorm with G = C)
+
+Backward goes through μ and σ² as well (they depend on x): with g = ∂L/∂x̂ and means over the same axes,
+    ∂L/∂x = (g − mean(g) − x̂ · mean(g ⊙ x̂)) / √(σ² + ε).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .functional import expect_shape
+from .nn import Module, Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d"]
+
+
+def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float) -> tuple[np.ndarray, ...]:
+    """x̂ = (x − mean) / √(var + eps) over ``axes`` (biased variance); returns x̂, 1/√(var + eps), mean, var."""
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return (x - mean) * inv_std, inv_std, mean, var
+
+
+def _standardize_backward(grad_xhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray,
+                          axes: tuple[int, ...]) -> np.ndarray:
+    """∂L/∂x from ∂L/∂x̂, including the paths through the mean and the variance (see the module docstring)."""
+    mean_g = grad_xhat.mean(axis=axes, keepdims=True)
+    mean_gx = (grad_xhat * xhat).mean(axis=axes, keepdims=True)
+    return (grad_xhat - mean_g - xhat * mean_gx) * inv_std
+
+
+class _BatchNorm(Module):
+    """Shared code of BatchNorm1d/2d: statistics per feature (axis 1) over every other axis."""
+
+    buffers = ("running_mean", "running_var")
+    _layout: tuple = ()  # input shape for expect_shape, with the feature count filled in
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, dtype=np.float32):
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{type(self).__name__}: momentum must lie in [0, 1], got {momentum}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.weight = Parameter(np.ones(num_features, dtype=dtype))  # γ
+        self.bias = Parameter(np.zeros(num_features, dtype=dtype))  # β
+        self.running_mean = np.zeros(num_features, dtype=dtype)
+        self.running_var = np.ones(num_features, dtype=dtype)
+        self._xhat = self._inv_std = None
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        expect_shape(self, x, tuple(self.num_features if s == "C" else s for s in self._layout))
+        axes = (0,) + tuple(range(2, x.ndim))  # every axis except the feature axis 1
+        shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcasts a (C,) vector along axis 1
+        if self.training:
+            count = x.size // self.num_features
+            if count < 2:
+                raise ValueError(f"{self!r}: training needs more than one value per feature to estimate a "
+                                 f"variance, got input of shape {x.shape}")
+            xhat, inv_std, mean, var = _standardize(x, axes, self.eps)
+            # Running statistics for eval mode. As in PyTorch, the variance stored is the unbiased estimate
+            # (÷ (count − 1)) while the batch itself is normalised with the biased one (÷ count).
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mean.reshape(-1)
+            self.running_var[...] = (1 - m) * self.running_var + m * var.reshape(-1) * (count / (count - 1))
+        else:
+            inv_std = 1.0 / np.sqrt(self.running_var.reshape(shape) + self.eps)
+            xhat = (x - self.running_mean.reshape(shape)) * inv_std
+        self._xhat, self._inv_std, self._axes = xhat, inv_std, axes
+        return xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        self._need_cache(self._xhat)
+        axes, xhat = self._axes, self._xhat
+        shape = (1, -1) + (1,) * (xhat.ndim - 2)
+        self.weight.grad += (grad_out * xhat).sum(axis=axes)
+        self.bias.grad += grad_out.sum(axis=axes)
+        grad_xhat = grad_out * self.weight.value.reshape(shape)
+        if self.training:
+            return _standardize_backward(grad_xhat, xhat, self._inv_std, axes)
+        return grad_xhat * self._inv_std  # eval: μ and σ² are constants, the layer is affine
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, D): each feature standardised over the batch, then y = γ x̂ + β.
+
+    Train mode: batch mean and (biased) variance; running_mean/running_var ← (1 − momentum)·old + momentum·batch
+    (unbiased variance, as in PyTorch). Eval mode: the running statistics, so y no longer depends on the batch.
+    """
+
+    _layout = ("N", "C")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W): statistics per channel over (N, H, W); otherwise as BatchNorm1d."""
+
+    _layout = ("N", "C", "H", "W")
+
+
+class LayerNorm(Module):
+    """Standardise each sample over its trailing dims ``normalized_shape``, then y = γ x̂ + β (γ, β of that shape).
+
+    Works on (N, D) with normalized_shape = D and on sequences (N, T, D): each token on its own. Same in
+    train and eval mode (no batch statistics).
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, dtype=np.float32):
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        self.normalized_shape, self.eps = tuple(int(s) for s in shape), eps
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+        self._xhat = self._inv_std = None
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        d = len(self.normalized_shape)
+        if not isinstance(x, np.ndarray) or x.ndim <= d or x.shape[-d:] != self.normalized_shape:
+            wanted = "(N, ..., " + ", ".join(map(str, self.normalized_shape)) + ")"
+            raise ValueError(f"{self!r}: expected input of shape {wanted}, got {getattr(x, 'shape', type(x))}")
+        self._axes = tuple(range(x.ndim - d, x.ndim))
+        self._xhat, self._inv_std, _, _ = _standardize(x, self._axes, self.eps)
+        return self._xhat * self.weight.value + self.bias.value
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        self._need_cache(self._xhat)
+        batch_axes = tuple(range(grad_out.ndim - len(self.normalized_shape)))
+        self.weight.grad += (grad_out * self._xhat).sum(axis=batch_axes)
+        self.bias.grad += grad_out.sum(axis=batch_axes)
+        return _standardize_backward(grad_out * self.weight.value, self._xhat, self._inv_std, self._axes)
+
+
+class GroupNorm(Module):
+    """Split the C channels of (N, C, *) into G groups; standardise each sample's group over (C/G, *).
+
+    Then y = γ x̂ + β per channel (γ, β of shape (C,)). G = 1 is layer norm over (C, H, W);
+    G = C is instance norm. Independent of the batch, so the same in train and eval mode.
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, dtype=np.float32):
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"{type(self).__name__}: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.weight = Parameter(np.ones(num_channels, dtype=dtype))
+        self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+        self._xhat = self._inv_std = None
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
+
+    def _check(self, x: np.ndarray) -> None:
+        if not isinstance(x, np.ndarray) or x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.num_channels}, ...), "
+                             f"got {getattr(x, 'shape', type(x))}")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._check(x)
+        n, c = x.shape[:2]
+        grouped = x.reshape(n, self.num_groups, -1)  # (N, G, C/G · H · W): a group's channels are adjacent
+        xhat, self._inv_std, _, _ = _standardize(grouped, (2,), self.eps)
+        self._xhat = xhat.reshape(x.shape)
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        return self._xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        self._need_cache(self._xhat)
+        n, c = grad_out.shape[:2]
+        shape = (1, c) + (1,) * (grad_out.ndim - 2)
+        axes = (0,) + tuple(range(2, grad_out.ndim))
+        self.weight.grad += (grad_out * self._xhat).sum(axis=axes)
+        self.bias.grad += grad_out.sum(axis=axes)
+        grad_xhat = (grad_out * self.weight.value.reshape(shape)).reshape(n, self.num_groups, -1)
+        xhat = self._xhat.reshape(n, self.num_groups, -1)
+        return _standardize_backward(grad_xhat, xhat, self._inv_std, (2,)).reshape(grad_out.shape)
+
+
+class InstanceNorm2d(GroupNorm):
+    """Instance norm of (N, C, H, W): each sample's channel standardised over (H, W); GroupNorm with G = C.
+
+    Unlike PyTorch's ``InstanceNorm2d`` (affine=False by default), γ and β are always learned here,
+    as in the GroupNorm it is.
+    """
+
+    def __init__(self, num_channels: int, eps: float = 1e-5, dtype=np.float32):
+        super().__init__(num_channels, num_channels, eps=eps, dtype=dtype)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_channels}, eps={self.eps}"
+
+    def _check(self, x: np.ndarray) -> None:
+        expect_shape(self, x, ("N", self.num_channels, "H", "W"))
