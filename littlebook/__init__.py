@@ -4,7 +4,7 @@ Layers have an explicit forward and backward pass (``y = layer(x)``; ``grad_x = 
 losses return a float and their gradient, optimizers update parameters in place, ``fit`` runs the loop.
 """
 
-from . import conv, data, functional, gradcheck, losses, nn, norm, optim, train
+from . import conv, data, functional, gradcheck, losses, nn, norm, optim, text, train
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, conv_output_size
 from .data import MNISTUnavailable, load_digits, load_mnist, mnist_cached, one_hot, scale_images, train_test_split
 from .gradcheck import check_loss, check_module, rel_error
@@ -25,6 +25,7 @@ from .nn import (
 )
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .optim import SGD, Adam, CosineLR, StepLR
+from .text import BPETokenizer, context_windows, load_corpus, sample
 from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict
 
 __version__ = "0.1.0"
@@ -44,6 +45,8 @@ __all__ = [
     "fit", "evaluate", "predict", "accuracy", "minibatches", "History", "TrainingDiverged",
     # gradient checking
     "check_module", "check_loss", "rel_error",
+    # text
+    "text", "BPETokenizer", "load_corpus", "context_windows", "sample",
     # data
     "load_digits", "train_test_split", "one_hot", "load_mnist", "mnist_cached", "MNISTUnavailable", "scale_images",
 ]

@@ -1,0 +1,177 @@
+"""Text for autoregressive models: the book's corpus, a byte-pair-encoding tokenizer, windows, sampling.
+
+A language model factorises the probability of a sequence with the chain rule of probability,
+P(x_1, …, x_T) = Π_t P(x_t | x_1, …, x_{t−1}), so it only ever has to predict the *next* token.
+The tokenizer turns text into those tokens; ``context_windows`` makes (input, next-token) pairs;
+``sample`` draws new text one token at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from importlib import resources
+
+import numpy as np
+
+from .functional import as_rng, softmax
+
+__all__ = ["load_corpus", "BPETokenizer", "context_windows", "sample"]
+
+CORPUS_FILE = "little_lessons.txt"
+
+# Pre-tokenisation (as in GPT-2): split text into chunks (a word with its leading space, a number,
+# a run of punctuation, a run of spaces) and never merge across two chunks, so that " the" is learned
+# as one token instead of merging "e t" across words. The alternatives cover every character, so the
+# chunks always concatenate back to the text.
+_CHUNK = re.compile(r" ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+")
+
+
+def load_corpus() -> str:
+    """The book's own corpus: ~30 KB of original, plain English about deep learning (ships with the package)."""
+    return resources.files("littlebook").joinpath("corpus", CORPUS_FILE).read_text(encoding="utf-8")
+
+
+def _bytes_and_starts(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes of ``text`` as int64 ids (n,), and a mask (n,) that is True where a chunk starts."""
+    chunks = [c.encode("utf-8") for c in _CHUNK.findall(text)]
+    data = b"".join(chunks)
+    if data != text.encode("utf-8"):  # the pattern must cover every character; fail loudly if it ever does not
+        raise AssertionError("BPETokenizer: pre-tokenisation lost characters")
+    ids = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
+    starts = np.zeros(len(ids), dtype=bool)
+    starts[np.cumsum([0] + [len(c) for c in chunks[:-1]])[: len(chunks)]] = True
+    return ids, starts
+
+
+def _merge(ids: np.ndarray, starts: np.ndarray, pair: tuple[int, int], new_id: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Replace every occurrence of ``pair`` inside a chunk by ``new_id``, left to right, in one vectorised pass.
+
+    Occurrences can only overlap when a == b (as in "aaa"); then, within each run of overlapping matches,
+    the 1st, 3rd, 5th … are merged: exactly what a left-to-right scan does.
+    """
+    a, b = pair
+    hit = (ids[:-1] == a) & (ids[1:] == b) & ~starts[1:]
+    if a == b and hit.any():
+        idx = np.arange(len(hit))
+        run_start = hit & ~np.concatenate(([False], hit[:-1]))
+        first = np.maximum.accumulate(np.where(run_start, idx, 0))  # where the current run of matches began
+        hit &= (idx - first) % 2 == 0
+    pos = np.flatnonzero(hit)
+    if len(pos) == 0:
+        return ids, starts
+    ids = ids.copy()
+    ids[pos] = new_id
+    keep = np.ones(len(ids), dtype=bool)
+    keep[pos + 1] = False  # the right half of each merged pair disappears
+    return ids[keep], starts[keep]
+
+
+class BPETokenizer:
+    """Byte-level byte-pair encoding (Sennrich et al. 2016; GPT-2's byte-level variant).
+
+    Training starts from the 256 possible bytes and repeatedly merges the most frequent adjacent pair
+    into a new token, until ``vocab_size`` tokens exist. Any text can be encoded (every string is bytes)
+    and decoding is exact. ``merges`` is the ordered list of ((a, b), new_id); encoding applies them in
+    that order.
+    """
+
+    def __init__(self, merges: Sequence[tuple[tuple[int, int], int]] = ()):
+        self.merges: list[tuple[tuple[int, int], int]] = [((int(a), int(b)), int(c)) for (a, b), c in merges]
+        self.vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}
+        for (a, b), c in self.merges:
+            if c != len(self.vocab):
+                raise ValueError(f"BPETokenizer: merge {(a, b)} → {c} should create token {len(self.vocab)}")
+            self.vocab[c] = self.vocab[a] + self.vocab[b]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def __repr__(self) -> str:
+        return f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)})"
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
+        """Learn ``vocab_size − 256`` merges from ``text``.
+
+        Each round counts all adjacent pairs inside chunks at once (``np.unique`` over the pair codes
+        a·V + b) and merges the most frequent; ties go to the smallest (a, b) (the codes come sorted and
+        ``argmax`` returns the first maximum), so training is deterministic. Stops early when no pair occurs twice.
+        """
+        if vocab_size < 256:
+            raise ValueError(f"BPETokenizer.train: vocab_size must be >= 256 (the byte alphabet), got {vocab_size}")
+        ids, starts = _bytes_and_starts(text)
+        merges = []
+        for new_id in range(256, vocab_size):
+            valid = ~starts[1:]
+            codes = ids[:-1][valid] * vocab_size + ids[1:][valid]
+            if len(codes) == 0:
+                break
+            uniq, counts = np.unique(codes, return_counts=True)  # sorted codes, so ties → smallest (a, b)
+            best = int(np.argmax(counts))
+            if counts[best] < 2:
+                break
+            pair = divmod(int(uniq[best]), vocab_size)
+            merges.append((pair, new_id))
+            ids, starts = _merge(ids, starts, pair, new_id)
+        return cls(merges)
+
+    def encode(self, text: str) -> np.ndarray:
+        """Text → token ids (n,) int64: bytes, then every learned merge in the order it was learned."""
+        ids, starts = _bytes_and_starts(text)
+        for pair, new_id in self.merges:
+            if len(ids) < 2:
+                break
+            ids, starts = _merge(ids, starts, pair, new_id)
+        return ids
+
+    def decode(self, ids) -> str:
+        """Token ids → text. Byte sequences that are not valid UTF-8 (possible in sampled text) become '�'."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise ValueError(f"BPETokenizer.decode: ids must lie in [0, {self.vocab_size}), "
+                             f"got {ids.min()}..{ids.max()}")
+        return b"".join(self.vocab[i] for i in ids.tolist()).decode("utf-8", errors="replace")
+
+    def token_str(self, token_id: int) -> str:
+        """A token as readable text, e.g. ' the' (bytes that are not valid UTF-8 alone are shown as \\xNN)."""
+        return self.vocab[int(token_id)].decode("utf-8", errors="backslashreplace")
+
+
+def context_windows(ids, context: int, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """All (input, target) pairs for next-token prediction: X[n] = ids[s : s+T], Y[n] = ids[s+1 : s+T+1].
+
+    ids: (L,) token ids; context: T. Returns X, Y of shape (N, T) with s = 0, stride, 2·stride, …
+    Y is X shifted by one: at every position t the target is the token that comes next.
+    """
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    if context < 1 or stride < 1:
+        raise ValueError(f"context_windows: context and stride must be >= 1, got context={context}, stride={stride}")
+    if len(ids) < context + 1:
+        raise ValueError(f"context_windows: need at least context + 1 = {context + 1} tokens, got {len(ids)}")
+    windows = np.lib.stride_tricks.sliding_window_view(ids, context + 1)[::stride]
+    return windows[:, :-1].copy(), windows[:, 1:].copy()
+
+
+def sample(next_logits_fn: Callable[[np.ndarray], np.ndarray], prompt_ids, n_tokens: int,
+           temperature: float = 1.0, rng=None) -> np.ndarray:
+    """Generate ``n_tokens`` after ``prompt_ids``, one at a time: x_t ~ softmax(l_t / temperature).
+
+    ``next_logits_fn(ids)`` gets all ids so far, (t,), and returns the logits (V,) of the next token
+    (crop to the model's context inside it). Temperature < 1 sharpens the distribution, > 1 flattens it,
+    0 means greedy (argmax). Returns prompt + generated ids, (len(prompt) + n_tokens,) int64.
+    """
+    if temperature < 0:
+        raise ValueError(f"sample: temperature must be >= 0, got {temperature}")
+    rng = as_rng(rng)
+    ids = list(np.asarray(prompt_ids, dtype=np.int64).reshape(-1))
+    for _ in range(n_tokens):  # generation is sequential by nature: token t+1 needs token t
+        logits = np.asarray(next_logits_fn(np.array(ids, dtype=np.int64)), dtype=np.float64).reshape(-1)
+        if temperature == 0:
+            ids.append(int(np.argmax(logits)))
+        else:
+            p = softmax(logits / temperature)
+            ids.append(int(rng.choice(len(p), p=p)))
+    return np.array(ids, dtype=np.int64)
