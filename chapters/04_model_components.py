@@ -1,0 +1,890 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. Model components
+#
+# A deep network is built from a handful of kinds of layer, stacked. This chapter takes them one at a time —
+# what each computes, what its parameters mean, what shape goes in and comes out — and ends by running one
+# forward and one backward pass through a small convolutional network built from all of them.
+#
+# **After this chapter you will be able to**
+#
+# - compute a fully connected layer by hand and with `lb.Linear`, and say what its weights and bias do;
+# - explain why a network needs non-linear activations, and plot sigmoid, tanh, ReLU, softmax and their derivatives;
+# - slide a filter over an image, read the feature maps of edge detectors, and predict a feature map's size
+#   from kernel size, stride and padding;
+# - say what max and average pooling keep and discard, and measure how they tolerate small shifts;
+# - flatten feature maps for a dense layer;
+# - normalise activations with batch, layer, instance and group norm, and say over which axes each one averages;
+# - use dropout correctly in training and in evaluation;
+# - run a forward and a backward pass through conv → ReLU → pool → flatten → linear, check every gradient,
+#   and know why all gradients are computed *before* any parameter is updated.
+#
+# Every layer used here is the one in `littlebook`; where a cell works something out by hand, it checks the
+# result against the library.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+import littlebook as lb
+from littlebook.plot import activation_curves, image_grid
+from littlebook.widgets import explore
+
+np.set_printoptions(precision=4, suppress=True)
+
+# %% [markdown]
+# ## 4.1 The fully connected layer
+#
+# In a fully connected (dense) layer every output neuron is connected to every input. Neuron $i$ has one weight
+# $W_{ij}$ per input $j$ — all of them together form the weight matrix $\mathbf W$ (outputs × inputs) — and one
+# bias $b_i$ (together, the vector $\mathbf b$). The neuron computes a weighted sum and passes it through an
+# activation function $f$:
+#
+# $$z_i = \sum_j W_{ij}\, x_j + b_i, \qquad a_i = f(z_i).$$
+#
+# **The notes' example**: two inputs, one output neuron, $x = (0.5, 0.3)$, $w = (0.8, 0.2)$, $b = 0.1$, ReLU.
+# `lb.Linear` draws random weights when it is created; we overwrite them with the notes' values.
+
+# %%
+layer = lb.Linear(2, 1, dtype=np.float64)
+layer.weight.value[...] = [[0.8, 0.2]]  # W has shape (out_features, in_features) = (1, 2)
+layer.bias.value[...] = [0.1]
+x = np.array([[0.5, 0.3]])  # a batch of one sample: shape (N, in_features) = (1, 2)
+
+products = x[0] * layer.weight.value[0]  # x_j · w_j, before the sum
+z = layer(x)
+a = lb.ReLU()(z)
+print(f"x1·w1 = 0.5·0.8 = {products[0]:.2f}    x2·w2 = 0.3·0.2 = {products[1]:.2f}")
+print(f"weighted sum    = {products.sum():.2f}")
+print(f"+ bias (z)      = {z[0, 0]:.2f}")
+print(f"ReLU(z)         = {a[0, 0]:.2f}")
+assert np.isclose(products.sum(), 0.46) and np.isclose(z[0, 0], 0.56) and np.isclose(a[0, 0], 0.56)
+
+# %% [markdown]
+# **Two inputs, three outputs.** Now $\mathbf W$ has shape 3 × 2 and $\mathbf b$ three entries; row $i$ of
+# $\mathbf W$ holds the weights of output neuron $i$:
+#
+# $$z_1 = W_{11}x_1 + W_{12}x_2 + b_1,\quad z_2 = W_{21}x_1 + W_{22}x_2 + b_2,\quad z_3 = W_{31}x_1 + W_{32}x_2 + b_3,
+# \qquad a_i = \mathrm{ReLU}(z_i).$$
+#
+# The cell writes the three sums out one neuron at a time and checks them against the layer, which computes all
+# of them (for a whole batch) in one matrix product $Z = X\mathbf W^\top + \mathbf b$.
+
+# %%
+layer = lb.Linear(2, 3, dtype=np.float64)
+layer.weight.value[...] = [[1.0, -1.0],
+                           [0.5, 0.5],
+                           [-2.0, 1.0]]
+layer.bias.value[...] = [0.0, 0.1, -0.2]
+W, b = layer.weight.value, layer.bias.value
+
+z_by_hand = [W[i, 0] * x[0, 0] + W[i, 1] * x[0, 1] + b[i] for i in range(3)]
+z = layer(x)
+a = lb.ReLU()(z)
+for i in range(3):
+    print(f"z{i + 1} = {W[i, 0]:+.1f}·{x[0, 0]} {W[i, 1]:+.1f}·{x[0, 1]} {b[i]:+.1f} = {z_by_hand[i]:+.2f}"
+          f"   a{i + 1} = ReLU(z{i + 1}) = {a[0, i] + 0:.2f}")  # + 0 turns −0.0 into 0.0
+assert np.allclose(z[0], z_by_hand)
+assert np.allclose(a, [[0.2, 0.5, 0.0]])  # the third neuron's sum is negative: ReLU silences it
+
+# %% [markdown]
+# **What the numbers mean.** A weight is the *strength of the connection* from input $j$ to neuron $i$, in a
+# precise sense: $\partial z_i/\partial x_j = W_{ij}$ — nudge input $j$ by a small $\delta$ and neuron $i$ moves by
+# $W_{ij}\delta$. The layer's backward pass returns exactly these derivatives (∂z_i/∂x for a one-hot ∂L/∂z). A
+# negative weight is an inhibiting connection; a zero weight, no connection.
+#
+# The bias *shifts* the neuron: it moves the weighted sum up or down independently of the input, so it decides
+# where the ReLU switches on. For one input, $\mathrm{ReLU}(wx + b)$ turns on at $x = -b/w$; the weight sets the
+# slope, the bias the position.
+
+# %%
+for i in range(3):
+    grad_z = np.zeros((1, 3))
+    grad_z[0, i] = 1.0  # ∂L/∂z = e_i, so ∂L/∂x = ∂z_i/∂x
+    assert np.allclose(layer.backward(grad_z), W[i])  # row i of W: the strengths of neuron i's connections
+layer.zero_grad()
+
+neuron, relu = lb.Linear(1, 1, dtype=np.float64), lb.ReLU()
+xs = np.linspace(-3, 3, 301)[:, None]
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+for w_, b_ in [(0.5, 0.0), (1.0, 0.0), (2.0, 0.0)]:
+    neuron.weight.value[...], neuron.bias.value[...] = w_, b_
+    axes[0].plot(xs, relu(neuron(xs)), label=f"w = {w_}, b = {b_}")
+for w_, b_ in [(1.0, -1.0), (1.0, 0.0), (1.0, 1.5)]:
+    neuron.weight.value[...], neuron.bias.value[...] = w_, b_
+    out = relu(neuron(xs))[:, 0]
+    axes[1].plot(xs, out, label=f"w = {w_}, b = {b_}")
+    assert np.all(out[xs[:, 0] < -b_ / w_] == 0) and np.all(out[xs[:, 0] > -b_ / w_] > 0)  # switches on at −b/w
+axes[0].set_title("the weight sets the slope")
+axes[1].set_title("the bias shifts where the neuron turns on")
+for ax in axes:
+    ax.set_xlabel("x")
+    ax.legend(fontsize="small")
+axes[0].set_ylabel("ReLU(w x + b)")
+plt.show()
+
+# %% [markdown]
+# ## 4.2 Activation functions
+#
+# The activation function is applied element-wise after the weighted sum. The four classic ones:
+#
+# $$\sigma(x) = \frac{1}{1 + e^{-x}},\qquad \tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}},\qquad
+# \mathrm{ReLU}(x) = \max(0, x),\qquad \mathrm{softmax}(\mathbf x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}.$$
+#
+# They map values to a known range: sigmoid into (0, 1) (a probability), tanh into (−1, 1), ReLU into [0, ∞),
+# and softmax turns a whole vector into a probability distribution (positive, summing to one) — which is why
+# sigmoid and softmax are used in the last layer of classifiers.
+#
+# Training needs their *derivatives*: backpropagation multiplies the incoming gradient by $f'(z)$. The plot below
+# does not use formulas for $f'$: it calls each littlebook layer's own `backward` with $\partial L/\partial y = 1$,
+# which returns $f'(x)$ — exactly what backpropagation uses. Softmax maps vectors to vectors, so we plot its
+# first output for the vector $(x, 0)$; that curve is the sigmoid again, $e^x/(e^x + e^0) = \sigma(x)$, and
+# its derivative $\partial s_1/\partial x_1 = s_1(1 - s_1)$ comes from `Softmax.backward` with
+# $\partial L/\partial s = (1, 0)$.
+
+# %%
+xs = np.linspace(-5, 5, 401)
+fig, axes = activation_curves(xs)  # sigmoid, tanh, ReLU and their backward(ones)
+
+softmax = lb.Softmax()
+pairs = np.stack([xs, np.zeros_like(xs)], axis=1)  # 401 vectors (x, 0)
+s = softmax(pairs)
+ds = softmax.backward(np.tile([1.0, 0.0], (len(xs), 1)))[:, 0]  # ∂s_1/∂x_1
+axes[0].plot(xs, s[:, 0], "k:", label="softmax(x, 0)₁")
+axes[1].plot(xs, ds, "k:", label="∂softmax₁/∂x₁")
+for ax in axes:
+    ax.legend(fontsize="small")
+plt.show()
+
+away_from_kink = np.abs(xs) > 0.05  # ReLU has no derivative at 0
+for layer in (lb.Sigmoid(), lb.Tanh(), lb.ReLU()):
+    values = layer(xs)
+    derivative = layer.backward(np.ones_like(xs))
+    numeric = np.gradient(values, xs)  # finite differences of the forward pass
+    assert np.allclose(derivative[away_from_kink], numeric[away_from_kink], atol=1e-3)
+    print(f"{type(layer).__name__:>7}: values in [{values.min():.4f}, {values.max():.4f}], "
+          f"largest derivative {derivative.max():.4f}")
+assert np.allclose(s[:, 0], lb.Sigmoid()(xs)) and np.allclose(ds, np.gradient(s[:, 0], xs), atol=1e-3)
+assert np.allclose(s.sum(axis=1), 1) and np.all(s > 0)  # a probability distribution
+
+# %% [markdown]
+# Note how small the sigmoid's derivative is: at most 1/4, and almost 0 for $|x| > 5$. Each sigmoid layer
+# multiplies the backward signal by at most 1/4 — one reason deep networks use ReLU (derivative exactly 1 where
+# it is active). Chapter 5 measures this.
+#
+# **Why non-linearity matters.** Without activation functions, stacking layers buys nothing: a composition of
+# linear (affine) maps is one affine map,
+#
+# $$\mathbf W_3(\mathbf W_2(\mathbf W_1 x + b_1) + b_2) + b_3 = \underbrace{\mathbf W_3\mathbf W_2\mathbf W_1}_{\mathbf W}x
+# + \underbrace{\mathbf W_3(\mathbf W_2 b_1 + b_2) + b_3}_{b}.$$
+#
+# The cell builds a three-layer stack, builds *one* `lb.Linear` from the formula, and checks they are the same
+# function. Then it inserts ReLUs and asks the best possible single linear layer (a least-squares fit) to imitate
+# the network: it cannot.
+
+# %%
+rng = np.random.default_rng(0)
+stack = lb.Sequential(lb.Linear(4, 16, rng=1, dtype=np.float64), lb.Linear(16, 16, rng=2, dtype=np.float64),
+                      lb.Linear(16, 3, rng=3, dtype=np.float64))
+for p in stack.parameters():
+    if p.value.ndim == 1:
+        p.value[...] = rng.normal(size=p.shape)  # non-zero biases, so the check covers them
+(W1, b1), (W2, b2), (W3, b3) = [(lin.weight.value, lin.bias.value) for lin in stack.layers]
+
+single = lb.Linear(4, 3, dtype=np.float64)
+single.weight.value[...] = W3 @ W2 @ W1
+single.bias.value[...] = W3 @ (W2 @ b1 + b2) + b3
+
+X_test = rng.normal(size=(500, 4))
+print("three linear layers vs one, max difference:", f"{np.abs(stack(X_test) - single(X_test)).max():.1e}")
+assert np.allclose(stack(X_test), single(X_test))
+
+
+def best_linear_fit_error(model):
+    """Relative residual of the best affine map X ↦ X A + c imitating model(X) (least squares)."""
+    Y = model(X_test)
+    X1 = np.hstack([X_test, np.ones((len(X_test), 1))])
+    coef = np.linalg.lstsq(X1, Y, rcond=None)[0]
+    return np.linalg.norm(X1 @ coef - Y) / np.linalg.norm(Y - Y.mean(axis=0))
+
+
+with_relu = lb.Sequential(stack[0], lb.ReLU(), stack[1], lb.ReLU(), stack[2])
+err_linear, err_relu = best_linear_fit_error(stack), best_linear_fit_error(with_relu)
+print(f"best single linear layer, relative error: without activations {err_linear:.1e}, with ReLU {err_relu:.2f}")
+assert err_linear < 1e-10 and err_relu > 0.1
+
+# %% [markdown]
+# (The notes say non-linearity "allows the model to learn from errors". Learning from errors is gradient descent,
+# and it works for a purely linear model too; what the activations add is *expressive power*: with them, a deep
+# network can approximate curved decision boundaries and functions that no single linear layer can.)
+#
+# ## 4.3 Convolutional layers
+#
+# A dense layer on an image connects every output to every pixel, and has to learn separately that an edge at the
+# top left and an edge at the bottom right are the same thing. A convolutional layer instead slides a small
+# matrix of weights — a **filter** (or kernel) — over the image. At each position it multiplies the filter
+# element-wise with the patch underneath and sums the products, giving one number; all positions together form a
+# **feature map**, which is large where the patch looks like the filter. With $C$ input channels, $K\times K$
+# filters, stride $S$ and zero padding $P$:
+#
+# $$y_{o,i,j} = b_o + \sum_{c}\sum_{u,v=0}^{K-1} W_{o,c,u,v}\; x^{\text{padded}}_{c,\; iS+u,\; jS+v}.$$
+#
+# (Strictly this is cross-correlation — a mathematician's convolution flips the kernel — but every deep-learning
+# library calls it convolution; the flip does not matter when the filter is learned.)
+#
+# We use the real handwritten digits that scikit-learn ships: 8 × 8 pixels, small enough that you can see every
+# pixel and count positions. (The same layers run unchanged on 28 × 28 MNIST images in chapter 5.)
+
+# %%
+X_img, y_img = lb.load_digits(flatten=False)  # (1797, 1, 8, 8), values in [0, 1]
+X_img = X_img.astype(np.float64)
+digit = X_img[:1]  # one image as a batch: (N, C, H, W) = (1, 1, 8, 8)
+print("batch shape (N, C, H, W):", digit.shape, "  label:", y_img[0])
+
+filters = np.array([
+    [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],  # Sobel x: dark → bright from left to right (vertical edges)
+    [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],  # Sobel y: dark → bright from top to bottom (horizontal edges)
+    [[0, 1, 2], [-1, 0, 1], [-2, -1, 0]],  # diagonal edges
+    np.full((3, 3), 1 / 9),  # box blur: the local average
+], dtype=np.float64)
+names = ["vertical edges", "horizontal edges", "diagonal edges", "blur"]
+
+conv = lb.Conv2d(1, 4, kernel_size=3, padding=1, dtype=np.float64)  # 4 filters, padding 1 keeps 8 × 8
+conv.weight.value[:, 0] = filters  # weight: (out_channels, in_channels, K, K) = (4, 1, 3, 3)
+conv.bias.value[...] = 0
+maps = conv(digit)
+print("feature maps (N, C_out, H, W):", maps.shape)
+
+# %% [markdown]
+# **One position by hand.** Take the vertical-edge filter and output position (row 3, column 1). With padding 1,
+# output $(i, j)$ looks at rows $i \ldots i+2$ and columns $j \ldots j+2$ of the padded image:
+
+# %%
+padded = np.pad(digit[0, 0], 1)  # zero padding of 1 pixel on every side: 10 × 10
+i, j = 3, 1
+patch = padded[i:i + 3, j:j + 3]
+print("patch:\n", patch.round(2))
+print("filter:\n", filters[0])
+print("element-wise products:\n", (patch * filters[0]).round(2) + 0)
+by_hand = np.sum(patch * filters[0])
+print(f"sum = {by_hand:.4f}    Conv2d output at (0, 0, {i}, {j}) = {maps[0, 0, i, j]:.4f}")
+assert np.isclose(by_hand, maps[0, 0, i, j])
+
+# %% [markdown]
+# The sum is large and positive: at that place the digit gets brighter from left to right. Every filter is
+# applied across the whole image, so each produces one full feature map, highlighting where its pattern occurs.
+# Red means a positive response, blue a negative one (the edge in the opposite direction).
+
+# %%
+fig, axes = plt.subplots(1, 5, figsize=(10, 2.3))
+image_grid(digit, titles=[f"digit {y_img[0]}"], axes=axes[:1])
+image_grid(maps[0], titles=names, cmap="RdBu_r", axes=axes[1:])
+for ax, m in zip(axes[1:], maps[0], strict=True):
+    ax.images[0].set_clim(-np.abs(m).max(), np.abs(m).max())  # symmetric colours: 0 is white
+plt.show()
+
+# %% [markdown]
+# **Activation on feature maps.** As in a dense layer, the convolution's output goes through an activation
+# function, applied element-wise: every number of every map independently. ReLU keeps the positive responses —
+# here, only the edges where the image gets brighter in the filter's direction — and leaves the shape unchanged.
+
+# %%
+relu = lb.ReLU()
+activated = relu(maps)
+assert activated.shape == maps.shape and np.array_equal(activated, np.maximum(maps, 0))
+print(f"shape {activated.shape}; fraction of the map values set to zero: {np.mean(activated == 0):.2f}")
+image_grid(activated[0], titles=[f"ReLU({n})" for n in names], cmap="magma")
+plt.show()
+
+# %% [markdown]
+# ### Stride and padding
+#
+# The **stride** $S$ is how many pixels the filter moves between positions: stride 1 visits every position,
+# stride 2 every second one (and halves the map). **Padding** adds a border of $P$ zero-valued pixels so that the
+# filter can also be centred on the edge pixels. Two common settings: *"valid"* — no padding, the map shrinks by
+# $K - 1$ — and *"same"* — padding $P = (K-1)/2$ so that, with stride 1, the map keeps the input's size. Along
+# each axis
+#
+# $$H_{\text{out}} = \left\lfloor \frac{H + 2P - K}{S} \right\rfloor + 1.$$
+#
+# The table compares the formula, `lb.conv_output_size`, and the shape `lb.Conv2d` actually produces.
+
+# %%
+print(f"{'H':>3} {'K':>2} {'S':>2} {'padding':>8} | {'formula':>7} {'conv_output_size':>16} {'Conv2d':>7}")
+for H, K, S, P in [(8, 3, 1, "valid"), (8, 3, 1, "same"), (8, 3, 2, 0), (8, 3, 2, 1), (8, 5, 1, "same"),
+                   (8, 5, 3, 2), (28, 3, 1, "same"), (28, 5, 1, "valid"), (28, 5, 2, 2), (28, 3, 3, 0)]:
+    P_int = {"valid": 0, "same": (K - 1) // 2}.get(P, P)
+    formula = (H + 2 * P_int - K) // S + 1
+    actual = lb.Conv2d(1, 1, K, stride=S, padding=P)(np.zeros((1, 1, H, H))).shape[2:]
+    print(f"{H:>3} {K:>2} {S:>2} {P!s:>8} | {formula:>7} {lb.conv_output_size(H, K, S, P):>16} {actual[0]:>4}×{actual[1]}")
+    assert formula == lb.conv_output_size(H, K, S, P) == actual[0] == actual[1]
+
+
+# %% [markdown]
+# Move the sliders to see where the 3 × 3 filter lands (one dot per output pixel, the first window outlined)
+# and the vertical-edge map it produces. A static copy of three settings follows, for readers without a kernel.
+
+# %%
+def show_stride_padding(stride=1, padding=1, axes=None):
+    """Left: the padded digit with the centre of every filter position. Right: the resulting feature map."""
+    layer = lb.Conv2d(1, 1, 3, stride=stride, padding=padding, dtype=np.float64)
+    layer.weight.value[0, 0], layer.bias.value[...] = filters[0], 0
+    out = layer(digit)[0, 0]
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+    shown = np.pad(digit[0, 0], padding, constant_values=np.nan)  # NaN: padding drawn in the background colour
+    axes[0].imshow(shown, cmap="gray", interpolation="nearest")
+    axes[0].set_facecolor("#cde")
+    centres = 1 + stride * np.arange(out.shape[0])
+    cy, cx = np.meshgrid(centres, centres, indexing="ij")
+    axes[0].plot(cx.ravel(), cy.ravel(), "o", color="C1", ms=4)
+    axes[0].add_patch(plt.Rectangle((-0.5, -0.5), 3, 3, fill=False, ec="C1", lw=2))
+    axes[0].set_title(f"input 8×8, padding {padding}, stride {stride}", fontsize="small")
+    axes[1].imshow(out, cmap="RdBu_r", interpolation="nearest", vmin=-np.abs(out).max(), vmax=np.abs(out).max())
+    axes[1].set_title(f"output ⌊(8 + 2·{padding} − 3)/{stride}⌋ + 1 = {out.shape[0]}", fontsize="small")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return out.shape
+
+
+# %% tags=["nbval-ignore-output"]
+import ipywidgets as widgets
+
+explore(show_stride_padding, stride=widgets.IntSlider(1, 1, 3, description="stride"),
+        padding=widgets.IntSlider(1, 0, 2, description="padding"))
+
+# %%
+fig, axes = plt.subplots(2, 3, figsize=(10, 6.5))
+shapes = [show_stride_padding(s, p, axes=axes[:, k]) for k, (s, p) in enumerate([(1, 0), (1, 1), (2, 1)])]
+plt.show()
+print("output sizes (valid, same, stride 2):", shapes)
+assert shapes == [(6, 6), (8, 8), (4, 4)]
+
+# %% [markdown]
+# ## 4.4 Pooling layers
+#
+# A pooling layer summarises each small window of a feature map by one number — its maximum (**max pooling**) or
+# its mean (**average pooling**). It has no parameters. Window size and stride work as for convolutions; the usual
+# choice is 2 × 2 windows with stride 2, which halves height and width.
+#
+# **The notes' example**: a 4 × 4 map, 2 × 2 windows, stride 2.
+
+# %%
+M = np.array([[1, 3, 2, 4],
+              [5, 6, 7, 8],
+              [9, 1, 2, 0],
+              [3, 4, 5, 6]], dtype=np.float64)
+x = M[None, None]  # (N, C, H, W) = (1, 1, 4, 4)
+windows = np.lib.stride_tricks.sliding_window_view(M, (2, 2))[::2, ::2].reshape(4, 2, 2)  # the four 2×2 windows
+for k, win in enumerate(windows, start=1):
+    print(f"window {k}: {win.tolist()} -> max {win.max():.0f}, mean {win.mean():.2f}")
+
+max_pooled = lb.MaxPool2d(2, 2)(x)
+avg_pooled = lb.AvgPool2d(2, 2)(x)
+print("MaxPool2d(2, 2):\n", max_pooled[0, 0])
+print("AvgPool2d(2, 2):\n", avg_pooled[0, 0])
+assert np.array_equal(max_pooled[0, 0], [[6, 8], [9, 6]])
+assert np.array_equal(max_pooled[0, 0].ravel(), windows.max(axis=(1, 2)))
+assert np.allclose(avg_pooled[0, 0].ravel(), windows.mean(axis=(1, 2)))
+
+# %% [markdown]
+# **Dimensionality reduction.** Pooling acts on each channel separately: it shrinks height and width but keeps
+# the number of channels (the depth). Fewer values mean less computation in the next layers and fewer weights in
+# a dense layer that follows — here a dense layer to 10 classes needs 4 × fewer weights after pooling:
+
+# %%
+pool = lb.MaxPool2d(2)
+pooled = pool(activated)
+print("feature maps:", activated.shape, "-> pooled:", pooled.shape)
+assert pooled.shape == (1, 4, 4, 4)  # channels unchanged, 8×8 -> 4×4
+print("weights of a Linear(→10) after flattening: unpooled", lb.Linear(4 * 8 * 8, 10).num_parameters(),
+      " pooled", lb.Linear(4 * 4 * 4, 10).num_parameters())
+
+# %% [markdown]
+# **Downsampling.** Each pooled value summarises a patch: max pooling reports *whether and how strongly* a
+# feature occurred somewhere in the 2 × 2 window, not exactly where. The pooled maps below are coarser versions of
+# the maps above that keep the strongest responses.
+
+# %%
+fig, axes = plt.subplots(2, 4, figsize=(7, 3.8))
+image_grid(activated[0], titles=[f"{n} 8×8" for n in names], cmap="magma", axes=axes[0])
+image_grid(pooled[0], titles=["max-pooled 4×4"] * 4, cmap="magma", axes=axes[1])
+plt.show()
+
+# %% [markdown]
+# **Translation invariance, measured.** Because a pooled value does not say where in its window the maximum was,
+# small shifts of the input change pooled features less than unpooled ones. We shift 500 digits by one pixel in
+# each of the four directions, recompute the features, and measure the relative change
+# $\lVert f(\text{shifted}) - f(x)\rVert / \lVert f(x)\rVert$ of the ReLU feature maps without pooling, with
+# 2 × 2 max and average pooling, and with *global* average pooling (one mean per map).
+
+# %%
+def shift(images, dy, dx):
+    """Move (N, C, H, W) images by (dy, dx) pixels, filling the uncovered border with zeros."""
+    H, W = images.shape[2:]
+    p = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    return p[:, :, 1 - dy:1 - dy + H, 1 - dx:1 - dx + W]
+
+
+def features(images):
+    return relu(conv(images))
+
+
+batch = X_img[:500]
+poolings = {"no pooling": lb.Identity(), "max 2×2": lb.MaxPool2d(2), "average 2×2": lb.AvgPool2d(2),
+            "global average": lb.GlobalAvgPool2d()}
+change = {}
+for name, p in poolings.items():
+    before = p(features(batch)).reshape(len(batch), -1)
+    rel = [np.linalg.norm(p(features(shift(batch, dy, dx))).reshape(len(batch), -1) - before, axis=1)
+           / np.linalg.norm(before, axis=1) for dy, dx in [(0, 1), (1, 0), (0, -1), (-1, 0)]]
+    change[name] = np.mean(rel)
+    print(f"{name:>15}: mean relative change after a 1-pixel shift = {change[name]:.2f}")
+assert change["max 2×2"] < change["no pooling"] and change["average 2×2"] < change["no pooling"]
+assert change["global average"] < change["max 2×2"]
+
+plt.figure(figsize=(5, 2.5))
+plt.barh(list(change), list(change.values()), color=["C7", "C1", "C2", "C0"])
+plt.xlabel("relative change of the features after a 1-pixel shift")
+plt.gca().invert_yaxis()
+plt.show()
+
+# %% [markdown]
+# Pooling helps, but 2 × 2 pooling is only *partly* invariant: a one-pixel shift moves some maxima into the
+# neighbouring window. Invariance grows with each pooling stage, and global average pooling — which keeps only
+# how much of each feature is present — is nearly invariant (it changes only where ink crosses the border).
+#
+# ## 4.5 Flatten: from feature maps to a dense layer
+#
+# Convolution and pooling produce maps of shape (N, C, H, W); a dense layer expects vectors (N, D). The
+# **flatten** layer is the bridge: it lays each sample's C·H·W numbers out in one row, channel by channel and row
+# by row. It has no parameters and computes nothing; its backward pass reshapes the incoming gradient back to
+# the maps' shape, so that it can flow into the pooling and convolution layers.
+
+# %%
+flatten = lb.Flatten()
+flat = flatten(pooled)
+print("before:", pooled.shape, " after:", flat.shape)
+c, h, w = 2, 1, 3
+assert flat[0, c * 16 + h * 4 + w] == pooled[0, c, h, w]  # value (c, h, w) sits at index c·H·W + h·W + w
+grad_back = flatten.backward(np.ones_like(flat))
+print("gradient from the dense layer:", flat.shape, "-> back through flatten:", grad_back.shape)
+assert grad_back.shape == pooled.shape and flatten.num_parameters() == 0
+
+# %% [markdown]
+# ## 4.6 Normalisation layers
+#
+# The scale of a layer's inputs drifts during training (every update of the layers below changes it), and badly
+# scaled inputs slow gradient descent down. Normalisation layers standardise activations to mean 0 and variance 1,
+# then let the network choose the scale and offset it wants with two learned parameters, $\gamma$ and $\beta$.
+#
+# **Batch normalisation.** For a mini-batch of shape (N, D) — N samples, D features — each feature $j$ gets the
+# mean and variance over the batch, and
+#
+# $$\hat x_{nj} = \frac{x_{nj} - \mu_j}{\sqrt{\sigma_j^2 + \epsilon}},\qquad y_{nj} = \gamma_j\, \hat x_{nj} + \beta_j,
+# \qquad \mu_j = \tfrac1N\textstyle\sum_n x_{nj},\quad \sigma_j^2 = \tfrac1N\sum_n (x_{nj} - \mu_j)^2.$$
+#
+# ($\epsilon = 10^{-5}$ avoids a division by zero; it makes the output variance $\sigma^2/(\sigma^2 + \epsilon)$, a
+# hair below 1 for features that barely vary, like the second one below.) Below, a batch of 64 samples with 5
+# features of very different scales goes through `lb.BatchNorm1d` in training mode.
+
+# %%
+rng = np.random.default_rng(0)
+true_mean, true_std = np.array([5.0, -3.0, 0.0, 100.0, 0.5]), np.array([2.0, 0.1, 1.0, 30.0, 5.0])
+xb = rng.normal(true_mean, true_std, size=(64, 5))
+
+bn = lb.BatchNorm1d(5, dtype=np.float64)  # γ = bn.weight (starts at 1), β = bn.bias (starts at 0)
+yb = bn(xb)
+print("per-feature mean before:", xb.mean(axis=0).round(2), "  after:", yb.mean(axis=0).round(4) + 0)
+print("per-feature var  before:", xb.var(axis=0).round(2), "  after:", yb.var(axis=0).round(4))
+assert np.allclose(yb.mean(axis=0), 0, atol=1e-10) and np.allclose(yb.var(axis=0), 1, atol=2e-3)
+assert np.allclose(yb.var(axis=0), xb.var(axis=0) / (xb.var(axis=0) + 1e-5))  # ε's tiny effect, exactly
+
+by_hand = (xb - xb.mean(axis=0)) / np.sqrt(xb.var(axis=0) + 1e-5)  # the formula, written out
+assert np.allclose(yb, by_hand)
+
+# %% [markdown]
+# **γ and β.** Forcing every feature to mean 0 and variance 1 could remove information the next layer needs (for
+# example, push every sigmoid input into its linear middle part). The learned scale $\gamma$ and shift $\beta$
+# give that freedom back: the output has mean $\beta_j$ and standard deviation $\gamma_j$, and with
+# $\gamma = \sigma$, $\beta = \mu$ the layer could even undo the normalisation. They are trained by gradient
+# descent like any weight.
+
+# %%
+bn.weight.value[...] = [1.0, 2.0, 0.5, 1.0, 3.0]  # γ
+bn.bias.value[...] = [0.0, 1.0, -1.0, 10.0, 0.0]  # β
+yb = bn(xb)
+print("mean:", yb.mean(axis=0).round(3) + 0, "  std:", yb.std(axis=0).round(3))
+assert np.allclose(yb.mean(axis=0), bn.bias.value) and np.allclose(yb.std(axis=0), bn.weight.value, rtol=2e-3)
+
+# %% [markdown]
+# **Training vs evaluation.** In training mode the statistics come from the current batch, so one sample's output
+# depends on the other samples in its batch. That is acceptable during training (it even acts as a mild
+# regulariser) but not when the trained model is used: a prediction must not depend on what else happens to be in
+# the batch, and a batch may hold a single sample. So the layer keeps **running averages** of the batch
+# statistics during training,
+#
+# $$\mu_{\text{run}} \leftarrow (1 - m)\,\mu_{\text{run}} + m\,\mu_{\text{batch}},\qquad m = 0.1\ (\texttt{momentum}),$$
+#
+# (likewise for $\sigma^2$) and uses them in evaluation mode (`model.eval()`), where the layer becomes a fixed
+# affine map.
+
+# %%
+bn = lb.BatchNorm1d(5, dtype=np.float64)
+for _ in range(100):  # 100 training batches from the same distribution
+    bn(rng.normal(true_mean, true_std, size=(64, 5)))
+print("running mean:", bn.running_mean.round(2), "   true mean:", true_mean)
+print("running std :", np.sqrt(bn.running_var).round(2), "   true std :", true_std)
+assert np.allclose(bn.running_mean, true_mean, atol=0.2 * true_std)
+assert np.allclose(np.sqrt(bn.running_var), true_std, rtol=0.2)
+
+other = rng.normal(true_mean, true_std, size=(64, 5))
+other[0] = xb[0]  # the same first sample, in a different batch
+for mode in ("train", "eval"):
+    bn.train(mode == "train")
+    out_a, out_b = bn(xb)[0], bn(other)[0]
+    print(f"{mode:>5} mode: output of the same sample in two batches differs by {np.abs(out_a - out_b).max():.3f}")
+assert np.array_equal(out_a, out_b)  # eval: independent of the batch
+assert np.allclose(out_a, (xb[0] - bn.running_mean) / np.sqrt(bn.running_var + bn.eps))  # γ = 1, β = 0
+
+# %% [markdown]
+# **Layer, instance and group normalisation** use the same formula and the same per-channel $\gamma, \beta$; they
+# differ only in *which values share a mean and a variance*. For a batch of feature maps (N, C, H, W), drawn as a
+# cube with the H·W pixels along one edge (shaded: one set of values normalised together):
+#
+# - **batch norm**: one channel, over all samples and pixels — (N, H, W) per channel;
+# - **layer norm**: one sample, over all its channels and pixels — (C, H, W) per sample (in transformers:
+#   each token's feature vector);
+# - **instance norm**: one sample and one channel — (H, W);
+# - **group norm**: one sample, over a group of C/G channels — (C/G, H, W). With G = 1 it is layer norm, with
+#   G = C instance norm.
+#
+# Only batch norm mixes different samples; the other three treat every sample alone, so they behave the same in
+# training and evaluation and work with a batch of one.
+
+# %%
+N_, C_, HW_, G_ = 4, 6, 5, 2
+shaded = {name: np.zeros((N_, C_, HW_), dtype=bool) for name in
+          ("batch norm", "layer norm", "instance norm", f"group norm (G = {G_})")}
+shaded["batch norm"][:, 0, :] = True
+shaded["layer norm"][0, :, :] = True
+shaded["instance norm"][0, 0, :] = True
+shaded[f"group norm (G = {G_})"][0, :C_ // G_, :] = True
+
+fig = plt.figure(figsize=(12, 3.4))
+for k, (name, mask) in enumerate(shaded.items()):
+    ax = fig.add_subplot(1, 4, k + 1, projection="3d")
+    colors = np.where(mask[..., None], np.array([0.2, 0.45, 0.8, 1.0]), np.array([0.92, 0.92, 0.92, 0.5]))
+    ax.voxels(np.ones_like(mask), facecolors=colors, edgecolor="0.4", linewidth=0.3)
+    ax.set_xlabel("N")
+    ax.set_ylabel("C")
+    ax.set_zlabel("H·W")
+    ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
+    ax.set_box_aspect((N_, C_, HW_))
+    ax.view_init(elev=20, azim=-60)
+    ax.set_title(name)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The figure's claim, checked numerically: a batch of random feature maps with a different scale per sample and
+# per channel goes through each layer, and we test over which axes the output has mean 0 and variance 1.
+
+# %%
+rng = np.random.default_rng(1)
+N_, C_, H_, W_ = 4, 6, 3, 3
+maps_in = rng.normal(size=(N_, C_, H_, W_)) * rng.uniform(0.5, 5, size=(N_, C_, 1, 1)) + rng.normal(size=(N_, C_, 1, 1))
+
+
+def standardised_over(y, axes):
+    """True if y has mean 0 and variance 1 over `axes`, separately for every index of the other axes."""
+    return np.allclose(y.mean(axis=axes), 0, atol=1e-8) and np.allclose(y.var(axis=axes), 1, atol=1e-3)
+
+
+# every check runs on the view (N, G, C/G, H, W), so that "a group of channels" is an axis too
+sets = {"(N, H, W)": (0, 3, 4), "(C, H, W)": (1, 2, 3, 4), "(C/G, H, W)": (2, 3, 4), "(H, W)": (3, 4)}
+layers = {
+    "batch norm": (lb.BatchNorm2d(C_, dtype=np.float64), ["(N, H, W)"]),
+    "layer norm": (lb.LayerNorm((C_, H_, W_), dtype=np.float64), ["(C, H, W)"]),
+    f"group norm (G = {G_})": (lb.GroupNorm(G_, C_, dtype=np.float64), ["(C, H, W)", "(C/G, H, W)"]),
+    "instance norm": (lb.InstanceNorm2d(C_, dtype=np.float64), ["(N, H, W)", "(C, H, W)", "(C/G, H, W)", "(H, W)"]),
+}
+for name, (layer, expected) in layers.items():
+    out = layer(maps_in).reshape(N_, G_, C_ // G_, H_, W_)
+    found = [s for s, axes in sets.items() if standardised_over(out, axes)]
+    print(f"{name:>18}: mean 0, variance 1 over {', '.join(found)}")
+    assert found == expected
+
+
+# %% [markdown]
+# Each layer standardises exactly its own sets and no finer ones. Where a layer also passes a coarser test, that is
+# arithmetic, not a second normalisation: if every channel of a sample has mean 0 and variance 1 (instance norm),
+# so does every group of channels, the whole sample, and one channel across the batch.
+#
+# ## 4.7 Dropout
+#
+# Dropout is a regularisation technique: it fights overfitting. During each training forward pass it sets every
+# unit to zero with probability $p$, the **dropout rate**, independently; a dropped unit contributes nothing to
+# the forward pass and, because its output is a constant 0, receives no gradient in the backward pass. The units
+# that survive are scaled by $1/(1-p)$:
+#
+# $$y_i = \frac{m_i\, x_i}{1 - p},\quad m_i \sim \text{Bernoulli}(1 - p)\qquad\Rightarrow\qquad
+# \mathbb E[y_i] = \frac{(1-p)\,x_i}{1-p} = x_i,$$
+#
+# so the expected sum of the inputs that the next layer sees is the same with and without dropout. (Without the
+# scaling it would shrink to $(1-p)\sum_i x_i$ in training, and the next layer would see larger inputs at test
+# time than it was trained on.) We check this empirically over 20,000 draws of the mask.
+
+# %%
+p = 0.3
+dropout = lb.Dropout(p, rng=0)
+x_units = np.random.default_rng(2).uniform(0, 1, size=100)  # the activations of 100 units
+draws = dropout(np.tile(x_units, (20_000, 1)))  # 20,000 independent masks in one call
+
+print(f"fraction of units dropped: {np.mean(draws == 0):.3f} (p = {p})")
+print(f"kept values are x / (1 − p): {np.allclose(draws[draws != 0], np.tile(x_units, (20_000, 1))[draws != 0] / (1 - p))}")
+sums = draws.sum(axis=1)
+std_error = sums.std() / np.sqrt(len(sums))
+print(f"sum of the inputs: {x_units.sum():.2f};  mean sum with dropout: {sums.mean():.2f} ± {std_error:.2f};"
+      f"  without the 1/(1−p) scaling: {(sums * (1 - p)).mean():.2f}")
+assert abs(np.mean(draws == 0) - p) < 0.01
+assert abs(sums.mean() - x_units.sum()) < 4 * std_error  # tolerance: 4 standard errors of the mean over draws
+assert abs((sums * (1 - p)).mean() - (1 - p) * x_units.sum()) < 4 * std_error
+
+# %% [markdown]
+# **Training vs evaluation.** Dropout is only active in training mode. In evaluation mode the layer is the
+# identity — all units, no scaling — and, because of the $1/(1-p)$ scaling during training, the next layer sees
+# inputs of the same expected size in both modes. In the backward pass the gradient flows only through the units
+# that were kept, scaled by the same $1/(1-p)$.
+
+# %%
+dropout.train()
+y_train = dropout(x_units[None])
+g = dropout.backward(np.ones_like(y_train))
+assert np.array_equal(g == 0, y_train == 0) and np.allclose(g[g != 0], 1 / (1 - p))  # dropped units get no gradient
+dropout.eval()
+assert np.array_equal(dropout(x_units[None]), x_units[None])  # eval: the identity
+print("train:", y_train[0, :6].round(3), "\neval :", dropout(x_units[None])[0, :6].round(3))
+
+# %% [markdown]
+# **Why it regularises.** A network trained with dropout cannot rely on any particular unit being present, so it
+# cannot build fragile co-adaptations where one unit only corrects another's mistakes on specific training
+# examples; every unit must be useful on its own, in many random sub-networks. Training thus fits an ensemble of
+# exponentially many "thinned" networks that share weights, and evaluation with all units (thanks to the scaling)
+# approximates averaging their predictions. Typical rates: $p = 0.5$ for large dense layers, $0.1$–$0.3$
+# elsewhere.
+#
+# ## 4.8 Putting everything together
+#
+# Now all components in one small network: a 3 × 3 convolution with 4 filters, ReLU, 2 × 2 max pooling, flatten,
+# and a dense layer to the 10 digit classes, trained with the cross-entropy loss of chapter 3. We run one batch
+# of 16 digits through it, in float64 so that we can check gradients to many digits.
+
+# %%
+model = lb.Sequential(
+    lb.Conv2d(1, 4, kernel_size=3, padding=1, rng=0, dtype=np.float64),  # (N, 1, 8, 8) -> (N, 4, 8, 8)
+    lb.ReLU(),
+    lb.MaxPool2d(2),  # -> (N, 4, 4, 4)
+    lb.Flatten(),  # -> (N, 64)
+    lb.Linear(4 * 4 * 4, 10, rng=1, dtype=np.float64),  # -> (N, 10) logits
+)
+loss_fn = lb.CrossEntropyLoss()
+xb, yb = X_img[:16], y_img[:16]
+
+h = xb
+print(f"{'input':<52}  {h.shape}")
+for layer in model.layers:  # the forward pass, one layer at a time
+    h = layer(h)
+    print(f"{layer!r:<52}  {h.shape}")
+loss = loss_fn(h, yb)
+print(f"loss = {loss:.4f}")
+
+# %% [markdown]
+# **The forward order.** The notes put it as: linear transformation or convolution, then the activation, then
+# pooling. Activation before pooling is the conventional order. For ReLU and max pooling the order does not even
+# change the result — both are monotone, so the maximum of the ReLUs is the ReLU of the maximum — but pooling
+# first would do the ReLU on 4× fewer values. (For average pooling the order matters; see the exercises.)
+
+# %%
+maps_pre = model[0](xb)
+assert np.array_equal(lb.MaxPool2d(2)(lb.ReLU()(maps_pre)), lb.ReLU()(lb.MaxPool2d(2)(maps_pre)))
+
+# %% [markdown]
+# **The backward pass.** Backpropagation starts at the loss: `loss_fn.backward()` gives $\partial L/\partial z$
+# for the logits. Then it visits **every** layer in reverse order. Each layer receives the gradient with respect to
+# its output, *accumulates* the gradients of its own parameters in `param.grad`, and returns the gradient with
+# respect to its input, which becomes the next (earlier) layer's incoming gradient. Layers without parameters
+# (ReLU, pooling, flatten) still pass the gradient on: ReLU zeroes it where the unit was off, max pooling routes
+# it to the maximum of each window, flatten reshapes it.
+
+# %%
+model.zero_grad()
+g = loss_fn.backward()  # ∂L/∂logits, shape (16, 10)
+print(f"{'∂L/∂logits':<52}  {g.shape}")
+for layer in reversed(model.layers):
+    g = layer.backward(g)
+    params = ", ".join(f"∂L/∂{name} {p.grad.shape}" for name, p in layer.named_parameters())
+    print(f"{layer!r:<52}  ∂L/∂input {g.shape}" + (f";  {params}" if params else ""))
+
+# %% [markdown]
+# **Checking every gradient.** `lb.check_module` compares the backward pass of the whole model — with respect to
+# the input and to every parameter — with central finite differences $(f(w+h) - f(w-h))/2h$. We also check the
+# gradient of the *loss* with respect to each parameter directly. Finite differences are unreliable exactly at the
+# kinks of ReLU and max pooling, and the digits have many pixels exactly 0 (where several windows tie); adding a
+# little noise to the input moves us away from those kinks.
+
+# %%
+x_check = xb + 0.01 * np.random.default_rng(3).standard_normal(xb.shape)
+errors = lb.check_module(model, x_check)
+for name, err in errors.items():
+    print(f"relative error {name:>10}: {err:.1e}")
+assert max(errors.values()) < 1e-6
+
+model.zero_grad()
+loss_fn(model(x_check), yb)
+model.backward(loss_fn.backward())
+for name, p in model.named_parameters():
+    numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(model(x_check), yb), p.value)
+    assert lb.rel_error(p.grad, numeric) < 1e-6, name
+print("∂L/∂parameters of the cross-entropy loss match finite differences")
+
+# %% [markdown]
+# **Updating.** Only when *all* gradients have been computed does the optimizer update the parameters — every
+# layer's at once, $w \leftarrow w - \eta\, \partial L/\partial w$. One SGD step lowers the loss on this batch:
+
+# %%
+model.zero_grad()
+loss_before = loss_fn(model(xb), yb)
+model.backward(loss_fn.backward())
+lb.SGD(model.parameters(), lr=0.5).step()
+loss_after = loss_fn(model(xb), yb)
+print(f"loss before the step {loss_before:.4f}, after {loss_after:.4f}")
+assert loss_after < loss_before
+
+# %% [markdown]
+# **Computing gradients vs updating.** The notes describe the backward pass as "compute the gradients of the
+# output layer, update its weights and biases, then repeat for the hidden layers". That order is risky. The
+# gradient a layer passes down depends on its weights — for the dense layer $\partial L/\partial x = g\,\mathbf W$.
+# If the output layer is updated *first* and the gradient is then passed down through the *new* weights, the
+# hidden layers receive the gradient of a different network, not of the loss at the current parameters. The cell
+# does exactly that and compares with finite differences.
+
+# %%
+model.zero_grad()
+loss_fn(model(x_check), yb)
+g_logits = loss_fn.backward()
+linear = model[4]
+true_g = linear.backward(g_logits)  # ∂L/∂(flattened features), through the weights used in the forward pass
+saved = linear.weight.value.copy()
+linear.weight.value -= 0.5 * linear.weight.grad  # "update the output layer" first …
+stale_g = linear.backward(g_logits)  # … then pass the gradient down through the new weights
+linear.weight.value[...] = saved
+
+features_in = model[:4](x_check)
+numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(linear(features_in), yb), features_in)
+print(f"gradient passed down vs finite differences: correct order {lb.rel_error(true_g, numeric):.1e}, "
+      f"update-first {lb.rel_error(stale_g, numeric):.1e}")
+assert lb.rel_error(true_g, numeric) < 1e-6 and lb.rel_error(stale_g, numeric) > 1e-3
+model.zero_grad()
+
+# %% [markdown]
+# So the clean rule, used by every framework (`loss.backward()` then `optimizer.step()` in PyTorch), is: a
+# backward pass through all layers computes all gradients at the current parameters; then one optimizer step
+# updates all parameters. (Updating a layer right after its own `backward` returned would happen to give the same
+# numbers here, since the gradient it passed down was computed with the old weights — but optimizers that look at
+# all gradients together, such as gradient clipping by the global norm, need the full backward pass first anyway.)
+#
+# ## Summary
+#
+# | layer | computes | parameters | shape |
+# |---|---|---|---|
+# | `Linear(D_in, D_out)` | $z = x\mathbf W^\top + b$ | W, b | (N, D_in) → (N, D_out) |
+# | `Conv2d(C_in, C_out, K, S, P)` | filters slid over the image | W (C_out, C_in, K, K), b | H → ⌊(H + 2P − K)/S⌋ + 1 |
+# | `MaxPool2d(K)`, `AvgPool2d(K)` | max / mean per window | — | H → ⌊(H − K)/S⌋ + 1, channels kept |
+# | `BatchNorm1d/2d`, `LayerNorm`, `GroupNorm`, `InstanceNorm2d` | standardise, then γ x̂ + β | γ, β | unchanged |
+# | `Dropout(p)` | zero with prob. p, scale 1/(1−p); identity in eval | — | unchanged |
+# | `Flatten()` | (N, C, H, W) → (N, C·H·W) | — | |
+# | `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | element-wise (softmax: per row) non-linearity | — | unchanged |
+#
+# ## Exercises
+#
+# Each exercise is followed by an answer cell whose assertions check it. Try first, then run the answer.
+#
+# **Exercise 1 (output size).** A 28 × 28 MNIST image goes through `Conv2d(1, 8, kernel_size=5, stride=2,
+# padding=1)`. What is the height of the output? What padding would keep 28 × 28 with a 5 × 5 kernel and stride 1?
+
+# %%
+# Answer: ⌊(28 + 2·1 − 5)/2⌋ + 1 = ⌊25/2⌋ + 1 = 13;  "same" padding for K = 5 is P = (5 − 1)/2 = 2.
+assert lb.Conv2d(1, 8, kernel_size=5, stride=2, padding=1)(np.zeros((1, 1, 28, 28))).shape == (1, 8, 13, 13)
+assert lb.Conv2d(1, 8, kernel_size=5, padding=2)(np.zeros((1, 1, 28, 28))).shape == (1, 8, 28, 28)
+
+# %% [markdown]
+# **Exercise 2 (parameters).** How many parameters does `Conv2d(3, 16, kernel_size=3)` have? How many would a
+# dense layer need to map a 3 × 32 × 32 image to an output of the same size (16 × 30 × 30)?
+
+# %%
+# Answer: the conv layer has 16 filters of 3·3·3 weights plus 16 biases = 448, whatever the image size;
+# the dense layer has (3·32·32)·(16·30·30) weights + 16·30·30 biases = 44,251,200 — about 100,000 times more.
+assert lb.Conv2d(3, 16, kernel_size=3).num_parameters() == 16 * 3 * 3 * 3 + 16 == 448
+dense_count = lambda d_in, d_out: lb.Linear(d_in, d_out).num_parameters()  # noqa: E731
+assert dense_count(12, 5) == 12 * 5 + 5  # the formula d_in·d_out + d_out, checked on a small layer
+assert (3 * 32 * 32) * (16 * 30 * 30) + 16 * 30 * 30 == 44_251_200
+
+# %% [markdown]
+# **Exercise 3 (order of activation and pooling).** Section 4.8 showed that ReLU and max pooling commute. Show with
+# a 2 × 2 example that ReLU and *average* pooling do not.
+
+# %%
+# Answer: a window with mixed signs. ReLU first: mean(1, 0, 0, 0) = 0.25; pooling first: ReLU(mean) = ReLU(−0.5) = 0.
+window = np.array([[[[1.0, -1.0], [-1.0, -1.0]]]])
+relu_then_pool = lb.AvgPool2d(2)(lb.ReLU()(window))
+pool_then_relu = lb.ReLU()(lb.AvgPool2d(2)(window))
+assert relu_then_pool.item() == 0.25 and pool_then_relu.item() == 0.0
+
+# %% [markdown]
+# **Exercise 4 (dropout).** A layer of 1,000 units, all with activation 1, goes through `Dropout(p=0.2)` in training
+# mode. Which values can an output take? What is the expected sum of the outputs, and what is it in eval mode?
+
+# %%
+# Answer: 0 (dropped) or 1/(1 − 0.2) = 1.25 (kept); expected sum 1000·0.8·1.25 = 1000; in eval exactly 1000.
+d = lb.Dropout(0.2, rng=1)
+out = d(np.ones((2000, 1000)))  # 2,000 draws
+assert set(np.unique(out)) == {0.0, 1.25}
+assert abs(out.sum(axis=1).mean() - 1000) < 4 * out.sum(axis=1).std() / np.sqrt(2000)
+assert d.eval()(np.ones((1, 1000))).sum() == 1000
+
+# %% [markdown]
+# **Exercise 5 (batch norm at test time).** In evaluation mode batch norm is an affine map, so it can be folded
+# into the dense layer before it: find $\mathbf W'$, $b'$ such that `Linear(W', b')` equals `BatchNorm1d(Linear(W, b))`
+# in eval mode.
+
+# %%
+# Answer: with s = γ / √(running_var + ε):  W' = diag(s) W,  b' = s ⊙ (b − running_mean) + β.
+rng = np.random.default_rng(4)
+lin, bn = lb.Linear(6, 3, rng=5, dtype=np.float64), lb.BatchNorm1d(3, dtype=np.float64)
+for _ in range(20):
+    bn(lin(rng.normal(2.0, 3.0, size=(32, 6))))  # training batches fill the running statistics
+bn.weight.value[...], bn.bias.value[...] = rng.normal(size=3), rng.normal(size=3)
+bn.eval()
+
+s = bn.weight.value / np.sqrt(bn.running_var + bn.eps)
+folded = lb.Linear(6, 3, dtype=np.float64)
+folded.weight.value[...] = s[:, None] * lin.weight.value
+folded.bias.value[...] = s * (lin.bias.value - bn.running_mean) + bn.bias.value
+x_new = rng.normal(size=(10, 6))
+assert np.allclose(folded(x_new), bn(lin(x_new)))
