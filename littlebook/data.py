@@ -32,6 +32,7 @@ __all__ = [
     "MNISTUnavailable",
     "scale_images",
     "train_test_split",
+    "standardize",
     "one_hot",
 ]
 
@@ -102,6 +103,15 @@ def load_digits(flatten: bool = True) -> tuple[np.ndarray, np.ndarray]:
     X = (digits.images / 16.0).astype(np.float32)
     X = X.reshape(len(X), -1) if flatten else X[:, None, :, :]
     return X, digits.target.astype(np.int64)
+
+
+def standardize(train: np.ndarray, *others: np.ndarray, eps: float = 0.1) -> tuple[np.ndarray, ...]:
+    """Per-feature (x − μ) / (σ + eps) with μ, σ measured on ``train`` only, applied to every array given.
+
+    ``eps`` keeps constant features (e.g. always-blank border pixels) from being divided by zero.
+    """
+    mu, sigma = train.mean(axis=0), train.std(axis=0) + eps
+    return tuple(((a - mu) / sigma).astype(train.dtype, copy=False) for a in (train, *others))
 
 
 def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float = 0.2, rng=None, stratify: bool = False):

@@ -55,7 +55,8 @@ def check_module(module, x: np.ndarray, h: float = 1e-5, rng=None) -> dict[str, 
     x = np.array(x, dtype=np.float64)
     for name, p in module.named_parameters():
         if p.value.dtype != np.float64:
-            raise TypeError(f"check_module: parameter {name} is {p.value.dtype}; build the module with dtype=np.float64")
+            raise TypeError(f"check_module: parameter {name} is {p.value.dtype}; "
+                            "build the module with dtype=np.float64")
     out = module.forward(x)
     weights = as_rng(rng).standard_normal(out.shape)
 

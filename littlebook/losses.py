@@ -41,7 +41,8 @@ class Loss:
     def _same_shape(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         target = np.asarray(target)
         if pred.shape != target.shape:
-            raise ValueError(f"{type(self).__name__}: prediction has shape {pred.shape}, target has shape {target.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: prediction has shape {pred.shape}, target has shape {target.shape}")
         return target
 
 

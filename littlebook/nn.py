@@ -58,6 +58,9 @@ class Module:
 
     training: bool = True
     buffers: tuple[str, ...] = ()
+    # False when the input is data that needs no gradient (fit() sets it on the model while training): backward
+    # may then skip computing ∂L/∂x and return None, as PyTorch skips it for inputs without requires_grad.
+    needs_input_grad: bool = True
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -133,7 +136,8 @@ class Module:
         expected = set(params) | set(buffers)
         missing, unexpected = expected - set(state), set(state) - expected
         if missing or unexpected:
-            raise KeyError(f"{type(self).__name__}.load_state_dict: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+            raise KeyError(f"{type(self).__name__}.load_state_dict: "
+                           f"missing {sorted(missing)}, unexpected {sorted(unexpected)}")
         for name, value in state.items():
             target = params[name].value if name in params else buffers[name]
             if np.shape(value) != target.shape:
@@ -182,6 +186,17 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self.layers)
 
+    @property
+    def needs_input_grad(self) -> bool:
+        return self.layers[0].needs_input_grad if self.layers else True
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value: bool) -> None:
+        # Only the first layer sees the model's input; every later layer's input is an activation,
+        # whose gradient the layers before it need.
+        if self.layers:
+            self.layers[0].needs_input_grad = value
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
         # PyTorch names: "0.weight", "1.bias", ...
         for i, layer in enumerate(self.layers):
@@ -218,11 +233,13 @@ class Linear(Module):
             z += self.bias.value
         return z
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         self._need_cache(self._x)
-        self.weight.grad += grad_out.T @ self._x
+        self.weight.grad += grad_out.T @ self._x  # .T is a view: BLAS reads it transposed, nothing is copied
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=0)
+        if not self.needs_input_grad:  # the input is data: skip a third of the backward's matrix products
+            return None
         return grad_out @ self.weight.value
 
 

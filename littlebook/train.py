@@ -1,9 +1,10 @@
 """The training loop: mini-batches → forward → loss → backward → optimizer step, with a History.
 
 ``fit`` stops with ``TrainingDiverged`` as soon as the loss or a gradient stops being finite, or the
-loss explodes to ``divergence_factor`` (10⁴) times its first value, *before* applying the update: the
-model keeps the last parameters that gave a finite loss and finite gradients. (The factor matters for
-cross-entropy on logits: log-sum-exp keeps its loss finite even when the weights blow up.)
+loss explodes to ``divergence_factor`` (10⁴) times its first value, *before* applying the update; and
+if an update itself overflows, it is undone. Either way the model keeps its last finite parameters.
+(The factor matters for cross-entropy on logits: log-sum-exp keeps that loss finite even when the
+weights blow up.)
 """
 
 from __future__ import annotations
@@ -147,12 +148,15 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     rng = as_rng(rng)
     classify = isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
     params = model.parameters()
+    backup = [np.empty_like(p.value) for p in params]  # to undo an update that overflows
     history = History()
     steps_per_epoch = math.ceil(len(X) / batch_size)
     total = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
     bar = _progress_bar(total, progress)
     start = time.perf_counter()
     model.train()
+    # The data needs no gradient: the first layer may skip computing ∂L/∂x (see Module.needs_input_grad).
+    needs_input_grad, model.needs_input_grad = model.needs_input_grad, False
     try:
         # Overflow is detected explicitly below: silence numpy's warnings about it.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -168,11 +172,20 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
                         loss_limit = divergence_factor * max(loss, 1.0) if math.isfinite(loss) else math.inf
                     exploded = divergence_factor is not None and loss > loss_limit
                     # The sum of a gradient is NaN/inf if any entry is: one cheap reduction per tensor.
-                    if exploded or not math.isfinite(loss) or not all(math.isfinite(float(p.grad.sum())) for p in params):
+                    grads_finite = all(math.isfinite(float(p.grad.sum())) for p in params)
+                    if exploded or not math.isfinite(loss) or not grads_finite:
                         history.diverged_at = step
                         history.seconds = time.perf_counter() - start
                         raise TrainingDiverged(step, loss, optimizer.lr, history)
+                    for p, saved in zip(params, backup):
+                        np.copyto(saved, p.value)
                     optimizer.step()
+                    if not all(math.isfinite(float(p.value.sum())) for p in params):
+                        for p, saved in zip(params, backup):  # the update overflowed: undo it
+                            np.copyto(p.value, saved)
+                        history.diverged_at = step
+                        history.seconds = time.perf_counter() - start
+                        raise TrainingDiverged(step, loss, optimizer.lr, history)
                     acc = accuracy(out, yb) if classify else float("nan")
                     history.step_loss.append(loss)
                     history.step_acc.append(acc)
@@ -182,7 +195,8 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
                     seen += len(xb)
                     if bar is not None:
                         bar.update(1)
-                        bar.set_postfix(loss=f"{loss:.4f}", **({"acc": f"{acc:.3f}"} if classify else {}), refresh=False)
+                        extra = {"acc": f"{acc:.3f}"} if classify else {}
+                        bar.set_postfix(loss=f"{loss:.4f}", **extra, refresh=False)
                     if callback is not None and callback_every and step % callback_every == 0:
                         callback(history)
                     if max_steps is not None and step >= max_steps:
@@ -209,5 +223,6 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
         if bar is not None:
             bar.close()
         model.train()
+        model.needs_input_grad = needs_input_grad
     history.seconds = time.perf_counter() - start
     return history
