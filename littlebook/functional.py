@@ -150,6 +150,7 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel_size: int, stride: int = 1,
     lo, hi = (padding, padding) if isinstance(padding, (int, np.integer)) else padding
     k, s = kernel_size, stride
     ho, wo = (h + lo + hi - k) // s + 1, (w + lo + hi - k) // s + 1
-    windows = cols.reshape(c, k, k, n, ho, wo).transpose(3, 0, 4, 5, 1, 2)  # (N, C, Ho, Wo, K, K) view
-    padded = add_windows(windows, (n, c, h + lo + hi, w + lo + hi), s)
-    return padded[:, :, lo:lo + h, lo:lo + w]
+    # Work in (C, N, ...) order, the order of ``cols``: the strided adds then read memory in sequence.
+    windows = cols.reshape(c, k, k, n, ho, wo).transpose(0, 3, 4, 5, 1, 2)  # (C, N, Ho, Wo, K, K) view
+    padded = add_windows(windows, (c, n, h + lo + hi, w + lo + hi), s)
+    return padded[:, :, lo:lo + h, lo:lo + w].transpose(1, 0, 2, 3)
