@@ -14,9 +14,10 @@ from importlib import resources
 
 import numpy as np
 
-from .functional import as_rng, softmax
+from .functional import as_rng, expect_shape, one_hot, softmax
+from .nn import Linear, Module, Sequential, Tanh
 
-__all__ = ["load_corpus", "BPETokenizer", "context_windows", "sample"]
+__all__ = ["load_corpus", "BPETokenizer", "context_windows", "sample", "NextTokenMLP"]
 
 CORPUS_FILE = "little_lessons.txt"
 
@@ -175,3 +176,52 @@ def sample(next_logits_fn: Callable[[np.ndarray], np.ndarray], prompt_ids, n_tok
             p = softmax(logits / temperature)
             ids.append(int(rng.choice(len(p), p=p)))
     return np.array(ids, dtype=np.int64)
+
+
+class NextTokenMLP(Module):
+    """A causal next-token model: an MLP that reads the embeddings of the last ``context`` tokens (Bengio et al. 2003).
+
+    At position t it sees only x_{t−K+1}, …, x_t (K = ``context``; positions before the start are a padding
+    token) and returns the logits l_t of x_{t+1}:  l_t = W₂ tanh(W₁ [e(x_{t−K+1}); …; e(x_t)] + b₁) + b₂.
+    The embedding e(x) = one_hot(x) Eᵀ is a ``Linear`` without bias reading a one-hot vector.
+
+    ids: (N, T) int → logits: (N, T, vocab_size). ``backward(grad (N, T, V))`` fills every ``param.grad``
+    and returns None: integer token ids have no gradient.
+    """
+
+    def __init__(self, vocab_size: int, context: int = 4, embed_dim: int = 32, hidden: int = 128,
+                 rng: np.random.Generator | int | None = None, dtype=np.float32):
+        rng = as_rng(rng)
+        self.vocab_size, self.context, self.embed_dim = vocab_size, context, embed_dim
+        self.pad = vocab_size  # one extra embedding row for "before the start of the text"
+        self.embed = Linear(vocab_size + 1, embed_dim, bias=False, rng=rng, dtype=dtype)
+        self.embed.weight.value[...] = rng.standard_normal(self.embed.weight.shape)  # embeddings start at scale 1
+        self.mlp = Sequential(Linear(context * embed_dim, hidden, init="xavier", rng=rng, dtype=dtype), Tanh(),
+                              Linear(hidden, vocab_size, init="xavier", rng=rng, dtype=dtype))
+        self._shape = None
+
+    def extra_repr(self) -> str:
+        return f"vocab_size={self.vocab_size}, context={self.context}"
+
+    def windows(self, ids: np.ndarray) -> np.ndarray:
+        """(N, T) ids → (N, T, K): row t holds x_{t−K+1}, …, x_t, padded on the left. Nothing after t."""
+        padded = np.concatenate([np.full((len(ids), self.context - 1), self.pad, dtype=np.int64), ids], axis=1)
+        return np.lib.stride_tricks.sliding_window_view(padded, self.context, axis=1)
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        expect_shape("NextTokenMLP", ids, ("N", "T"))
+        if not np.issubdtype(ids.dtype, np.integer) or (ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size)):
+            raise ValueError(f"NextTokenMLP: expected integer token ids in [0, {self.vocab_size}), "
+                             f"got dtype {ids.dtype}" + (f", values {ids.min()}..{ids.max()}" if ids.size else ""))
+        n, t = ids.shape
+        self._shape = (n, t)
+        onehot = one_hot(self.windows(ids).reshape(-1), self.vocab_size + 1, dtype=self.embed.weight.value.dtype)
+        e = self.embed(onehot)  # (N·T·K, d)
+        return self.mlp(e.reshape(n * t, self.context * self.embed_dim)).reshape(n, t, self.vocab_size)
+
+    def backward(self, grad_out: np.ndarray) -> None:
+        self._need_cache(self._shape)
+        n, t = self._shape
+        g = self.mlp.backward(grad_out.reshape(n * t, self.vocab_size))
+        self.embed.backward(g.reshape(n * t * self.context, self.embed_dim))
+        return None

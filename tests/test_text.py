@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from littlebook.functional import softmax
-from littlebook.text import _CHUNK, BPETokenizer, context_windows, load_corpus, sample
+from littlebook.gradcheck import numerical_gradient, rel_error
+from littlebook.losses import CrossEntropyLoss
+from littlebook.text import _CHUNK, BPETokenizer, NextTokenMLP, context_windows, load_corpus, sample
 
 
 # -- reference implementation -------------------------------------------------------------------
@@ -240,3 +242,54 @@ def test_sample_is_reproducible_and_checks_temperature():
     assert (sample(f, [1], 20, rng=3) == sample(f, [1], 20, rng=3)).all()
     with pytest.raises(ValueError, match="temperature"):
         sample(f, [1], 3, temperature=-1)
+
+
+# -- the causal next-token model ------------------------------------------------------------------------
+def test_next_token_mlp_matches_explicit_formula():
+    V, K, d = 7, 3, 4
+    m = NextTokenMLP(V, context=K, embed_dim=d, hidden=5, rng=0, dtype=np.float64)
+    ids = np.array([[1, 2, 3, 4], [6, 0, 0, 5]])
+    E = m.embed.weight.value.T  # (V + 1, d): row V is the padding token
+    W1, b1 = m.mlp[0].weight.value, m.mlp[0].bias.value
+    W2, b2 = m.mlp[2].weight.value, m.mlp[2].bias.value
+    logits = m(ids)
+    assert logits.shape == (2, 4, V)
+    for n in range(2):
+        for t in range(4):
+            window = [ids[n, s] if s >= 0 else V for s in range(t - K + 1, t + 1)]
+            h = np.tanh(W1 @ np.concatenate([E[i] for i in window]) + b1)
+            np.testing.assert_allclose(logits[n, t], W2 @ h + b2, rtol=1e-12)
+
+
+def test_next_token_mlp_is_causal():
+    m = NextTokenMLP(11, context=4, rng=1)
+    ids = np.random.default_rng(0).integers(0, 11, (3, 9))
+    changed = ids.copy()
+    changed[:, 5:] = (changed[:, 5:] + 1) % 11
+    a, b = m(ids), m(changed)
+    assert np.array_equal(a[:, :5], b[:, :5])  # bit-identical: no path from the future
+    assert not np.allclose(a[:, 5:], b[:, 5:])
+
+
+def test_next_token_mlp_gradients():
+    V = 6
+    m = NextTokenMLP(V, context=2, embed_dim=3, hidden=4, rng=2, dtype=np.float64)
+    rng = np.random.default_rng(3)
+    ids, targets = rng.integers(0, V, (2, 5)), rng.integers(0, V, (2, 5))
+    loss = CrossEntropyLoss(reduction="sum")
+    loss(m(ids), targets)
+    m.zero_grad()
+    assert m.backward(loss.backward()) is None
+    for name, p in m.named_parameters():
+        numeric = numerical_gradient(lambda: loss(m(ids), targets), p.value)
+        assert rel_error(p.grad, numeric) < 1e-6, name
+
+
+def test_next_token_mlp_bad_input():
+    m = NextTokenMLP(5, rng=0)
+    with pytest.raises(ValueError, match=r"NextTokenMLP: expected input of shape \(N, T\), got \(4,\)"):
+        m(np.arange(4))
+    with pytest.raises(ValueError, match=r"token ids in \[0, 5\)"):
+        m(np.array([[1, 5]]))
+    with pytest.raises(ValueError, match="integer"):
+        m(np.array([[1.0, 2.0]]))
