@@ -311,6 +311,7 @@ def _fetch_verified(url: str, target: Path, sha256: str, progress: bool) -> None
                     digest.update(chunk)
                     bar.update(len(chunk))
             size = out.tell()
+        # read(n) returns b"" at a closed connection without complaint: compare with the announced length ourselves
         if total is not None and size != total:
             raise ValueError(f"connection cut: received {size} of {total} bytes; the partial download was deleted")
         if digest.hexdigest() != sha256:
