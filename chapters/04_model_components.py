@@ -210,8 +210,9 @@ single.weight.value[...] = W3 @ W2 @ W1
 single.bias.value[...] = W3 @ (W2 @ b1 + b2) + b3
 
 X_test = rng.normal(size=(500, 4))
-print("three linear layers vs one, max difference:", f"{np.abs(stack(X_test) - single(X_test)).max():.1e}")
-assert np.allclose(stack(X_test), single(X_test))
+difference = np.abs(stack(X_test) - single(X_test)).max()
+print(f"three linear layers vs one, largest difference: {'< 1e-12 (round-off)' if difference < 1e-12 else difference}")
+assert difference < 1e-12
 
 
 def best_linear_fit_error(model):
@@ -224,7 +225,8 @@ def best_linear_fit_error(model):
 
 with_relu = lb.Sequential(stack[0], lb.ReLU(), stack[1], lb.ReLU(), stack[2])
 err_linear, err_relu = best_linear_fit_error(stack), best_linear_fit_error(with_relu)
-print(f"best single linear layer, relative error: without activations {err_linear:.1e}, with ReLU {err_relu:.2f}")
+print(f"best single linear layer, relative error: without activations {'< 1e-10' if err_linear < 1e-10 else err_linear},"
+      f" with ReLU {err_relu:.2f}")
 assert err_linear < 1e-10 and err_relu > 0.1
 
 # %% [markdown]
@@ -578,27 +580,50 @@ assert np.allclose(out_a, (xb[0] - bn.running_mean) / np.sqrt(bn.running_var + b
 # training and evaluation and work with a batch of one.
 
 # %%
-N_, C_, HW_, G_ = 4, 6, 5, 2
-shaded = {name: np.zeros((N_, C_, HW_), dtype=bool) for name in
-          ("batch norm", "layer norm", "instance norm", f"group norm (G = {G_})")}
-shaded["batch norm"][:, 0, :] = True
-shaded["layer norm"][0, :, :] = True
-shaded["instance norm"][0, 0, :] = True
-shaded[f"group norm (G = {G_})"][0, :C_ // G_, :] = True
+from matplotlib.collections import PolyCollection
 
-fig = plt.figure(figsize=(12, 3.4))
-for k, (name, mask) in enumerate(shaded.items()):
-    ax = fig.add_subplot(1, 4, k + 1, projection="3d")
-    colors = np.where(mask[..., None], np.array([0.2, 0.45, 0.8, 1.0]), np.array([0.92, 0.92, 0.92, 0.5]))
-    ax.voxels(np.ones_like(mask), facecolors=colors, edgecolor="0.4", linewidth=0.3)
-    ax.set_xlabel("N")
-    ax.set_ylabel("C")
-    ax.set_zlabel("H·W")
-    ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-    ax.set_box_aspect((N_, C_, HW_))
-    ax.view_init(elev=20, azim=-60)
-    ax.set_title(name)
-plt.tight_layout()
+
+def draw_norm_cube(ax, mask, title):
+    """Draw an (N, C, H·W) block of activations in oblique projection, shading the cells where mask is True."""
+    N, C, S = mask.shape
+
+    def at(n, c, s):  # channels recede up and to the right
+        return n + 0.5 * c, s + 0.4 * c
+
+    quads, shade = [], []
+    for n in range(N):
+        for s in range(S):  # front face (first channel)
+            quads.append([at(n, 0, s), at(n + 1, 0, s), at(n + 1, 0, s + 1), at(n, 0, s + 1)])
+            shade.append((mask[n, 0, s], 1.0))
+        for c in range(C):  # top face (last pixel)
+            quads.append([at(n, c, S), at(n + 1, c, S), at(n + 1, c + 1, S), at(n, c + 1, S)])
+            shade.append((mask[n, c, S - 1], 0.85))
+    for c in range(C):
+        for s in range(S):  # right face (last sample)
+            quads.append([at(N, c, s), at(N, c + 1, s), at(N, c + 1, s + 1), at(N, c, s + 1)])
+            shade.append((mask[N - 1, c, s], 0.7))
+    colors = [np.array([0.25, 0.5, 0.85] if on else [0.95, 0.95, 0.95]) * f for on, f in shade]
+    ax.add_collection(PolyCollection(quads, facecolors=colors, edgecolors="0.3", linewidths=0.5))
+    ax.text(N / 2, -0.5, "N", ha="center", va="top")
+    ax.text(-0.3, S / 2, "H·W", ha="right", va="center")
+    ax.text(N + 0.25 * C + 0.3, 0.2 * C - 0.2, "C", ha="left", va="top")
+    ax.set_xlim(-1.5, N + 0.5 * C + 1)
+    ax.set_ylim(-1.2, S + 0.4 * C + 0.3)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
+
+
+N_, C_, HW_, G_ = 4, 6, 5, 2  # batch, channels, pixels, groups
+masks = {name: np.zeros((N_, C_, HW_), dtype=bool) for name in
+         ("batch norm", "layer norm", "instance norm", f"group norm (G = {G_})")}
+masks["batch norm"][:, 0, :] = True  # one channel, every sample and pixel
+masks["layer norm"][0, :, :] = True  # one sample, every channel and pixel
+masks["instance norm"][0, 0, :] = True  # one sample, one channel
+masks[f"group norm (G = {G_})"][0, :C_ // G_, :] = True  # one sample, one group of channels
+fig, axes = plt.subplots(1, 4, figsize=(12, 2.8))
+for ax, (name, mask) in zip(axes, masks.items(), strict=True):
+    draw_norm_cube(ax, mask, name)
 plt.show()
 
 # %% [markdown]
@@ -744,24 +769,34 @@ for layer in reversed(model.layers):
 # %% [markdown]
 # **Checking every gradient.** `lb.check_module` compares the backward pass of the whole model — with respect to
 # the input and to every parameter — with central finite differences $(f(w+h) - f(w-h))/2h$. We also check the
-# gradient of the *loss* with respect to each parameter directly. Finite differences are unreliable exactly at the
+# gradient of the cross-entropy *loss* with respect to the first layer's parameters directly. Finite differences are unreliable exactly at the
 # kinks of ReLU and max pooling, and the digits have many pixels exactly 0 (where several windows tie); adding a
 # little noise to the input moves us away from those kinks.
 
-# %%
-x_check = xb + 0.01 * np.random.default_rng(3).standard_normal(xb.shape)
+# %% tags=["nbval-ignore-output"]
+x_check = xb[:4] + 0.01 * np.random.default_rng(3).standard_normal(xb[:4].shape)  # 4 images keep this quick
+y_check = yb[:4]
 errors = lb.check_module(model, x_check)
 for name, err in errors.items():
-    print(f"relative error {name:>10}: {err:.1e}")
+    print(f"check_module, relative error {name:>10}: {err:.1e}")
 assert max(errors.values()) < 1e-6
 
 model.zero_grad()
-loss_fn(model(x_check), yb)
+loss_fn(model(x_check), y_check)
 model.backward(loss_fn.backward())
-for name, p in model.named_parameters():
-    numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(model(x_check), yb), p.value)
-    assert lb.rel_error(p.grad, numeric) < 1e-6, name
-print("∂L/∂parameters of the cross-entropy loss match finite differences")
+conv_layer = model[0]  # the first layer: its gradient went through every other layer and the loss
+for name, p in conv_layer.named_parameters():
+    numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(model(x_check), y_check), p.value)
+    errors[f"loss → conv.{name}"] = lb.rel_error(p.grad, numeric)
+    print(f"∂(cross-entropy)/∂conv.{name}, relative error: {errors[f'loss → conv.{name}']:.1e}")
+
+# %% [markdown]
+# (The exact errors above depend on the machine's floating-point library, so that cell's output is not compared
+# when the book is tested; the claim is:)
+
+# %%
+print(f"all {len(errors)} gradient checks: relative error < 1e-6 → {max(errors.values()) < 1e-6}")
+assert max(errors.values()) < 1e-6
 
 # %% [markdown]
 # **Updating.** Only when *all* gradients have been computed does the optimizer update the parameters — every
@@ -786,7 +821,7 @@ assert loss_after < loss_before
 
 # %%
 model.zero_grad()
-loss_fn(model(x_check), yb)
+loss_fn(model(x_check), y_check)
 g_logits = loss_fn.backward()
 linear = model[4]
 true_g = linear.backward(g_logits)  # ∂L/∂(flattened features), through the weights used in the forward pass
@@ -796,10 +831,11 @@ stale_g = linear.backward(g_logits)  # … then pass the gradient down through t
 linear.weight.value[...] = saved
 
 features_in = model[:4](x_check)
-numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(linear(features_in), yb), features_in)
-print(f"gradient passed down vs finite differences: correct order {lb.rel_error(true_g, numeric):.1e}, "
-      f"update-first {lb.rel_error(stale_g, numeric):.1e}")
-assert lb.rel_error(true_g, numeric) < 1e-6 and lb.rel_error(stale_g, numeric) > 1e-3
+numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(linear(features_in), y_check), features_in)
+err_true, err_stale = lb.rel_error(true_g, numeric), lb.rel_error(stale_g, numeric)
+print(f"gradient passed down vs finite differences: correct order {'< 1e-6' if err_true < 1e-6 else err_true}, "
+      f"update-first {err_stale:.2f}")
+assert err_true < 1e-6 and err_stale > 1e-2
 model.zero_grad()
 
 # %% [markdown]
