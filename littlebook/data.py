@@ -255,7 +255,8 @@ def scale_images(X: np.ndarray, flatten: bool = True) -> np.ndarray:
     # Only uint8 is accepted: scaling already-scaled floats again would silently divide them by 255 a second time.
     if X.dtype != np.uint8 or X.ndim != 3:
         raise ValueError(f"scale_images: expected uint8 images of shape (N, H, W), got {X.dtype} {X.shape}")
-    X = X.astype(np.float32) / np.float32(255.0)
+    X = X.astype(np.float32)
+    X /= 255.0  # in place: one 4-byte copy of the data set instead of two
     return X.reshape(len(X), -1) if flatten else X[:, None, :, :]
 
 
