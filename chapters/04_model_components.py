@@ -300,6 +300,20 @@ for ax, m in zip(axes[1:], maps[0], strict=True):
 plt.show()
 
 # %% [markdown]
+# The same four filters on a 28 × 28 MNIST digit, if MNIST has been downloaded on this machine (`lb.load_mnist()`
+# fetches it once; this cell never downloads, and its output is not compared when the book is tested):
+
+# %% tags=["nbval-ignore-output"]
+if lb.data.mnist_cached():
+    mnist_digit = lb.data.scale_images(lb.load_mnist(download=False)[2][:1], flatten=False).astype(np.float64)
+    fig, axes = plt.subplots(1, 5, figsize=(10, 2.3))
+    image_grid(mnist_digit, titles=["MNIST digit"], axes=axes[:1])
+    image_grid(conv(mnist_digit)[0], titles=names, cmap="RdBu_r", axes=axes[1:])
+    plt.show()
+else:
+    print("MNIST is not downloaded here: run lb.load_mnist() once to see the filters on a 28 × 28 digit.")
+
+# %% [markdown]
 # **Activation on feature maps.** As in a dense layer, the convolution's output goes through an activation
 # function, applied element-wise: every number of every map independently. ReLU keeps the positive responses —
 # here, only the edges where the image gets brighter in the filter's direction — and leaves the shape unchanged.
