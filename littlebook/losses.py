@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import log_softmax, sigmoid
+from .functional import sigmoid
 
 __all__ = ["Loss", "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]
 
@@ -43,7 +43,8 @@ class Loss:
         if pred.shape != target.shape:
             raise ValueError(
                 f"{type(self).__name__}: prediction has shape {pred.shape}, target has shape {target.shape}")
-        return target
+        # In the prediction's dtype: float64 (or integer) targets must not turn a float32 model's gradients float64.
+        return target.astype(pred.dtype, copy=False) if np.issubdtype(pred.dtype, np.floating) else target
 
 
 class MSELoss(Loss):
@@ -124,20 +125,28 @@ class CrossEntropyLoss(Loss):
                 f"CrossEntropyLoss: logits have shape {pred.shape}; targets must be classes of shape "
                 f"{pred.shape[:-1]} or one-hot of shape {pred.shape}, got {target.shape}"
             )
-        logp = log_softmax(pred, axis=-1)
+        # log softmax(z)_c = s_c − log Σ_j e^{s_j} with s = z − max z (log_softmax, fused here so that the
+        # exponentials e^{s} ∈ (0, 1] are computed once and reused as softmax(z) by the backward pass).
+        shifted = pred - pred.max(axis=-1, keepdims=True)
+        exp = np.exp(shifted)
+        sum_exp = exp.sum(axis=-1, keepdims=True)
         if target.shape == pred.shape:
-            per_item = -np.sum(target * logp, axis=-1)
-        else:
-            per_item = -np.take_along_axis(logp, target[..., None], axis=-1)[..., 0]
-        self._cache = (logp, target)
+            per_item = -np.sum(target * (shifted - np.log(sum_exp)), axis=-1)
+        else:  # −log softmax(z)_y = log Σ_j e^{s_j} − s_y: only the target's logit is needed
+            rows = shifted.reshape(-1, num_classes)  # a view: (all leading positions, C)
+            picked = rows[np.arange(len(rows)), target.reshape(-1)].reshape(target.shape)
+            per_item = np.log(sum_exp[..., 0]) - picked
+        exp /= sum_exp  # now softmax(z)
+        self._cache = (exp, target)
         return self._reduce(per_item)
 
     def backward(self) -> np.ndarray:
-        logp, target = self._need_cache()
-        grad = np.exp(logp)
-        if target.shape == logp.shape:
-            grad -= target
-        else:
-            np.put_along_axis(grad, target[..., None], np.take_along_axis(grad, target[..., None], -1) - 1, -1)
-        grad *= self._scale(grad.size // grad.shape[-1])
+        probs, target = self._need_cache()
+        num_classes = probs.shape[-1]
+        if target.shape == probs.shape:
+            grad = (probs - target).astype(probs.dtype, copy=False)  # float64 targets must not upcast the grad
+        else:  # subtract 1 at each target class: one fancy-indexed update of a (rows, C) view
+            grad = probs.copy()
+            grad.reshape(-1, num_classes)[np.arange(target.size), target.reshape(-1)] -= 1
+        grad *= self._scale(grad.size // num_classes)
         return grad

@@ -74,18 +74,28 @@ class Adam(Optimizer):
         self.eps, self.weight_decay = eps, weight_decay
         self.m = [np.zeros_like(p.value) for p in self.params]
         self.v = [np.zeros_like(p.value) for p in self.params]
+        self._scratch = [np.empty_like(p.value) for p in self.params]
         self.t = 0
 
     def step(self) -> None:
         self.t += 1
         c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
-        for p, m, v in zip(self.params, self.m, self.v):
+        for p, m, v, s in zip(self.params, self.m, self.v, self._scratch, strict=True):
             g = p.grad if not self.weight_decay else p.grad + self.weight_decay * p.value
+            # Every operation writes in place or into the scratch array s: the naive one-line update makes
+            # six temporary copies of every weight tensor per step, which costs more than the arithmetic.
             m *= self.beta1
-            m += (1 - self.beta1) * g
+            m += np.multiply(g, 1 - self.beta1, out=s)  # m ← β₁m + (1−β₁)g
             v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            p.value -= (self.lr / c1) * m / (np.sqrt(v / c2) + self.eps)
+            np.square(g, out=s)
+            s *= 1 - self.beta2
+            v += s  # v ← β₂v + (1−β₂)g²
+            denom = np.sqrt(v, out=s)
+            denom *= 1 / math.sqrt(c2)
+            denom += self.eps  # √v̂ + ε with v̂ = v / (1 − β₂ᵗ)
+            step = np.divide(m, denom, out=s)
+            step *= self.lr / c1  # η m̂ with m̂ = m / (1 − β₁ᵗ)
+            p.value -= step
 
 
 class StepLR:

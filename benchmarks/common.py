@@ -1,0 +1,130 @@
+"""Timing by interleaved rounds, the machine's description, and the table printer.
+
+Timing: after a warm-up, each round runs every case in turn (the order rotates from round to round), each for a
+batch of calls lasting about ``seconds_per_round``; a case's time is the MEDIAN over rounds of its mean call time.
+A ratio A/B is the median over rounds of A's time in the round divided by B's time in the same round, so slow
+phases caused by other processes on the machine hit both sides of a ratio alike.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+try:
+    import torch
+except ImportError:  # torch is the optional "bench" extra
+    torch = None
+
+
+def interleaved(cases: dict[str, Callable[[], object]], rounds: int = 21, seconds_per_round: float = 0.1,
+                warmup_seconds: float = 0.3) -> dict[str, np.ndarray]:
+    """Per-round mean seconds per call of each case: {name: array of shape (rounds,)}."""
+    calls = {}
+    for name, fn in cases.items():  # warm-up (caches, allocator, lazy init, thread pools) and calibration
+        fn()
+        n, start = 0, time.perf_counter()
+        while n < 3 or time.perf_counter() - start < warmup_seconds:
+            fn()
+            n += 1
+        per_call = (time.perf_counter() - start) / n
+        calls[name] = max(1, round(seconds_per_round / per_call))
+    names = list(cases)
+    times = {name: np.empty(rounds) for name in names}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as timeit does: a collection in the middle of one case would be charged to it
+    try:
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                fn, n = cases[name], calls[name]
+                start = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                times[name][r] = (time.perf_counter() - start) / n
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return times
+
+
+def median(t: np.ndarray) -> float:
+    return float(np.median(t))
+
+
+def ratio(a: np.ndarray, b: np.ndarray) -> float:
+    """Median over rounds of a[r] / b[r] (both measured in the same round)."""
+    return float(np.median(a / b))
+
+
+# -- the machine -----------------------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def numpy_blas() -> dict:
+    """numpy's BLAS as threadpoolctl sees it: library, version, kernel (architecture) and thread count."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {}
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    mine = [i for i in blas if "numpy" in i.get("filepath", "")] or blas
+    return mine[0] if mine else {}
+
+
+def blas_threads() -> tuple[int, str]:
+    """(thread count, where it came from): numpy's BLAS threads by threadpoolctl, else the CPU count."""
+    info = numpy_blas()
+    if info.get("num_threads"):
+        return int(info["num_threads"]), "numpy's BLAS (threadpoolctl)"
+    return os.cpu_count() or 1, "CPU count (threadpoolctl not installed)"
+
+
+def describe_machine(threads: int, threads_from: str) -> list[str]:
+    info = numpy_blas()
+    blas = (f"{info.get('internal_api', '?')} {info.get('version', '?')}, kernel {info.get('architecture', '?')}"
+            if info else "unknown (install threadpoolctl to see it)")
+    env = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+    lines = [
+        f"CPU      {cpu_model()}, {os.cpu_count()} cores visible; Python {platform.python_version()}",
+        f"numpy    {np.__version__}, BLAS {blas}; {env}",
+        f"threads  {threads} (from {threads_from}), used by numpy's BLAS and given to torch.set_num_threads",
+        f"torch    {torch.__version__ if torch is not None else 'not installed: pip install -e .[bench]'}",
+    ]
+    if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
+        lines.append("         note: OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE force an OpenBLAS kernel and can slow numpy; "
+                     "unset both in this command alone to measure the default kernel")
+    return lines
+
+
+# -- output -----------------------------------------------------------------------------------------------------------
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:9.2f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def row(name: str, littlebook: str = "", reference: str = "", ratio_text: str = "", target: str = "",
+        result: str = "") -> str:
+    return f"{name:<44}{littlebook:>14}{reference:>14}{ratio_text:>10}  {target:<10}{result}"
+
+
+def header(title: str) -> None:
+    print()
+    print(title)
+    print(row("", "littlebook", "reference", "ratio", "target"))
+    print("-" * 100)

@@ -1,0 +1,82 @@
+"""Convolution-side layers, forward + backward, float32: littlebook vs PyTorch.
+
+Each case is zero_grad + forward + backward with a fixed upstream gradient, the input gradient included
+(a conv layer inside a network needs it; PyTorch computes it because the input has requires_grad=True).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import header, interleaved, median, ms, ratio, row, torch, verdict
+
+BATCH, SIZE = 64, 28
+
+
+def layers():
+    """{name: (littlebook layer, torch layer or None, input shape, target ratio or None)}; None if not available."""
+    try:
+        from littlebook.conv import Conv2d, MaxPool2d
+        from littlebook.norm import BatchNorm2d
+    except ImportError:
+        return None
+    out = {}
+    for c_in, c_out in ((1, 16), (16, 32)):
+        lb = Conv2d(c_in, c_out, 3, padding=1, rng=0)
+        tl = None
+        if torch is not None:
+            tl = torch.nn.Conv2d(c_in, c_out, 3, padding=1)
+            with torch.no_grad():
+                tl.weight.copy_(torch.from_numpy(lb.weight.value))
+                tl.bias.copy_(torch.from_numpy(lb.bias.value))
+        out[f"Conv2d {c_in}→{c_out}, 3×3, padding 1"] = (lb, tl, (BATCH, c_in, SIZE, SIZE), 2.0)
+    out["MaxPool2d(2) on 16 channels"] = (MaxPool2d(2), torch.nn.MaxPool2d(2) if torch is not None else None,
+                                          (BATCH, 16, SIZE, SIZE), None)
+    out["BatchNorm2d(16), training mode"] = (BatchNorm2d(16), torch.nn.BatchNorm2d(16) if torch is not None else None,
+                                             (BATCH, 16, SIZE, SIZE), None)
+    return out
+
+
+def cases_for(lb, tl, shape):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    g = rng.standard_normal(lb(x).shape, dtype=np.float32)
+
+    def lb_step():
+        lb.zero_grad()
+        lb(x)
+        return lb.backward(g)
+
+    cases = {"littlebook": lb_step}
+    if tl is not None:
+        xt, gt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)
+
+        def torch_step():
+            xt.grad = None
+            tl.zero_grad()
+            tl(xt).backward(gt)
+            return xt.grad
+
+        # Same input gradient from both? (checks that the two cases compute the same thing)
+        same = np.allclose(lb_step(), torch_step().numpy(), rtol=1e-3, atol=1e-4)
+        cases["torch"] = torch_step
+        return cases, same
+    return cases, None
+
+
+def run(rounds: int) -> None:
+    header(f"Convolution-side layers, forward + backward, batch {BATCH}, {SIZE}×{SIZE}, float32")
+    table = layers()
+    if table is None:
+        print(row("littlebook.conv / littlebook.norm", "not available yet"))
+        return
+    for name, (lb, tl, shape, target) in table.items():
+        cases, same = cases_for(lb, tl, shape)
+        t = interleaved(cases, rounds=rounds)
+        if tl is None:
+            print(row(name, ms(median(t["littlebook"])), "torch missing"))
+            continue
+        r = ratio(t["littlebook"], t["torch"])
+        print(row(name, ms(median(t["littlebook"])), ms(median(t["torch"])), f"{r:.2f}×",
+                  f"≤ {target:.2f}×" if target else "", (verdict(r <= target) if target else "")
+                  + ("" if same else "  (input gradients DIFFER from torch)")))

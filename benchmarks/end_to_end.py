@@ -1,0 +1,81 @@
+"""End to end: seconds of ``littlebook.fit`` to a held-out accuracy on the 8×8 digits; nbval time of the chapters."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import littlebook as lb
+
+from .common import header, row, verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_EPOCHS = 60
+
+
+def mlp():
+    return lb.Sequential(lb.Linear(64, 256, rng=1), lb.ReLU(), lb.Linear(256, 256, rng=2), lb.ReLU(),
+                         lb.Linear(256, 10, rng=3))
+
+
+def cnn():
+    from littlebook.conv import Conv2d, MaxPool2d
+
+    return lb.Sequential(Conv2d(1, 16, 3, padding=1, rng=1), lb.ReLU(), MaxPool2d(2),   # 16×4×4
+                         Conv2d(16, 32, 3, padding=1, rng=2), lb.ReLU(), MaxPool2d(2),  # 32×2×2
+                         lb.Flatten(), lb.Linear(32 * 2 * 2, 10, rng=3))
+
+
+def time_to_accuracy(model, data, target: float, lr: float, batch_size: int = 32):
+    """Train epoch by epoch (SGD, momentum 0.9) until the held-out accuracy reaches ``target``.
+
+    Returns (seconds, epochs, accuracy); seconds count training and the per-epoch evaluation, not data loading.
+    """
+    X_train, X_test, y_train, y_test = data
+    loss_fn = lb.CrossEntropyLoss()
+    optimizer = lb.SGD(model.parameters(), lr=lr, momentum=0.9)
+    start = time.perf_counter()
+    acc = 0.0
+    for epoch in range(1, MAX_EPOCHS + 1):
+        lb.fit(model, loss_fn, optimizer, (X_train, y_train), epochs=1, batch_size=batch_size, rng=epoch,
+               progress=False)
+        acc = lb.accuracy(lb.predict(model, X_test), y_test)
+        if acc >= target:
+            break
+    return time.perf_counter() - start, epoch, acc
+
+
+def run_training() -> None:
+    header("End to end: littlebook.fit on load_digits (1,797 8×8 digits, 20 % held out, stratified)")
+    for name, build, flatten, target, lr in (("MLP 64-256-256-10", mlp, True, 0.97, 0.05),
+                                             ("CNN conv16-pool-conv32-pool-linear", cnn, False, 0.985, 0.05)):
+        try:
+            model = build()
+        except ImportError:
+            print(row(name, "not available yet"))
+            continue
+        X, y = lb.load_digits(flatten=flatten)
+        data = lb.train_test_split(X, y, test_size=0.2, rng=0, stratify=True)
+        seconds, epochs, acc = time_to_accuracy(model, data, target, lr)
+        reached = acc >= target
+        print(row(f"{name} to ≥ {target:.1%}", f"{seconds:8.2f} s", "", "", f"{epochs} epochs",
+                  f"held-out {acc:.2%}" + ("" if reached else f"  FAIL: not reached in {MAX_EPOCHS} epochs")))
+
+
+def run_notebooks() -> None:
+    header("All chapters re-executed by nbval (subprocess, wall time)")
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
+           "chapters/sanitize.cfg", "-p", "no:cacheprovider", "-q", "chapters"]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    lines = done.stdout.strip().splitlines()
+    summary = next((s.strip("= ") for s in reversed(lines) if re.search(r"\d+ (passed|failed|error)", s)), "no summary")
+    chapters = len(list((ROOT / "chapters").glob("*.ipynb")))
+    print(row(f"nbval, {chapters} chapters ({summary})", f"{seconds:8.1f} s", "", "", "< 120 s",
+              verdict(seconds < 120 and done.returncode == 0)))
+    if done.returncode != 0:
+        print("  nbval failed:\n" + "\n".join("    " + s for s in lines[-15:]))
