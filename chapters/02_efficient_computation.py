@@ -1,0 +1,521 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Efficient computation
+#
+# Deep learning became practical when its computations were organised as operations on large arrays of numbers,
+# **tensors**, that hardware processes far faster than one number at a time. This chapter is about that
+# organisation: what a tensor is in memory, which quantities of a model are tensors, and how to write computations
+# as a few big tensor operations instead of Python loops.
+#
+# **After this chapter you will be able to**
+#
+# - read a tensor's shape, dtype and strides, and predict whether an operation returns a view or copies memory;
+# - store signals, parameters and activations as tensors, batch axis first;
+# - replace loops over samples by one matrix product and by broadcasting, and measure the speed-up;
+# - choose between float32 and float64, and say why deep learning uses float32;
+# - compute a convolution as a single matrix product with the im2col trick.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.signal import correlate2d
+
+import littlebook as lb
+from littlebook.plot import image_grid
+from littlebook.timing import time_calls
+
+# %% [markdown]
+# ## 2.1 Tensors: scalars arranged along discrete axes
+#
+# A **tensor** is a series of scalars arranged along several discrete axes: a vector has one axis, a matrix two,
+# a batch of colour images four. In numpy a tensor is an `ndarray`: its `shape` gives the length of each axis, its
+# `dtype` the type of every scalar.
+
+# %%
+t = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+print("shape", t.shape, "| axes", t.ndim, "| scalars", t.size, "| dtype", t.dtype, "| bytes per scalar", t.itemsize)
+print("t[1, 2, 3] =", t[1, 2, 3])
+assert t.size == 2 * 3 * 4
+
+# %% [markdown]
+# In memory the 24 scalars are one flat block. The **strides** say how many bytes to jump to move one step along
+# each axis, so element $t[i, j, k]$ lives at byte offset $i\,s_0 + j\,s_1 + k\,s_2$. For this float32 tensor
+# (4 bytes each), one step along the last axis is 4 bytes, along the middle one a row of 4 scalars (16 bytes),
+# along the first a 3×4 block (48 bytes).
+
+# %%
+print("strides (bytes):", t.strides)
+i, j, k = 1, 2, 3
+offset = i * t.strides[0] + j * t.strides[1] + k * t.strides[2]
+flat = t.reshape(-1)  # the memory block seen as one axis
+print(f"offset of t[{i}, {j}, {k}] = {offset} bytes = scalar number {offset // t.itemsize} of the block")
+assert t.strides == (48, 16, 4)
+assert flat[offset // t.itemsize] == t[i, j, k]
+
+# %% [markdown]
+# ### Views and copies
+#
+# Because a tensor is a memory block *plus* a shape and strides, many operations only make a new shape and new
+# strides over the same memory: a **view**, which costs nothing, whatever the size. Others must **copy**.
+# `np.shares_memory` tells which.
+
+# %%
+operations = {
+    "t.reshape(6, 4)": t.reshape(6, 4),        # same order of scalars: new shape, same memory
+    "t.transpose(2, 0, 1)": t.transpose(2, 0, 1),  # axes swapped = strides swapped
+    "t[:, ::2, 1:]": t[:, ::2, 1:],            # slicing with steps: larger strides, an offset
+    "t[:, [0, 2]]": t[:, [0, 2]],              # "fancy" indexing with a list: a copy
+    "t.transpose(0, 2, 1).reshape(2, 12)": t.transpose(0, 2, 1).reshape(2, 12),  # new order of scalars: a copy
+}
+for name, result in operations.items():
+    kind = "view" if np.shares_memory(result, t) else "copy"
+    print(f"{name:36s} shape {str(result.shape):10s} strides {str(result.strides):12s} {kind}")
+
+assert [np.shares_memory(r, t) for r in operations.values()] == [True, True, True, False, False]
+assert operations["t.transpose(2, 0, 1)"].strides == (4, 48, 16)
+
+# %% [markdown]
+# A view shares the scalars: writing through it changes the original. This is why a layer that keeps its input
+# for the backward pass must not modify it in place.
+
+# %%
+v = t.reshape(6, 4)
+v[0, 0] = -1.0
+print("after v[0, 0] = -1:  t[0, 0, 0] =", t[0, 0, 0])
+assert t[0, 0, 0] == -1.0
+v[0, 0] = 0.0  # put it back
+
+# %% [markdown]
+# ## 2.2 Signals, parameters and activations are tensors
+#
+# Tensors hold the three kinds of quantities a model deals with: the **signal** it processes, its trainable
+# **parameters**, and the intermediate results it computes, called **activations**.
+#
+# ### Signals
+#
+# Signals are stored batch first. A batch of images is a tensor of shape $(N, C, H, W)$: $N$ images of $C$ channels
+# (1 for grey, 3 for colour) of $H \times W$ pixels. (A batch of sounds would be $(N, C, T)$, of texts $(N, T)$
+# token indices.) Here are the 1,797 real 8×8 digits that scikit-learn ships. (The channel axis has length 1, so
+# its stride is never used; numpy records it as 0.)
+
+# %%
+images, labels = lb.load_digits(flatten=False)
+print("images:", images.shape, images.dtype, " strides:", images.strides, " labels:", labels.shape)
+assert images.shape == (1797, 1, 8, 8)
+fig, _ = image_grid(images[:16], titles=labels[:16], ncols=8)
+plt.show()
+
+# %% [markdown]
+# Flattening each image to a vector of 64 pixels, as a dense layer needs, is a reshape of a contiguous block: a
+# view, free.
+
+# %%
+vectors = images.reshape(len(images), -1)
+print("flattened:", vectors.shape, "| a view:", np.shares_memory(vectors, images))
+assert vectors.shape == (1797, 64) and np.shares_memory(vectors, images)
+
+# %% [markdown]
+# ### Parameters
+#
+# A layer's parameters are tensors too. `lb.Linear(64, 32)` holds a weight matrix $W$ of shape (32, 64), one row
+# per output, and a bias vector $b$ of shape (32,).
+
+# %%
+model = lb.Sequential(lb.Flatten(), lb.Linear(64, 32, rng=0), lb.ReLU(), lb.Linear(32, 10, rng=1))
+for name, p in model.named_parameters():
+    print(f"{name:10s} {str(p.shape):9s} {p.value.dtype}")
+print("total:", model.num_parameters(), "scalars")
+assert model.num_parameters() == 64 * 32 + 32 + 32 * 10 + 10
+
+# %% [markdown]
+# ### Activations
+#
+# Running a batch through the model, each layer turns one tensor into the next; these intermediate tensors are the
+# activations. Their first axis is still the batch.
+
+# %%
+x = images[:16]
+activations = [x]
+for layer in model.layers:
+    activations.append(layer(activations[-1]))
+for layer, a in zip(["input", *model.layers], activations, strict=True):
+    print(f"{str(layer):16s} → {a.shape}")
+assert np.array_equal(activations[-1], model(x))  # the same computation as model(x)
+
+fig, ax = plt.subplots(figsize=(6, 2.6))
+ax.imshow(activations[3], cmap="viridis", aspect="auto")
+ax.set_yticks([0, 5, 10, 15])
+ax.set_xlabel("hidden unit (32)")
+ax.set_ylabel("image in the batch (16)")
+ax.set_title("activations after the ReLU: a (16, 32) tensor", fontsize="small")
+plt.show()
+
+# %% [markdown]
+# ## 2.3 Batching: a batch through a layer is one matrix product
+#
+# A `Linear` layer computes $z_i = \sum_j W_{ij} x_j + b_i$ for one input vector $x$. Stacking $N$ inputs as the
+# rows of $X$ $(N, D)$, all $N$ outputs are one matrix product,
+#
+# $$Z = X W^\top + b, \qquad (N, D) \cdot (D, M) \to (N, M).$$
+#
+# It gives exactly what a loop over the samples gives.
+
+# %%
+layer = lb.Linear(64, 32, rng=0)
+X = vectors[:100]
+Z_batch = layer(X)
+Z_loop = np.stack([layer(x[None])[0] for x in X])  # one sample at a time, as a (1, 64) batch
+Z_formula = np.einsum("ij,nj->ni", layer.weight.value, X) + layer.bias.value  # z_ni = Σ_j W_ij x_nj + b_i
+print("batched output:", Z_batch.shape)
+assert np.allclose(Z_batch, Z_loop, atol=1e-6) and np.allclose(Z_batch, Z_formula, atol=1e-6)
+
+# %% [markdown]
+# ## 2.4 Broadcasting
+#
+# Adding the bias $b$ $(M,)$ to $X W^\top$ $(N, M)$ above added it to every row. This is **broadcasting**: to combine
+# two tensors of different shapes, numpy aligns their shapes from the right; two lengths are compatible if they are
+# equal or one of them is 1 (a missing axis counts as 1), and an axis of length 1 is stretched to match, without
+# copying anything.
+
+# %%
+assert np.broadcast_shapes((100, 32), (32,)) == (100, 32)         # bias: (32,) is read as (1, 32)
+assert np.broadcast_shapes((5, 1), (1, 7)) == (5, 7)              # a column against a row: every pair
+assert np.broadcast_shapes((16, 3, 8, 8), (3, 1, 1)) == (16, 3, 8, 8)  # one number per channel
+try:
+    np.ones((100, 32)) + np.ones(100)  # aligned from the right: 32 against 100
+except ValueError as error:
+    print("ValueError:", error)
+else:
+    raise AssertionError("(100, 32) + (100,) should not broadcast")
+
+# %% [markdown]
+# Stretching is free because a broadcast axis gets stride 0: every step along it reads the same scalars.
+
+# %%
+b = np.arange(3, dtype=np.float32)
+stretched = np.broadcast_to(b, (4, 3))
+print("shape", stretched.shape, "strides", stretched.strides, "| shares memory with b:", np.shares_memory(stretched, b))
+assert stretched.strides == (0, 4)
+
+# %% [markdown]
+# Broadcasting expresses "every pair" computations without loops. The squared distance between each of the $N$
+# digits $(N, 1, 64)$ and each of the 10 class means $(1, 10, 64)$ is an $(N, 10, 64)$ difference summed over
+# pixels. Predicting the class of the nearest mean is already a classifier.
+
+# %%
+class_means = np.stack([vectors[labels == c].mean(axis=0) for c in range(10)])  # (10, 64)
+sq_dist = ((vectors[:, None, :] - class_means[None, :, :]) ** 2).sum(axis=2)  # (1797, 10)
+predicted = sq_dist.argmin(axis=1)
+print("distances:", sq_dist.shape, f"| nearest-mean accuracy: {np.mean(predicted == labels):.3f}")
+assert sq_dist.shape == (1797, 10)
+assert np.isclose(sq_dist[5, 7], np.sum((vectors[5] - class_means[7]) ** 2))  # one entry, computed directly
+assert np.mean(predicted == labels) > 0.85
+
+# %% [markdown]
+# ## 2.5 Measured: a loop over samples against one matrix product
+#
+# Both computations of section 2.3 give the same numbers; they do not take the same time. Below we time
+# `lb.Linear(64, 64)` on batches of digits, once looping over the samples in Python and once as one batched call.
+# (`lb.timing.time_calls` takes the best of interleaved rounds, with numpy's matrix library on one thread, so
+# that other programs running on the machine disturb the comparison as little as possible.)
+
+# %% tags=["nbval-ignore-output"]
+layer = lb.Linear(64, 64, rng=0)
+batch_sizes = [1, 4, 16, 64, 256, 1024]
+loop_time, batch_time = [], []
+for n in batch_sizes:
+    xb = vectors[:n]
+    t_ = time_calls({"loop": lambda xb=xb: np.stack([layer(x[None])[0] for x in xb]),
+                     "batched": lambda xb=xb: layer(xb)})
+    loop_time.append(t_["loop"] / n)
+    batch_time.append(t_["batched"] / n)
+    print(f"N = {n:4d}: loop {1e6 * loop_time[-1]:7.2f} µs per sample, batched {1e6 * batch_time[-1]:6.3f} µs "
+          f"per sample: {loop_time[-1] / batch_time[-1]:5.1f}× faster")
+
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.loglog(batch_sizes, 1e6 * np.array(loop_time), "o-", label="Python loop over samples")
+ax.loglog(batch_sizes, 1e6 * np.array(batch_time), "o-", label="one batched matrix product")
+ax.set_xlabel("batch size N")
+ax.set_ylabel("µs per sample")
+ax.legend(fontsize="small")
+plt.show()
+
+# %% [markdown]
+# The loop pays Python's overhead (checking shapes, allocating small arrays, calling numpy) once per sample and
+# computes one matrix-vector product at a time. The batched call pays that overhead once, and the matrix product
+# reuses each weight for many samples while it sits in the processor's cache, with vector (SIMD) instructions.
+# The exact speed-up depends on your machine; the claim we check, with a wide margin, is that it is large.
+
+# %%
+speedup = loop_time[-1] / batch_time[-1]
+assert speedup > 5, f"the batched product should be much faster than the loop, measured {speedup:.1f}×"
+print("one batched product is at least 5× faster per sample than the loop at N = 1024:", speedup > 5)
+
+# %% [markdown]
+# ## 2.6 float32 or float64?
+#
+# The dtype sets how many bits each scalar has, hence its precision (the machine epsilon $\varepsilon$, the gap
+# between 1 and the next representable number), its range, its memory and its speed.
+
+# %%
+for dtype in (np.float16, np.float32, np.float64):
+    info = np.finfo(dtype)
+    print(f"{info.dtype.name:8s} {info.bits:2d} bits   ε = {info.eps:.2e}   ~{info.precision:2d} decimal digits   "
+          f"max = {info.max:.2e}")
+eps32 = np.finfo(np.float32).eps
+assert np.float32(1) + np.float32(eps32 / 2) == np.float32(1)  # below ε, an addition to 1 is lost
+assert np.float64(1) + np.float64(eps32 / 2) != 1.0            # float64 still sees it
+
+# %% [markdown]
+# **Memory.** float32 takes half the bytes of float64, for parameters and for activations alike, so twice as large
+# a model or batch fits in the same memory, and half as many bytes travel between memory and processor.
+
+# %%
+mlp64 = lb.Sequential(lb.Linear(64, 256, dtype=np.float64), lb.ReLU(), lb.Linear(256, 10, dtype=np.float64))
+mlp32 = lb.Sequential(lb.Linear(64, 256, dtype=np.float32), lb.ReLU(), lb.Linear(256, 10, dtype=np.float32))
+bytes64 = sum(p.value.nbytes for p in mlp64.parameters())
+bytes32 = sum(p.value.nbytes for p in mlp32.parameters())
+print(f"{mlp32.num_parameters():,} parameters: {bytes64 / 1e3:.1f} kB in float64, {bytes32 / 1e3:.1f} kB in float32")
+assert bytes64 == 2 * bytes32
+
+# %% [markdown]
+# **Speed.** A vector instruction processes twice as many float32 numbers as float64 ones, so matrix products run
+# about twice as fast.
+
+# %% tags=["nbval-ignore-output"]
+a64 = np.random.default_rng(0).standard_normal((256, 256))
+a32 = a64.astype(np.float32)
+dtype_time = time_calls({"float32": lambda: a32 @ a32, "float64": lambda: a64 @ a64})
+print(f"256×256 matrix product: float32 {1e3 * dtype_time['float32']:.3f} ms, "
+      f"float64 {1e3 * dtype_time['float64']:.3f} ms: {dtype_time['float64'] / dtype_time['float32']:.1f}× faster")
+
+# %%
+assert dtype_time["float32"] < dtype_time["float64"]
+print("float32 matrix product faster than float64:", dtype_time["float32"] < dtype_time["float64"])
+
+# %% [markdown]
+# **Precision.** float32 keeps 6 to 7 significant digits. A layer computed in float32 differs from the float64
+# computation by a relative $10^{-7}$ or so, far below the noise that stochastic training adds anyway: this is why
+# deep learning computes in float32 (and, on accelerators, often in 16-bit formats). `littlebook` layers take a
+# `dtype=` argument, float32 by default.
+
+# %%
+mlp32.load_state_dict({k: v.astype(np.float32) for k, v in mlp64.state_dict().items()})  # same weights, rounded
+x64 = vectors[:256].astype(np.float64)
+out64 = mlp64(x64)
+out32 = mlp32(x64.astype(np.float32))
+relative = np.abs(out32 - out64).max() / np.abs(out64).max()
+print("float32 and float64 outputs agree to a relative 1e-5:", relative < 1e-5)
+assert relative < 1e-5
+
+# %% [markdown]
+# There is one place where float32 is not enough: finite differences. Checking a gradient with
+# $(f(w + h) - f(w - h)) / 2h$ subtracts two nearly equal numbers, so the rounding error $\varepsilon f / h$ is
+# amplified. With $h = 10^{-5}$ it swamps the answer in float32 and not in float64, which is why `lb.gradcheck`
+# insists on float64. Take $f(w) = w^3$, whose derivative at 1 is 3:
+
+# %%
+for dtype in (np.float32, np.float64):
+    w, h = dtype(1.0), dtype(1e-5)
+    f_plus, f_minus = (w + h) * (w + h) * (w + h), (w - h) * (w - h) * (w - h)
+    estimate = (f_plus - f_minus) / (2 * h)
+    print(f"{np.dtype(dtype).name}: (f(1 + h) − f(1 − h)) / 2h = {estimate:.6f}   (exact: 3)")
+    error = abs(float(estimate) - 3.0)
+    assert error > 1e-3 if dtype is np.float32 else error < 1e-8
+
+# %% [markdown]
+# ## 2.7 im2col: a convolution as one matrix product
+#
+# A convolutional layer (chapter 4) slides a small $K \times K$ filter $k$ over the image $x$ and at each position
+# takes a weighted sum of the pixels under it:
+#
+# $$y[i, j] = \sum_{u=0}^{K-1} \sum_{v=0}^{K-1} k[u, v]\; x[i + u, j + v].$$
+#
+# (Deep-learning libraries call this a convolution; mathematicians call it a cross-correlation, the filter is not
+# flipped.) Written as it reads, it is a loop over output positions:
+
+# %%
+def conv2d_loop(image, kernel):
+    """The definition, one output position at a time: slow, but obviously right."""
+    K = kernel.shape[0]
+    out = np.zeros((image.shape[0] - K + 1, image.shape[1] - K + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(kernel * image[i:i + K, j:j + K])
+    return out
+
+
+digit = images[0, 0]  # an 8×8 zero
+edge = np.array([[1.0, 0.0, -1.0]] * 3, dtype=np.float32)  # bright-to-dark from left to right gives y > 0
+y_loop = conv2d_loop(digit, edge)
+print("8×8 image, 3×3 filter →", y_loop.shape)
+
+# %% [markdown]
+# The trick is to build, once, a tensor of all the $K \times K$ patches of the image. `sliding_window_view` does it
+# *without copying*: it is a view whose strides step to the next patch and, inside a patch, to the next pixel;
+# patches overlap in memory.
+
+# %%
+patches = sliding_window_view(digit, (3, 3))  # (6, 6, 3, 3): patches[i, j] = digit[i:i+3, j:j+3]
+print("patches:", patches.shape, "strides", patches.strides, "| a view:", np.shares_memory(patches, digit))
+assert patches.shape == (6, 6, 3, 3) and np.shares_memory(patches, digit)
+assert np.array_equal(patches[2, 4], digit[2:5, 4:7])
+
+# %% [markdown]
+# Flattening each patch into a row gives the **im2col** matrix, one row per output position and one column per
+# filter weight. The convolution is then a single matrix product with the flattened filter. (This reshape must
+# copy: the patches overlap, so the matrix holds each pixel up to $K^2$ times. That memory buys one large,
+# regular matrix product, which is what the hardware is fastest at.)
+
+# %%
+cols = patches.reshape(6 * 6, 3 * 3)  # im2col: (positions, K·K), a copy
+y_im2col = (cols @ edge.reshape(-1)).reshape(6, 6)  # one matrix(-vector) product
+print(f"im2col matrix {cols.shape}: {cols.nbytes} bytes for a {digit.nbytes}-byte image")
+assert not np.shares_memory(cols, digit)
+assert np.allclose(y_im2col, y_loop, atol=1e-6)
+assert np.allclose(y_im2col, correlate2d(digit, edge, mode="valid"), atol=1e-6)  # and scipy agrees
+
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.5))
+for ax, img, title in zip(axes, (digit, edge, y_im2col), ("image x (8×8)", "filter k (3×3)", "y = k ⋆ x (6×6)"),
+                          strict=True):
+    signed = img.min() < 0  # filters and outputs have a sign: red > 0, blue < 0, white = 0
+    lim = np.abs(img).max()
+    ax.imshow(img, cmap="bwr" if signed else "gray", vmin=-lim if signed else 0, vmax=lim)
+    ax.set_title(title, fontsize="small")
+    ax.set_axis_off()
+plt.show()
+
+# %% [markdown]
+# With a batch of images, $C$ input channels and $O$ filters, the same trick still gives **one** matrix product:
+# the patches become a matrix of shape $(N \cdot H_o \cdot W_o,\; C \cdot K \cdot K)$ and the filters one of shape
+# $(O,\; C \cdot K \cdot K)$. This is exactly how `lb.Conv2d` computes its forward pass (with
+# `lb.functional.im2col`, which also handles stride and padding); we check our version against it.
+
+# %%
+conv = lb.Conv2d(1, 4, kernel_size=3, rng=0)  # 4 filters of shape (1, 3, 3); training would learn them
+conv.weight.value[:, 0] = [edge, edge.T, np.eye(3) - np.eye(3)[::-1], np.ones((3, 3)) / 9]  # |, —, diagonal, blur
+conv.bias.value[...] = [0.1, -0.2, 0.3, 0.0]
+batch = images[:256]  # (256, 1, 8, 8)
+N, C, H, W = batch.shape
+O, K = conv.out_channels, conv.kernel_size
+windows = sliding_window_view(batch, (K, K), axis=(2, 3))  # (N, C, Ho, Wo, K, K), a view
+Ho, Wo = windows.shape[2:4]
+cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * K * K)  # im2col
+out = cols @ conv.weight.value.reshape(O, C * K * K).T + conv.bias.value  # ONE matrix product (and a broadcast)
+out = out.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)  # back to (N, O, Ho, Wo)
+print("cols", cols.shape, "@ filters", (C * K * K, O), "→ feature maps", out.shape)
+assert np.allclose(out, conv(batch), atol=1e-5)
+for n, o in [(0, 0), (17, 3), (255, 2)]:  # a few maps against the loop definition
+    assert np.allclose(out[n, o], conv2d_loop(batch[n, 0], conv.weight.value[o, 0]) + conv.bias.value[o], atol=1e-5)
+
+fig, axes = plt.subplots(1, 5, figsize=(7.5, 1.8))
+axes[0].imshow(batch[0, 0], cmap="gray")
+axes[0].set_title("input (8×8)", fontsize="small")
+axes[0].set_axis_off()
+image_grid(out[0], titles=["vertical edges", "horizontal edges", "diagonal", "blur"], axes=axes[1:])
+plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# - A tensor is a series of scalars along discrete axes: a memory block plus a shape, a dtype and strides. Reshapes
+#   of contiguous tensors, transposes and slices are free views; fancy indexing and reorderings copy.
+# - Signals $(N, C, H, W)$, parameters ($W$, $b$) and activations are all tensors, batch first.
+# - A batch through a layer is one matrix product; broadcasting stretches axes of length 1 (stride 0) instead of
+#   looping. One batched product beats a Python loop over samples by a large factor.
+# - float32 halves memory and roughly doubles speed for a precision ($\sim 10^{-7}$) that training does not need to
+#   exceed; gradient checks by finite differences need float64.
+# - im2col turns a convolution into a single matrix product over a (view of) all the image's patches.
+#
+# ## Exercises
+#
+# Each exercise has an answer cell (the one stored here works) followed by a check cell. Replace the answer with
+# your own and run both: a wrong answer makes the check fail.
+#
+# **Exercise 1.** What are the strides, in bytes, of a C-contiguous float64 tensor of shape (3, 4, 5)? Work them
+# out by hand.
+
+# %%
+answer_1 = (4 * 5 * 8, 5 * 8, 8)
+
+# %%
+assert tuple(answer_1) == np.zeros((3, 4, 5), dtype=np.float64).strides, f"{answer_1} are not the strides"
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** For `a = np.zeros((4, 6))`, which of these give a view of `a` (True) and which a copy (False)?
+
+# %%
+answer_2 = {"a[:, 1]": True, "a[[0, 2]]": False, "a.T": True, "a.T.reshape(-1)": False, "a[::2].reshape(2, 2, 3)": True}
+
+# %%
+a = np.zeros((4, 6))
+for expression, is_view in answer_2.items():
+    assert np.shares_memory(eval(expression), a) == is_view, f"{expression}: wrong"
+print("exercise 2: correct")
+
+# %% [markdown]
+# **Exercise 3.** What is the shape of the result of adding tensors of shapes (8, 1, 6, 1) and (7, 1, 5)?
+
+# %%
+answer_3 = (8, 7, 6, 5)
+
+# %%
+assert tuple(answer_3) == (np.ones((8, 1, 6, 1)) + np.ones((7, 1, 5))).shape, "align the shapes from the right"
+print("exercise 3: correct")
+
+# %% [markdown]
+# **Exercise 4.** The nearest-mean classifier of section 2.4 built an $(N, 10, 64)$ tensor of differences. Using
+# $|x - m|^2 = |x|^2 - 2\,x \cdot m + |m|^2$, compute the same $(N, M)$ squared distances with one matrix product
+# and broadcasting, never making an $(N, M, D)$ tensor.
+
+# %%
+def answer_4(X, M):
+    """Squared distances (N, M) between the rows of X (N, D) and of M (M, D)."""
+    return (X**2).sum(axis=1)[:, None] - 2 * X @ M.T + (M**2).sum(axis=1)[None, :]
+
+
+# %%
+_X = np.random.default_rng(1).standard_normal((50, 6))
+_M = np.random.default_rng(2).standard_normal((7, 6))
+_expected = np.array([[np.sum((x - m) ** 2) for m in _M] for x in _X])  # the plain double loop
+assert answer_4(_X, _M).shape == (50, 7) and np.allclose(answer_4(_X, _M), _expected), "wrong distances"
+assert np.allclose(answer_4(vectors, class_means), sq_dist, atol=1e-4)
+print("exercise 4: correct")
+
+# %% [markdown]
+# **Exercise 5.** A convolution with **stride** 2 computes only every second output position along each axis.
+# Write it for a batch $(N, C, H, W)$ and filters $(O, C, K, K)$ (no bias) with `sliding_window_view` and a single
+# matrix product; the check compares it with `lb.Conv2d(..., stride=2)`.
+
+# %%
+def answer_5(x, weight, stride=2):
+    O, C, K, _ = weight.shape
+    windows = sliding_window_view(x, (K, K), axis=(2, 3))[:, :, ::stride, ::stride]  # keep every stride-th patch
+    N, _, Ho, Wo = windows.shape[:4]
+    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * K * K)
+    return (cols @ weight.reshape(O, -1).T).reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)
+
+
+# %%
+_conv = lb.Conv2d(3, 5, kernel_size=3, stride=2, bias=False, rng=3)
+_x = np.random.default_rng(4).standard_normal((2, 3, 9, 9)).astype(np.float32)
+_y = answer_5(_x, _conv.weight.value)
+assert _y.shape == _conv(_x).shape == (2, 5, 4, 4), f"wrong shape {_y.shape}"
+assert np.allclose(_y, _conv(_x), atol=1e-5), "wrong values"
+print("exercise 5: correct")
