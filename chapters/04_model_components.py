@@ -421,7 +421,9 @@ assert np.allclose(avg_pooled[0, 0].ravel(), windows.mean(axis=(1, 2)))
 # %% [markdown]
 # **Dimensionality reduction.** Pooling acts on each channel separately: it shrinks height and width but keeps
 # the number of channels (the depth). Fewer values mean less computation in the next layers and fewer weights in
-# a dense layer that follows — here a dense layer to 10 classes needs 4 × fewer weights after pooling:
+# a dense layer that follows — here a dense layer to 10 classes needs 4 × fewer weights after pooling. That is
+# the sense in which pooling "reduces the number of parameters" (the pooling layer itself has none), and fewer
+# weights also leave the network less room to overfit.
 
 # %%
 pool = lb.MaxPool2d(2)
@@ -687,7 +689,8 @@ for name, (layer, expected) in layers.items():
 #
 # so the expected sum of the inputs that the next layer sees is the same with and without dropout. (Without the
 # scaling it would shrink to $(1-p)\sum_i x_i$ in training, and the next layer would see larger inputs at test
-# time than it was trained on.) We check this empirically over 20,000 draws of the mask.
+# time than it was trained on.) We check this empirically over 20,000 draws of the mask: the average sum must lie
+# within 4 standard errors of $\sum_i x_i$ (a margin a correct layer misses with probability below 1 in 10,000).
 
 # %%
 p = 0.3
@@ -731,7 +734,7 @@ print("train:", y_train[0, :6].round(3), "\neval :", dropout(x_units[None])[0, :
 # ## 4.8 Putting everything together
 #
 # Now all components in one small network: a 3 × 3 convolution with 4 filters, ReLU, 2 × 2 max pooling, flatten,
-# and a dense layer to the 10 digit classes, trained with the cross-entropy loss of chapter 3. We run one batch
+# and a dense layer to the 10 digit classes, scored by the cross-entropy loss of chapter 3. We run one batch
 # of 16 digits through it, in float64 so that we can check gradients to many digits.
 
 # %%
@@ -856,8 +859,9 @@ model.zero_grad()
 # So the clean rule, used by every framework (`loss.backward()` then `optimizer.step()` in PyTorch), is: a
 # backward pass through all layers computes all gradients at the current parameters; then one optimizer step
 # updates all parameters. (Updating a layer right after its own `backward` returned would happen to give the same
-# numbers here, since the gradient it passed down was computed with the old weights — but optimizers that look at
-# all gradients together, such as gradient clipping by the global norm, need the full backward pass first anyway.)
+# numbers here, since the gradient it passed down was computed with the old weights — but it is fragile, and
+# anything that looks at all gradients together, such as clipping them by their global norm, needs the full
+# backward pass first anyway.)
 #
 # ## Summary
 #
