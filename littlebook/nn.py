@@ -207,6 +207,7 @@ class Linear(Module):
     """Fully connected layer z = x Wᵀ + b, i.e. z_i = Σ_j W_ij x_j + b_i.
 
     x: (N, in_features) → z: (N, out_features); W: (out_features, in_features), b: (out_features,).
+    Sequences (N, T, in_features) → (N, T, out_features): the same map at every position.
     Backward: ∂L/∂x = g W,  ∂L/∂W = gᵀ x,  ∂L/∂b = Σ_n g_n.
     ``init="he"`` draws W ~ N(0, 2/in) (for ReLU nets), ``"xavier"`` W ~ N(0, 2/(in+out)).
     """
@@ -226,21 +227,25 @@ class Linear(Module):
         return f"{self.in_features} → {self.out_features}" + ("" if self.bias else ", bias=False")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        expect_shape(self, x, ("N", self.in_features))
+        expect_shape(self, x, ("N", "T", self.in_features) if np.ndim(x) == 3 else ("N", self.in_features))
         self._x = x
-        z = x @ self.weight.value.T
+        # A sequence is flattened to (N·T, in): one large matrix product instead of N small ones.
+        z = (x.reshape(-1, self.in_features) @ self.weight.value.T).reshape(*x.shape[:-1], self.out_features)
         if self.bias is not None:
             z += self.bias.value
         return z
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         self._need_cache(self._x)
-        self.weight.grad += grad_out.T @ self._x  # .T is a view: BLAS reads it transposed, nothing is copied
+        x, g = self._x, grad_out
+        if x.ndim == 3:  # (N, T, ·) → (N·T, ·): every position is one more row of the same matrix product
+            x, g = x.reshape(-1, self.in_features), g.reshape(-1, self.out_features)
+        self.weight.grad += g.T @ x  # .T is a view: BLAS reads it transposed, nothing is copied
         if self.bias is not None:
-            self.bias.grad += grad_out.sum(axis=0)
+            self.bias.grad += g.sum(axis=0)
         if not self.needs_input_grad:  # the input is data: skip a third of the backward's matrix products
             return None
-        return grad_out @ self.weight.value
+        return (g @ self.weight.value).reshape(self._x.shape)
 
 
 class ReLU(Module):
