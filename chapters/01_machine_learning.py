@@ -30,14 +30,13 @@
 #   of each.
 
 # %%
-import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 
 import littlebook as lb
 from littlebook.density import GaussianMixture
 from littlebook.plot import decision_boundary
-from littlebook.widgets import explore
+from littlebook.widgets import polynomial_errors, polynomial_explorer
 
 mse = lb.MSELoss()  # the loss of this chapter's regressions; a Loss object is just a function with a backward
 
@@ -253,6 +252,9 @@ assert train_loss[-1] < 1e-12               # ...and degree 11 interpolates the 
 assert val_loss[-1] > 1000 * val_loss.min()  # ...yet predicts new points terribly (overfitting)
 assert val_loss[0] > 5 * val_loss.min()      # degree 1 is too simple (underfitting)
 assert best_degree == 3
+# numpy's own polynomial fitting (np.polynomial, used by the slider below) finds the same minima
+numpy_train_loss, numpy_val_loss = polynomial_errors(x_train, y_train, x_val, y_val, degrees)
+assert np.allclose(numpy_train_loss, train_loss) and np.allclose(numpy_val_loss, val_loss, rtol=1e-6)
 
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.semilogy(degrees, np.maximum(train_loss, 1e-4), "o-", label="training loss (drawn at 1e-4 when 0)")
@@ -268,21 +270,19 @@ plt.show()
 # GitHub; the figure after it shows three settings).
 
 # %% tags=["nbval-ignore-output"]
-def draw_polynomial(degree, ax=None):
+polynomial_explorer(x_train, y_train, degree=3, degrees=(1, 11), x_val=x_val, y_val=y_val)
+
+# %%
+def draw_polynomial(degree, ax):
     poly, tr, va = train_and_validate(degree)
-    ax = ax or plt.subplots(figsize=(5, 3))[1]
     ax.plot(x_val, y_val, ".", color="lightgray", label="validation data")
     ax.plot(x_train, y_train, "o", label="training data")
     ax.plot(grid, poly(polynomial_features(grid, degree)), "C1", label=f"degree {degree}")
     ax.set_ylim(-2, 2)
     ax.set_title(f"degree {degree}: train {tr:.3f}, validation {va:.3g}", fontsize="small")
     ax.legend(fontsize="small", loc="lower left")
-    return f"training loss {tr:.4f}, validation loss {va:.4f}"
 
 
-explore(draw_polynomial, degree=ipywidgets.IntSlider(value=3, min=1, max=11, description="degree"))
-
-# %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3), sharey=True)
 for ax, d in zip(axes, (1, best_degree, 9), strict=True):
     draw_polynomial(d, ax=ax)
