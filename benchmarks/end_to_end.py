@@ -23,9 +23,10 @@ def mlp():
 
 def cnn():
     from littlebook.conv import Conv2d, MaxPool2d
+    from littlebook.norm import BatchNorm2d
 
-    return lb.Sequential(Conv2d(1, 16, 3, padding=1, rng=1), lb.ReLU(), MaxPool2d(2),   # 16×4×4
-                         Conv2d(16, 32, 3, padding=1, rng=2), lb.ReLU(), MaxPool2d(2),  # 32×2×2
+    return lb.Sequential(Conv2d(1, 16, 3, padding=1, rng=1), BatchNorm2d(16), lb.ReLU(), MaxPool2d(2),   # 16×4×4
+                         Conv2d(16, 32, 3, padding=1, rng=2), BatchNorm2d(32), lb.ReLU(), MaxPool2d(2),  # 32×2×2
                          lb.Flatten(), lb.Linear(32 * 2 * 2, 10, rng=3))
 
 
@@ -51,7 +52,7 @@ def time_to_accuracy(model, data, target: float, lr: float, batch_size: int = 32
 def run_training() -> None:
     header("End to end: littlebook.fit on load_digits (1,797 8×8 digits, 20 % held out, stratified)")
     for name, build, flatten, target, lr in (("MLP 64-256-256-10", mlp, True, 0.97, 0.05),
-                                             ("CNN conv16-pool-conv32-pool-linear", cnn, False, 0.985, 0.05)):
+                                             ("CNN (conv-BN-ReLU-pool)×2-linear", cnn, False, 0.985, 0.05)):
         try:
             model = build()
         except ImportError:
