@@ -127,6 +127,8 @@ def _loss_panel(ax, history: History, title: str):
         top = min(losses.max(), 2.0 * losses[0])  # an exploding loss leaves the top of the plot
         ax.set_ylim(0.0, 1.05 * top)
     if history.diverged_at is not None:
+        for t in list(ax.texts):
+            t.remove()  # plot_history's small label: the box below says it louder
         ax.text(0.5, 0.5, f"diverged at step {history.diverged_at}\ntry a lower learning rate",
                 transform=ax.transAxes, ha="center", va="center", color="C3", fontsize="large",
                 bbox={"facecolor": "white", "edgecolor": "C3", "alpha": 0.9})
@@ -419,12 +421,16 @@ class LiveLossPlot:
 
         if get_ipython() is None:
             return
-        from IPython.display import display
+        import io
 
+        from IPython.display import Image, display
+
+        png = io.BytesIO()
+        self.figure.savefig(png, format="png", bbox_inches="tight")  # PNG bytes: shown the same by every front end
         if self._handle is None:
-            self._handle = display(self.figure, display_id=True)
+            self._handle = display(Image(data=png.getvalue()), display_id=True)
         else:
-            self._handle.update(self.figure)
+            self._handle.update(Image(data=png.getvalue()))
 
 
 def live_loss_plot(metrics=("loss",)) -> LiveLossPlot:
