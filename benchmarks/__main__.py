@@ -39,7 +39,7 @@ def main(argv=None) -> None:
         end_to_end.run_training()
     if args.notebooks:
         end_to_end.run_notebooks()
-    print(f"\n(benchmarks took {time.perf_counter() - start:.0f} s)")
+    print(f"\n(benchmarks took {time.perf_counter() - start:.0f} s; load average now {common.load_average()})")
 
 
 if __name__ == "__main__":

@@ -102,11 +102,20 @@ def describe_machine(threads: int, threads_from: str) -> list[str]:
         f"numpy    {np.__version__}, BLAS {blas}; {env}",
         f"threads  {threads} (from {threads_from}), used by numpy's BLAS and given to torch.set_num_threads",
         f"torch    {torch.__version__ if torch is not None else 'not installed: pip install -e .[bench]'}",
+        f"load     {load_average()} (other processes share these cores: ratios are robust to it, seconds are not)",
     ]
     if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
         lines.append("         note: OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE force an OpenBLAS kernel and can slow numpy; "
                      "unset both in this command alone to measure the default kernel")
     return lines
+
+
+def load_average() -> str:
+    """The 1-minute load average, e.g. "1.02 on 2 cores"."""
+    try:
+        return f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    except OSError:
+        return "unknown"
 
 
 # -- output -----------------------------------------------------------------------------------------------------------
