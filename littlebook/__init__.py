@@ -4,7 +4,8 @@ Layers have an explicit forward and backward pass (``y = layer(x)``; ``grad_x = 
 losses return a float and their gradient, optimizers update parameters in place, ``fit`` runs the loop.
 """
 
-from . import conv, data, density, functional, gradcheck, losses, nn, norm, optim, text, timing, train
+from . import attention, conv, data, density, functional, gradcheck, losses, nn, norm, optim, text, timing, train
+from .attention import Embedding, MultiHeadAttention, PositionalEmbedding, TinyTransformer, TransformerBlock
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, conv_output_size
 from .data import MNISTUnavailable, load_digits, load_mnist, mnist_cached, one_hot, scale_images, train_test_split
 from .density import GaussianMixture
@@ -33,12 +34,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     # modules of the package
-    "conv", "data", "density", "functional", "gradcheck", "losses", "nn", "norm", "optim", "timing", "train",
+    "attention", "conv", "data", "density", "functional", "gradcheck", "losses", "nn", "norm", "optim", "timing",
+    "train",
     # layers
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
     "Dropout", "Flatten", "Residual",
     "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "conv_output_size",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d",
+    "Embedding", "PositionalEmbedding", "MultiHeadAttention", "TransformerBlock", "TinyTransformer",
     "GaussianMixture",
     # losses
     "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",

@@ -1,0 +1,278 @@
+"""Attention and transformers: token embeddings, positions, multi-head attention, transformer blocks.
+
+Attention is a soft dictionary look-up. Each query q_i is compared with every key k_j; the scores become weights
+a_ij = softmax_j(q_i · k_j / √d), and the answer is the weighted mix of the values, y_i = Σ_j a_ij v_j.
+A transformer stacks blocks of attention (tokens exchange information) and MLPs (each token computes on its own).
+
+Shapes: token ids (N, T) integers; activations (N, T, D) with T positions of D features; attention weights
+(N, H, T, T) with H heads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .functional import as_rng, expect_shape, softmax
+from .nn import Dropout, Linear, Module, Parameter, ReLU, Residual, Sequential
+from .norm import LayerNorm
+
+__all__ = [
+    "Embedding",
+    "PositionalEmbedding",
+    "sinusoidal_positions",
+    "causal_mask",
+    "scaled_dot_product_attention",
+    "MultiHeadAttention",
+    "TransformerBlock",
+    "TinyTransformer",
+]
+
+
+def _check_ids(owner, ids, num: int) -> None:
+    if not isinstance(ids, np.ndarray) or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"{owner}: expected integer token ids, got {getattr(ids, 'dtype', type(ids).__name__)}")
+    if ids.size and (ids.min() < 0 or ids.max() >= num):
+        raise ValueError(f"{owner}: token ids must lie in [0, {num}), got values {ids.min()}..{ids.max()}")
+
+
+class Embedding(Module):
+    """A learned vector per token: y[n, t] = W[ids[n, t]], the same as one_hot(ids) @ W without the one-hot matrix.
+
+    ids: (N, T) integers in [0, num_embeddings) → y: (N, T, dim); W: (num_embeddings, dim), drawn from N(0, 1)
+    (as in PyTorch). Backward: ∂L/∂W[v] = Σ of g[n, t] over the positions where ids[n, t] = v (a scatter-add),
+    and it returns None: integer ids are not something gradient descent can change, so they have no gradient.
+    """
+
+    def __init__(self, num_embeddings: int, dim: int, rng: np.random.Generator | int | None = None,
+                 dtype=np.float32):
+        self.num_embeddings, self.dim = num_embeddings, dim
+        self.weight = Parameter(as_rng(rng).standard_normal((num_embeddings, dim)).astype(dtype))
+        self._ids = None
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.dim}"
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        expect_shape(self, ids, ("N", "T"))
+        _check_ids(self, ids, self.num_embeddings)
+        self._ids = ids
+        return self.weight.value[ids]  # fancy indexing: row ids[n, t] of W for every (n, t) at once
+
+    def backward(self, grad_out: np.ndarray) -> None:
+        self._need_cache(self._ids)
+        # A token that occurs k times receives the sum of k gradients: np.add.at adds every occurrence,
+        # where W.grad[ids] += g would keep only one of them.
+        np.add.at(self.weight.grad, self._ids.reshape(-1), grad_out.reshape(-1, self.dim))
+        return None
+
+
+def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
+    """The fixed positional encoding of "Attention is all you need" (Vaswani et al., 2017), (length, dim) float64:
+
+    P[t, 2i] = sin(t / 10000^{2i/dim}),  P[t, 2i+1] = cos(t / 10000^{2i/dim}): each pair of features is a clock
+    of its own frequency, from one turn every 2π positions to one every 2π·10000.
+    """
+    t = np.arange(length)[:, None]
+    freq = 10000.0 ** (-np.arange(0, dim, 2) / dim)  # (ceil(dim/2),)
+    pe = np.zeros((length, dim))
+    pe[:, 0::2] = np.sin(t * freq)
+    pe[:, 1::2] = np.cos(t * freq[: dim // 2])
+    return pe
+
+
+class PositionalEmbedding(Module):
+    """Adds a vector per position, y[n, t] = x[n, t] + P[t], so that the model can tell positions apart.
+
+    x: (N, T, dim) with T ≤ max_len. ``learned=True``: P is a Parameter (max_len, dim) drawn from N(0, 1), as in GPT;
+    ``learned=False``: P = ``sinusoidal_positions(max_len, dim)``, fixed. Backward: ∂L/∂P[t] = Σ_n g[n, t]; ∂L/∂x = g.
+    """
+
+    def __init__(self, max_len: int, dim: int, learned: bool = True, rng: np.random.Generator | int | None = None,
+                 dtype=np.float32):
+        self.max_len, self.dim, self.learned = max_len, dim, learned
+        if learned:
+            self.weight = Parameter(as_rng(rng).standard_normal((max_len, dim)).astype(dtype))
+        else:
+            self.table = sinusoidal_positions(max_len, dim).astype(dtype)  # not trained, so not a Parameter
+        self._t = None
+
+    def extra_repr(self) -> str:
+        return f"max_len={self.max_len}, {self.dim}" + ("" if self.learned else ", sinusoidal")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        expect_shape(self, x, ("N", "T", self.dim))
+        if x.shape[1] > self.max_len:
+            raise ValueError(f"{self!r}: sequences of at most {self.max_len} positions, got {x.shape}")
+        self._t = x.shape[1]
+        table = self.weight.value if self.learned else self.table
+        return x + table[: self._t]
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        self._need_cache(self._t)
+        if self.learned:
+            self.weight.grad[: self._t] += grad_out.sum(axis=0)
+        return grad_out
+
+
+def causal_mask(length: int) -> np.ndarray:
+    """(length, length) bool, True where query position i may look at key position j, i.e. j ≤ i (lower triangle)."""
+    return np.tril(np.ones((length, length), dtype=bool))
+
+
+def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool = False
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    """y = softmax(Q Kᵀ / √d + M) V, forward only; returns (y, weights).
+
+    q: (..., Tq, d), k: (..., Tk, d), v: (..., Tk, dv) → y: (..., Tq, dv), weights A: (..., Tq, Tk), each row
+    summing to 1. Causal: M = −∞ where j > i, so those weights are exactly 0. Leading axes (batch, heads) broadcast.
+    """
+    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(q.shape[-1]))  # a Python float keeps float32 float32
+    if causal:
+        scores = np.where(causal_mask(scores.shape[-1])[-scores.shape[-2]:], scores, -np.inf)
+    weights = softmax(scores, axis=-1)
+    return weights @ v, weights
+
+
+class MultiHeadAttention(Module):
+    """Self-attention with H heads: Q = x W_Qᵀ + b_Q, K = x W_Kᵀ, V = x W_Vᵀ + b_V are split into H slices of
+    d = dim/H features, head_h = softmax(Q_h K_hᵀ / √d + M) V_h, and y = concat(head_1, …, head_H) W_Oᵀ + b_O.
+
+    x: (N, T, dim) → y: (N, T, dim). ``causal=True``: M = −∞ above the diagonal, position t sees positions ≤ t only.
+    After a forward pass ``attn`` holds the weights (N, H, T, T): row t says where position t looked.
+    Backward, with S the scaled scores and A = softmax(S): ∂V = Aᵀ G,  ∂A = G Vᵀ,  ∂S = A ⊙ (∂A − Σ_j ∂A ⊙ A),
+    ∂Q = ∂S K / √d,  ∂K = ∂Sᵀ Q / √d; then back through the four projections.
+    """
+
+    def __init__(self, dim: int, num_heads: int, causal: bool = False, rng: np.random.Generator | int | None = None,
+                 dtype=np.float32):
+        if num_heads < 1 or dim % num_heads:
+            raise ValueError(f"MultiHeadAttention: dim ({dim}) must be divisible by num_heads ({num_heads})")
+        rng = as_rng(rng)
+        self.dim, self.num_heads, self.head_dim, self.causal = dim, num_heads, dim // num_heads, causal
+        self.q_proj = Linear(dim, dim, init="xavier", rng=rng, dtype=dtype)
+        # No bias for the keys: it would add q·b to every score of a row, which the softmax ignores
+        # (its gradient is exactly 0), so it could never learn anything.
+        self.k_proj = Linear(dim, dim, bias=False, init="xavier", rng=rng, dtype=dtype)
+        self.v_proj = Linear(dim, dim, init="xavier", rng=rng, dtype=dtype)
+        self.out_proj = Linear(dim, dim, init="xavier", rng=rng, dtype=dtype)
+        self.attn = None
+        self._qkv = None
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, num_heads={self.num_heads}" + (", causal" if self.causal else "")
+
+    def _split(self, z: np.ndarray) -> np.ndarray:
+        """(N, T, H·d) → (N, H, T, d): the heads become a batch axis, so one matmul serves all of them."""
+        n, t, _ = z.shape
+        return z.reshape(n, t, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    def _merge(self, z: np.ndarray) -> np.ndarray:
+        """(N, H, T, d) → (N, T, H·d): the heads side by side again (concat)."""
+        n, h, t, d = z.shape
+        return z.transpose(0, 2, 1, 3).reshape(n, t, h * d)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        expect_shape(f"MultiHeadAttention({self.extra_repr()})", x, ("N", "T", self.dim))
+        q, k, v = self._split(self.q_proj(x)), self._split(self.k_proj(x)), self._split(self.v_proj(x))
+        heads, self.attn = scaled_dot_product_attention(q, k, v, self.causal)
+        self._qkv = (q, k, v)
+        return self.out_proj(self._merge(heads))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        self._need_cache(self._qkv)
+        q, k, v = self._qkv
+        a = self.attn
+        g = self._split(self.out_proj.backward(grad_out))  # ∂L/∂heads, (N, H, T, d)
+        grad_v = a.swapaxes(-1, -2) @ g                    # heads = A V
+        grad_a = g @ v.swapaxes(-1, -2)
+        # Softmax backward along each row. Masked entries have a = 0, so their gradient is exactly 0:
+        # the future receives no gradient from the past.
+        grad_s = a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+        grad_s *= 1 / math.sqrt(self.head_dim)             # S = Q Kᵀ / √d
+        grad_q, grad_k = grad_s @ k, grad_s.swapaxes(-1, -2) @ q
+        # x feeds all three projections: its gradient is the sum of the three paths.
+        return (self.q_proj.backward(self._merge(grad_q)) + self.k_proj.backward(self._merge(grad_k))
+                + self.v_proj.backward(self._merge(grad_v)))
+
+
+class TransformerBlock(Module):
+    """A pre-norm transformer block: x ← x + MHA(LN(x)), then x ← x + MLP(LN(x)).
+
+    MLP = Linear(dim, mlp_ratio·dim) → ReLU → Linear(mlp_ratio·dim, dim), applied to every position on its own.
+    Attention mixes information *across* positions, the MLP computes *within* each; the residual connections
+    (chapter 5) keep the gradient flowing through a deep stack. x: (N, T, dim) → (N, T, dim).
+    ``dropout`` drops the output of each branch (before it is added back), to fight over-fitting.
+    """
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: int = 4, causal: bool = True, dropout: float = 0.0,
+                 rng: np.random.Generator | int | None = None, dtype=np.float32):
+        rng = as_rng(rng)
+        self.dim = dim
+        self.attn_branch = Residual(Sequential(
+            LayerNorm(dim, dtype=dtype), MultiHeadAttention(dim, num_heads, causal, rng=rng, dtype=dtype),
+            Dropout(dropout, rng=rng)))
+        self.mlp_branch = Residual(Sequential(
+            LayerNorm(dim, dtype=dtype), Linear(dim, mlp_ratio * dim, rng=rng, dtype=dtype), ReLU(),
+            Linear(mlp_ratio * dim, dim, init="xavier", rng=rng, dtype=dtype), Dropout(dropout, rng=rng)))
+
+    @property
+    def attention(self) -> MultiHeadAttention:
+        """The block's attention layer (a property, so that its parameters are not listed twice)."""
+        return self.attn_branch.block[1]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        expect_shape(f"TransformerBlock(dim={self.dim})", x, ("N", "T", self.dim))
+        return self.mlp_branch(self.attn_branch(x))
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return self.attn_branch.backward(self.mlp_branch.backward(grad_out))
+
+
+class TinyTransformer(Module):
+    """A decoder-only (GPT-style) transformer language model.
+
+    logits = Linear(LN(blocks(Embedding(ids) + P))): ids (N, T) with T ≤ context → logits (N, T, vocab_size),
+    where row t scores the token that follows position t. Every block is causal, so row t depends on
+    ids[:, :t+1] only. ``backward(grad (N, T, V))`` fills every ``param.grad`` and returns None (ids have no gradient).
+    """
+
+    def __init__(self, vocab_size: int, context: int, dim: int = 64, num_heads: int = 4, num_layers: int = 2,
+                 mlp_ratio: int = 4, dropout: float = 0.0, rng: np.random.Generator | int | None = None,
+                 dtype=np.float32):
+        rng = as_rng(rng)
+        self.vocab_size, self.context = vocab_size, context
+        self.embed = Embedding(vocab_size, dim, rng=rng, dtype=dtype)
+        self.pos = PositionalEmbedding(context, dim, rng=rng, dtype=dtype)
+        self.drop = Dropout(dropout, rng=rng)
+        self.blocks = Sequential(*(TransformerBlock(dim, num_heads, mlp_ratio, causal=True, dropout=dropout,
+                                                    rng=rng, dtype=dtype) for _ in range(num_layers)))
+        self.norm = LayerNorm(dim, dtype=dtype)
+        self.head = Linear(dim, vocab_size, init="xavier", rng=rng, dtype=dtype)
+
+    def extra_repr(self) -> str:
+        return f"vocab_size={self.vocab_size}, context={self.context}"
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        expect_shape("TinyTransformer", ids, ("N", "T"))
+        if ids.shape[1] > self.context:
+            raise ValueError(f"TinyTransformer: at most context = {self.context} positions, got ids of shape "
+                             f"{ids.shape}; crop to the last {self.context} tokens")
+        x = self.drop(self.pos(self.embed(ids)))
+        return self.head(self.norm(self.blocks(x)))
+
+    def backward(self, grad_out: np.ndarray) -> None:
+        g = self.blocks.backward(self.norm.backward(self.head.backward(grad_out)))
+        self.embed.backward(self.pos.backward(self.drop.backward(g)))
+        return None
+
+    def next_logits(self, ids: np.ndarray) -> np.ndarray:
+        """Logits (V,) of the token after ``ids`` (t,), reading at most the last ``context`` tokens, in eval mode
+        (no dropout). Made for ``littlebook.sample(model.next_logits, prompt, n_tokens)``."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(np.asarray(ids, dtype=np.int64)[None, -self.context:])[0, -1]
+        finally:
+            self.train(was_training)
