@@ -97,8 +97,8 @@ class Conv2d(Module):
         if self.bias is not None:
             y += self.bias.value[:, None]
         self._cols, self._x_shape = cols, x.shape
-        # A (N, C_out, Ho, Wo) *view* of the channel-first result: no copy. Element-wise layers after it keep
-        # that memory order, so the gradient that comes back is already laid out as backward wants it.
+        # A (N, C_out, Ho, Wo) *view* of the channel-first result, not a copy: numpy's element-wise operations
+        # work on any memory order, and a gradient that comes back channel-first spares backward a copy.
         return y.reshape(c_out, n, ho, wo).transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
