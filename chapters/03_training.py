@@ -38,7 +38,7 @@ import numpy as np
 
 import littlebook as lb
 from littlebook import plot as lbplot
-from littlebook.functional import logsumexp, sigmoid, softmax
+from littlebook.functional import log_softmax, logsumexp, sigmoid, softmax
 from littlebook.widgets import explore, log_slider
 
 np.set_printoptions(precision=4, suppress=True)
@@ -337,7 +337,7 @@ assert lm_val_loss < np.log(VOCAB) - 1.5
 # %%
 def log_prob(model, text):
     ids = tokenizer.encode(text)
-    logp = np.log(softmax(model(ids[None, :-1])[0]))   # row t: P(x_{t+1} | x_1..x_t)
+    logp = log_softmax(model(ids[None, :-1])[0])       # row t: log P(x_{t+1} | x_1..x_t)
     return float(np.sum(logp[np.arange(len(ids) - 1), ids[1:]]))  # chain rule, as a sum of logs
 
 good = "The loss says how wrong the model is."
@@ -588,8 +588,8 @@ assert steps[2] < 1.1 * steps[-1]           # beyond B ≈ 64, bigger batches ha
 # The noise is visible in the loss of each batch. The slider retrains at any batch size:
 
 # %%
-def draw_batch_noise(batch_size, ax=None):
-    r = train_until(int(batch_size))
+def draw_batch_noise(batch_size, ax=None, record=None):
+    r = record if record is not None else train_until(int(batch_size))
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.3))
     ax.plot(r["batch_loss"], alpha=0.5, lw=1, label="loss of each batch")
@@ -600,7 +600,7 @@ def draw_batch_noise(batch_size, ax=None):
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.3))
 for ax, B in zip(axes, (4, 64, 256)):
-    print(draw_batch_noise(B, ax))
+    print(draw_batch_noise(B, ax, record=runs[B]))  # the runs above, redrawn
 plt.show()
 
 # %% tags=["nbval-ignore-output"]

@@ -27,7 +27,7 @@ from .nn import (
 )
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .optim import SGD, Adam, CosineLR, StepLR
-from .text import BPETokenizer, context_windows, load_corpus, sample
+from .text import BPETokenizer, NextTokenMLP, context_windows, load_corpus, sample
 from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict
 
 __version__ = "0.1.0"
@@ -51,7 +51,7 @@ __all__ = [
     # gradient checking
     "check_module", "check_loss", "rel_error",
     # text
-    "text", "BPETokenizer", "load_corpus", "context_windows", "sample",
+    "text", "BPETokenizer", "NextTokenMLP", "load_corpus", "context_windows", "sample",
     # data
     "load_digits", "train_test_split", "one_hot", "load_mnist", "mnist_cached", "MNISTUnavailable", "scale_images",
 ]
