@@ -134,7 +134,15 @@ def gemm_cases(matmuls):
     def square():
         a @ a
 
-    return step_gemms, square
+    torch_gemms = None
+    if torch is not None:  # the same products through PyTorch's BLAS: explains most of the step ratio
+        torch_pairs = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in pairs]
+
+        def torch_gemms():
+            for a, b in torch_pairs:
+                a @ b
+
+    return step_gemms, square, torch_gemms
 
 
 def run(rounds: int) -> None:
@@ -145,13 +153,14 @@ def run(rounds: int) -> None:
     model_lb, lb = littlebook_step(X, y)
     matmuls = step_matmuls()
     step_flops = flops(matmuls)
-    step_gemms, square = gemm_cases(matmuls)
+    step_gemms, square, torch_gemms = gemm_cases(matmuls)
     cases = {"littlebook": lb, "numpy by hand": numpy_step(X, y), "GEMMs": step_gemms, "square": square}
     if torch is not None:
         model_t, t_step = torch_step(model_lb, X, y)
         loss_lb, loss_t = float(lb()), t_step().item()  # one step each from the same weights: same loss?
         same = abs(loss_lb - loss_t) < 1e-4 * max(1.0, abs(loss_t))
         cases["torch"] = t_step
+        cases["torch GEMMs"] = torch_gemms
     t = interleaved(cases, rounds=rounds)
 
     lb_s = median(t["littlebook"])
@@ -176,5 +185,9 @@ def run(rounds: int) -> None:
     share = ratio(t["GEMMs"], t["littlebook"])  # = achieved / peak, per round
     print(row(f"step's {len(matmuls)} matmuls ({step_flops / 1e6:.1f} MFLOP) in numpy", f"{achieved:.1f} GF/s",
               f"{peak:.1f} GF/s", f"{share:.0%}", "≥ 70 %", verdict(share >= 0.7)))
+    if torch is not None:
+        print(row("  the same matmuls: numpy vs PyTorch", f"{peak:.1f} GF/s",
+                  f"{step_flops / median(t['torch GEMMs']) / 1e9:.1f} GF/s",
+                  f"{ratio(t['GEMMs'], t['torch GEMMs']):.2f}×"))
     print(row("  numpy GEMM 1024×1024×1024 (for scale)", "", f"{2 * 1024**3 / median(t['square']) / 1e9:.1f} GF/s"))
     print("  matmuls counted: " + ", ".join(f"{role} {a[0]}×{a[1]}·{b[0]}×{b[1]}" for role, a, b in matmuls))
