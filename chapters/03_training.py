@@ -161,7 +161,7 @@ print(f"formula {by_formula:.6f}   CrossEntropyLoss(classes) {by_class:.6f}   Cr
 assert np.isclose(by_formula, by_class) and np.isclose(by_class, by_onehot)
 
 # %% [markdown]
-# The second sample gives its true class 2 only 9 % and costs the most; the first and third are right and cost
+# The second sample gives its true class 2 only 8 % and costs the most; the first and third are right and cost
 # little. With $C = 2$ and logits $(z, 0)$ the softmax is $(\sigma(z), 1 - \sigma(z))$: binary cross-entropy is the
 # special case.
 
