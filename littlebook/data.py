@@ -7,9 +7,11 @@ MNIST is downloaded once, checked against its published SHA-256 and cached (see 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import http.client
+import importlib.util
 import os
 import tempfile
 import urllib.request
@@ -97,12 +99,24 @@ def load_digits(flatten: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
     Returns X (1797, 64) if ``flatten`` else (1797, 1, 8, 8), float32, and y (1797,) int64.
     """
-    from sklearn.datasets import load_digits as _sk_load_digits
+    table = _digits_table()
+    X = (table[:, :64] / 16.0).astype(np.float32)
+    return (X if flatten else X.reshape(-1, 1, 8, 8)), table[:, 64].astype(np.int64)
 
-    digits = _sk_load_digits()
-    X = (digits.images / 16.0).astype(np.float32)
-    X = X.reshape(len(X), -1) if flatten else X[:, None, :, :]
-    return X, digits.target.astype(np.int64)
+
+@functools.lru_cache(maxsize=1)
+def _digits_table() -> np.ndarray:
+    # Read the CSV that scikit-learn ships (64 pixel counts 0..16, then the label) straight from its package
+    # folder: importing sklearn.datasets costs seconds, and chapters load the digits many times.
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("load_digits needs scikit-learn, which ships the data: pip install scikit-learn")
+    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", "digits.csv.gz")
+    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    if table.shape != (1797, 65):
+        raise ValueError(f"load_digits: {path} has shape {table.shape}, expected (1797, 65)")
+    table.setflags(write=False)
+    return table
 
 
 def standardize(train: np.ndarray, *others: np.ndarray, eps: float = 0.1) -> tuple[np.ndarray, ...]:

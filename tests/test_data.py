@@ -71,3 +71,12 @@ def test_standardize_uses_training_statistics_only():
     assert np.isfinite(a).all() and (a[:, 3] == 0).all()
     mu, sd = train.mean(axis=0), train.std(axis=0) + 1e-3
     np.testing.assert_allclose(b, (test - mu) / sd)
+
+
+def test_digits_match_scikit_learn():
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    sk = sk_load_digits()
+    X, y = lb.load_digits()
+    np.testing.assert_array_equal(X * 16, sk.data)
+    np.testing.assert_array_equal(y, sk.target)
