@@ -403,8 +403,9 @@ plt.show()
 # %% [markdown]
 # With a batch of images, $C$ input channels and $O$ filters, the same trick still gives **one** matrix product:
 # the patches become a matrix of shape $(N \cdot H_o \cdot W_o,\; C \cdot K \cdot K)$ and the filters one of shape
-# $(O,\; C \cdot K \cdot K)$. This is exactly how `lb.Conv2d` computes its forward pass (with
-# `lb.functional.im2col`, which also handles stride and padding); we check our version against it.
+# $(O,\; C \cdot K \cdot K)$. This is how `lb.Conv2d` computes its forward pass: `lb.functional.im2col` builds
+# the same patch matrix, stored transposed as $(C \cdot K \cdot K,\; N \cdot H_o \cdot W_o)$ because that order
+# makes the product faster, and it also handles stride and padding. We check our version against it.
 
 # %%
 conv = lb.Conv2d(1, 4, kernel_size=3, rng=0)  # 4 filters of shape (1, 3, 3); training would learn them
