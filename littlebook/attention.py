@@ -85,7 +85,8 @@ def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
 class PositionalEmbedding(Module):
     """Adds a vector per position, y[n, t] = x[n, t] + P[t], so that the model can tell positions apart.
 
-    x: (N, T, dim) with T ≤ max_len. ``learned=True``: P is a Parameter (max_len, dim) drawn from N(0, 1), as in GPT;
+    x: (N, T, dim) with T ≤ max_len. ``learned=True``: P is a Parameter (max_len, dim) drawn from N(0, 0.1²), as in GPT
+    (small, so that at first tokens differ by what they are more than by where they are);
     ``learned=False``: P = ``sinusoidal_positions(max_len, dim)``, fixed. Backward: ∂L/∂P[t] = Σ_n g[n, t]; ∂L/∂x = g.
     """
 
@@ -93,7 +94,7 @@ class PositionalEmbedding(Module):
                  dtype=np.float32):
         self.max_len, self.dim, self.learned = max_len, dim, learned
         if learned:
-            self.weight = Parameter(as_rng(rng).standard_normal((max_len, dim)).astype(dtype))
+            self.weight = Parameter(0.1 * as_rng(rng).standard_normal((max_len, dim)).astype(dtype))
         else:
             self.table = sinusoidal_positions(max_len, dim).astype(dtype)  # not trained, so not a Parameter
         self._t = None
