@@ -196,6 +196,7 @@ class NextTokenMLP(Module):
         self.pad = vocab_size  # one extra embedding row for "before the start of the text"
         self.embed = Linear(vocab_size + 1, embed_dim, bias=False, rng=rng, dtype=dtype)
         self.embed.weight.value[...] = rng.standard_normal(self.embed.weight.shape)  # embeddings start at scale 1
+        self.embed.needs_input_grad = False  # its input is one-hot data: skip that (N·T·K, V) gradient product
         self.mlp = Sequential(Linear(context * embed_dim, hidden, init="xavier", rng=rng, dtype=dtype), Tanh(),
                               Linear(hidden, vocab_size, init="xavier", rng=rng, dtype=dtype))
         self._shape = None
