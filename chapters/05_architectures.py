@@ -69,7 +69,10 @@ plt.show()
 # %% [markdown]
 # **Why the activations?** Without them the stack collapses: two linear layers in a row are one linear layer,
 # $(x W_1^\top + b_1) W_2^\top + b_2 = x (W_2 W_1)^\top + (W_2 b_1 + b_2)$, so depth would add nothing. The ReLU
-# between them breaks this, which is what lets an MLP represent curved decision boundaries.
+# between them breaks this, which is what lets an MLP represent curved decision boundaries. ReLU is the usual choice
+# because it is cheap and its derivative is exactly 1 wherever the neuron is active, so it does not shrink the
+# gradient on its way back — unlike the sigmoid, whose derivative is at most 1/4 (section 5.6 shows what that does
+# to a deep network).
 
 # %%
 first, second = lb.Linear(64, 32, rng=1, dtype=np.float64), lb.Linear(32, 10, rng=2, dtype=np.float64)
@@ -237,14 +240,15 @@ print("lb.SGD(lr=0.01).step() == the update by hand, for all", len(model.paramet
 # ### f) Repeat for several epochs
 #
 # An **epoch** is one pass over the training set: here 43 batches of (at most) 32 images, so 43 updates. Below, steps
-# b)–e) run in an explicit loop for three epochs. The optimiser is SGD with **momentum**, the variant used for the
-# rest of the chapter: it keeps a running sum of past gradients, $v \leftarrow \mu v + \nabla L$, and steps along it,
+# b)–e) run in an explicit loop for three epochs. The optimiser is SGD with **momentum**, the variant used for most of
+# the chapter: it keeps a running sum of past gradients, $v \leftarrow \mu v + \nabla L$, and steps along it,
 # $w \leftarrow w - \eta v$, which smooths out the noise of single batches ($\mu = 0.9$ here).
 
 # %%
 model = make_mlp(rng=0)                                            # a)
 optimizer = lb.SGD(model.parameters(), lr=0.1, momentum=0.9)
 batch_rng = np.random.default_rng(1)                               # shuffles the batches of every epoch
+epoch_losses = []
 for epoch in range(1, 4):                                          # f)
     losses = []
     for xb, yb in lb.minibatches(X_train, y_train, 32, batch_rng):
@@ -254,9 +258,10 @@ for epoch in range(1, 4):                                          # f)
         model.backward(loss_fn.backward())                         # d)
         optimizer.step()                                           # e)
         losses.append(loss)
+    epoch_losses.append(np.mean(losses))
     test_loss, test_acc = lb.evaluate(model, loss_fn, X_test, y_test)
-    print(f"epoch {epoch}: {len(losses)} steps, mean train loss {np.mean(losses):.3f}, test accuracy {test_acc:.3f}")
-assert test_acc > 0.9
+    print(f"epoch {epoch}: {len(losses)} steps, mean train loss {epoch_losses[-1]:.3f}, test accuracy {test_acc:.3f}")
+assert epoch_losses[0] > epoch_losses[1] > epoch_losses[2] and test_acc > 0.9
 
 # %% [markdown]
 # **`lb.fit` is this loop.** It adds book-keeping — a progress bar, a `History` of losses and accuracies, and a
@@ -328,9 +333,9 @@ else:
 # %% [markdown]
 # ## 5.4 The learning rate
 #
-# The learning rate $\eta$ is the hyper-parameter that matters most (chapter 3). Too small and training crawls;
-# too large and the steps overshoot, the loss bounces up, and here the ReLUs "die" (their inputs turn negative for
-# every image, their gradient is 0) so the network is stuck at chance. To choose $\eta$ without peeking at the test
+# The learning rate $\eta$ is often the hyper-parameter that matters most (chapter 3). Too small and training
+# crawls; too large and the steps overshoot and the loss jumps up — and, as we will see, a network can be damaged
+# for good by such a jump. To choose $\eta$ without peeking at the test
 # set, a **validation** set is split off the training set; each run below trains a fresh MLP for 5 epochs.
 
 # %%
@@ -355,6 +360,22 @@ assert val_acc[0.001] < val_acc[0.01] - 0.05       # too small: still far behind
 assert min(val_acc[0.01], val_acc[0.1]) > 0.9      # the good range
 assert max(runs[1.0].step_loss) > 5 * runs[1.0].step_loss[0] and val_acc[1.0] < 0.2  # too large: blows up, stuck
 print("η = 0.001 too slow, 0.01 and 0.1 good, 1.0 blows up and is stuck at chance")
+
+# %% [markdown]
+# Why does η = 1 stay stuck instead of recovering? The first huge steps push the hidden ReLUs' inputs below zero for
+# *every* image. Such a "dead" ReLU outputs 0 and passes back a zero gradient (its derivative is 0 there), so no
+# later step can revive it. Counting, after 5 epochs, the hidden units that are zero on all validation images:
+
+# %%
+for lr in (0.1, 1.0):
+    net = make_mlp()
+    lb.fit(net, loss_fn, lb.SGD(net.parameters(), lr=lr, momentum=0.9), (X_fit, y_fit), epochs=5, rng=0,
+           progress=False)
+    h1 = net[1](net[0](X_val))  # first hidden layer's ReLU outputs, (270, 256)
+    h2 = net[3](net[2](h1))  # second hidden layer's, (270, 128)
+    dead1, dead2 = (h1.max(axis=0) == 0).mean(), (h2.max(axis=0) == 0).mean()
+    print(f"η = {lr}: dead ReLUs {dead1:.0%} of layer 1, {dead2:.0%} of layer 2")
+assert dead1 > 0.9 and dead2 > 0.9  # η = 1: nearly every hidden unit is dead
 
 # %% [markdown]
 # Try it yourself: the slider retrains the MLP for 5 epochs at the chosen learning rate and redraws its curves
