@@ -8,6 +8,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+# Checks run BLAS single-threaded: results are then bit-identical whatever the core count (nbval compares
+# printed numbers), and the small matrices of the chapters lose nothing. `make lab` keeps the default.
+CHECK_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # JupyterLab refuses to start as root unless told it is intended.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -31,7 +34,7 @@ lint: setup
 	$(BIN)/ruff check littlebook tests benchmarks chapters/*.py
 
 unit: setup
-	$(BIN)/python -m pytest tests
+	$(CHECK_ENV) $(BIN)/python -m pytest tests
 
 # Fails when a chapter's .py and .ipynb disagree (never --sync or --diff here: see docs/contributing.md).
 # The jupytext_version header line is dropped on both sides: it names the tool, not the content.
@@ -44,14 +47,14 @@ pairs: setup
 	@echo "jupytext pairs in sync: $(words $(CHAPTERS)) chapters"
 
 nbval: setup
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 \
+	$(CHECK_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 \
 	    --nbval-sanitize-with chapters/sanitize.cfg -p no:cacheprovider chapters
 
 # Re-execute chapters from their .py sources and store outputs in the .ipynb (CH=03 for one chapter).
 execute: setup
 	@for py in $(sort $(wildcard chapters/$(CH)*.py)); do \
 	    echo "executing $$py"; \
-	    $(BIN)/jupytext --quiet --to ipynb --execute --set-kernel python3 "$$py" && \
+	    $(CHECK_ENV) $(BIN)/jupytext --quiet --to ipynb --execute --set-kernel python3 "$$py" && \
 	    $(BIN)/jupytext --quiet --to py:percent "$${py%.py}.ipynb" || exit 1; \
 	done
 
