@@ -534,12 +534,12 @@ ratio = res_norms[0] / plain_norms[0]
 print(f"first layer: plain {plain_norms[0]:.1e}, residual {res_norms[0]:.1e} → ratio {ratio:.0e}")
 print(f"last layer:  plain {plain_norms[-1]:.2f}, residual {res_norms[-1]:.2f}")
 assert ratio >= 100  # the plain network's first layer gets a gradient orders of magnitude smaller
-assert plain_norms[0] < 1e-6 * plain_norms[-1]  # vanished along the way: ~10⁻¹⁴ of the last layer's
+assert plain_norms[0] < 1e-6 * plain_norms[-1]  # vanished along the way: ~10⁻¹³ of the last layer's
 assert res_norms[0] > 0.01 * res_norms[-1]  # the residual network's gradient reaches the first layer
 
 # %% [markdown]
 # In the plain network the gradient shrinks by roughly a constant factor per layer — a straight line on the log
-# scale — and the first layer gets about $10^{-14}$ of what the last one gets. With residual connections, every layer
+# scale — and the first layer gets some thirteen orders of magnitude less than the last one. With residual connections, every layer
 # receives a gradient of the same order.
 #
 # ### Why the identity path carries the gradient
@@ -550,8 +550,8 @@ assert res_norms[0] > 0.01 * res_norms[-1]  # the residual network's gradient re
 #
 # Through $L$ residual blocks the gradient is multiplied by $\prod_l (J_{F_l} + I)^\top$. Expanding the product,
 # one term is $I \cdot I \cdots I$: the gradient at the output reaches the input *unchanged*, whatever the blocks do,
-# and the terms through the blocks come on top. A plain stack has only the product $\prod_l J_{F_l}$, which vanishes
-# when every factor is small. The cell checks the formula on one block by building both Jacobians column by column
+# and the terms through the blocks add to it. A plain stack has only the product $\prod_l J_{F_l}$, which vanishes
+# when every factor is small. The cell checks the formula on one block by building both Jacobians row by row
 # from `backward` (with $\partial L/\partial y = e_i$, backward returns row $i$ of the Jacobian).
 
 # %%
@@ -649,7 +649,7 @@ depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: ma
 # Residual connections are the idea behind **ResNet** (He et al., 2015), the convolutional network that won the
 # 2015 ImageNet competition with 152 layers; the paper also trained a 1,202-layer network. At 200 blocks our plain
 # network's first-layer gradient is not just small — in float32 it underflows to exactly 0 — while the residual one
-# is as large as at depth 20:
+# is still of the same order as its last layer's, as at depth 20:
 
 # %%
 for r, name in [(False, "plain"), (True, "residual")]:
@@ -685,13 +685,15 @@ try:
     lb.Residual(lb.Conv2d(16, 32, 3, padding="same"))(feature_maps)  # F changes the shape, no projection
 except ValueError as err:
     print("without a projection:", err)
+else:
+    raise AssertionError("Residual should refuse to add tensors of different shapes")
 
 # %% [markdown]
 # ## Summary
 #
 # | architecture | built from | what it buys |
 # |---|---|---|
-# | MLP | `Linear` layers separated by activations (ReLU) | any smooth function of a fixed-size input |
+# | MLP | `Linear` layers separated by activations (ReLU) | approximates any continuous function of a fixed-size input, given enough units |
 # | CNN | `Conv2d` → ReLU → pooling blocks, then `Flatten` → `Linear` | weights shared across positions: few parameters, tolerance to shifts |
 # | residual network | blocks `y = F(x) + x` (`lb.Residual`) | ∂y/∂x = ∂F/∂x + I: the gradient reaches every layer, so depth stays trainable |
 #
