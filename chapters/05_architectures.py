@@ -279,7 +279,7 @@ print(f"fit: {history.steps} steps; its weights equal the hand-written loop's ex
 # ## 5.3 Training with `fit`
 #
 # Now the real run: 15 epochs, with the held-out test set evaluated after every epoch (`val_data`) so that we can
-# watch it — it never influences the weights. The progress bar shows the loss of the latest batch and, at the end of
+# watch it — it never influences the weights (the plots call it "validation", fit's name for it). The progress bar shows the loss of the latest batch and, at the end of
 # each epoch, the test accuracy. (The bar and the timing differ from run to run, so nbval does not compare this
 # cell's output; the next cell asserts the result.)
 
