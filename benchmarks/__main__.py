@@ -14,7 +14,7 @@ def main(argv=None) -> None:
     parser.add_argument("--only", default="dense,conv,train",
                         help="comma-separated sections among dense, conv, train (default: all three)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="limit numpy's BLAS (threadpoolctl) and torch to this many threads (default: as is)")
+                        help="limit numpy's BLAS (threadpoolctl), torch and the nbval kernels to this many threads")
     parser.add_argument("--notebooks", action="store_true", help="also time nbval over all chapters (slow)")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
@@ -38,7 +38,7 @@ def main(argv=None) -> None:
     if "train" in sections:
         end_to_end.run_training()
     if args.notebooks:
-        end_to_end.run_notebooks()
+        end_to_end.run_notebooks(args.threads)
     print(f"\n(benchmarks took {time.perf_counter() - start:.0f} s; load average now {common.load_average()})")
 
 

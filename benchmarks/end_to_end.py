@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -66,12 +67,16 @@ def run_training() -> None:
                   f"held-out {acc:.2%}" + ("" if reached else f"  FAIL: not reached in {MAX_EPOCHS} epochs")))
 
 
-def run_notebooks() -> None:
-    header("All chapters re-executed by nbval (subprocess, wall time; per chapter: sum of its cells' durations)")
+def run_notebooks(threads: int | None = None) -> None:
+    """nbval over chapters/; ``threads`` sets OPENBLAS_NUM_THREADS and OMP_NUM_THREADS for the kernels it starts."""
+    header("All chapters re-executed by nbval (subprocess, wall time; per chapter: sum of its cells' durations)"
+           + (f", {threads} BLAS thread(s)" if threads else ""))
+    env = dict(os.environ, **({"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+                              if threads else {}))
     cmd = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
            "chapters/sanitize.cfg", "-p", "no:cacheprovider", "-q", "--durations=0", "--durations-min=0", "chapters"]
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     lines = done.stdout.strip().splitlines()
     per_chapter: dict[str, float] = {}
