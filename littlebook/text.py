@@ -29,7 +29,7 @@ _CHUNK = re.compile(r" ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+")
 
 
 def load_corpus() -> str:
-    """The book's own corpus: ~30 KB of original, plain English about deep learning (ships with the package)."""
+    """The book's own corpus: ~25 KB of original, plain English about deep learning (ships with the package)."""
     return resources.files("littlebook").joinpath("corpus", CORPUS_FILE).read_text(encoding="utf-8")
 
 
