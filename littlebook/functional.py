@@ -89,7 +89,7 @@ def expect_shape(owner, x: np.ndarray, shape: tuple) -> None:
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{owner}: expected a numpy array, got {type(x).__name__}")
-    ok = x.ndim == len(shape) and all(isinstance(s, str) or s == d for s, d in zip(shape, x.shape, strict=False))
+    ok = x.ndim == len(shape) and all(isinstance(s, str) or s == d for s, d in zip(shape, x.shape))
     if not ok:
         wanted = "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"{owner}: expected input of shape {wanted}, got {tuple(x.shape)}")

@@ -157,6 +157,12 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     model.train()
     # The data needs no gradient: the first layer may skip computing ∂L/∂x (see Module.needs_input_grad).
     needs_input_grad, model.needs_input_grad = model.needs_input_grad, False
+
+    def diverged(step: int, loss: float) -> TrainingDiverged:
+        history.diverged_at = step
+        history.seconds = time.perf_counter() - start
+        return TrainingDiverged(step, loss, optimizer.lr, history)
+
     try:
         # Overflow is detected explicitly below: silence numpy's warnings about it.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -174,18 +180,14 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
                     # The sum of a gradient is NaN/inf if any entry is: one cheap reduction per tensor.
                     grads_finite = all(math.isfinite(float(p.grad.sum())) for p in params)
                     if exploded or not math.isfinite(loss) or not grads_finite:
-                        history.diverged_at = step
-                        history.seconds = time.perf_counter() - start
-                        raise TrainingDiverged(step, loss, optimizer.lr, history)
+                        raise diverged(step, loss)
                     for p, saved in zip(params, backup):
                         np.copyto(saved, p.value)
                     optimizer.step()
                     if not all(math.isfinite(float(p.value.sum())) for p in params):
                         for p, saved in zip(params, backup):  # the update overflowed: undo it
                             np.copyto(p.value, saved)
-                        history.diverged_at = step
-                        history.seconds = time.perf_counter() - start
-                        raise TrainingDiverged(step, loss, optimizer.lr, history)
+                        raise diverged(step, loss)
                     acc = accuracy(out, yb) if classify else float("nan")
                     history.step_loss.append(loss)
                     history.step_acc.append(acc)
