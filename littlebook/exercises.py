@@ -1,0 +1,237 @@
+"""Checks for the book's exercises: they say *what* is wrong and give a hint, never the answer.
+
+Every check raises ``ExerciseFailed`` (an ``AssertionError``, so a failing check cell stops like an ``assert``)
+whose message starts with the exercise number, e.g.::
+
+    Exercise 3.2: grad_W has the opposite sign of the true gradient.
+    Hint: the gradient points uphill; the update subtracts it.
+
+A correct answer prints ``Exercise 3.2: correct ✓``. The expected value is computed by the check cell (from the
+library or an independent expression) or given as a digest, so the student edition never prints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .gradcheck import check_module as _check_module
+from .gradcheck import numerical_gradient, rel_error
+
+__all__ = ["ExerciseFailed", "check_value", "check_array", "check_function", "check_backward", "check_module",
+           "check_digest", "digest", "fallback", "fallback_value"]
+
+
+class ExerciseFailed(AssertionError):
+    """An exercise's answer is not right yet; the message says what is wrong and gives a hint."""
+
+
+def _fail(ex: str, what: str, hint: str = "") -> None:
+    raise ExerciseFailed(f"Exercise {ex}: {what}" + (f"\nHint: {hint}" if hint else ""))
+
+
+def _correct(ex: str) -> None:
+    print(f"Exercise {ex}: correct ✓")
+
+
+def _require_filled(ex: str, value, name: str) -> None:
+    if value is Ellipsis or value is None:
+        _fail(ex, f"{name} is not filled in yet: replace the `...` with your answer.")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def check_value(ex: str, answer, expected, rtol: float = 1e-6, atol: float = 0.0, hint: str = "",
+                name: str = "answer") -> None:
+    """A scalar, string, bool or tuple answer. Numbers within ``rtol``/``atol``; everything else exactly."""
+    _require_filled(ex, answer, name)
+    if _is_number(expected):
+        if not _is_number(answer) and not (isinstance(answer, np.ndarray) and answer.size == 1):
+            _fail(ex, f"{name} should be a number, got {type(answer).__name__}.", hint)
+        a, e = float(answer), float(expected)
+        if not np.isfinite(a):
+            _fail(ex, f"{name} is {a}.", hint)
+        if abs(a - e) <= atol + rtol * abs(e):
+            return _correct(ex)
+        if e != 0 and abs(-a - e) <= atol + rtol * abs(e):
+            _fail(ex, f"{name} has the wrong sign.", hint)
+        if e != 0 and a != 0 and abs(a / e - round(a / e)) < 1e-6 * abs(a / e) and round(a / e) != 1:
+            _fail(ex, f"{name} is off by a factor of {round(a / e):g}.", hint)
+        if e != 0 and a != 0 and abs(e / a - round(e / a)) < 1e-6 * abs(e / a) and round(e / a) != 1:
+            _fail(ex, f"{name} is off by a factor of 1/{round(e / a):g}.", hint)
+        _fail(ex, f"{name} is too {'large' if a > e else 'small'}.", hint)
+    if isinstance(expected, (tuple, list)) and isinstance(answer, (tuple, list)) and len(answer) != len(expected):
+        _fail(ex, f"{name} should have {len(expected)} entries, got {len(answer)}.", hint)
+    if type(answer) is not type(expected) and not (isinstance(answer, (tuple, list))
+                                                   and isinstance(expected, (tuple, list))):
+        _fail(ex, f"{name} should be a {type(expected).__name__}, got {type(answer).__name__}.", hint)
+    if (tuple(answer) if isinstance(answer, list) else answer) != (
+            tuple(expected) if isinstance(expected, list) else expected):
+        _fail(ex, f"{name} is not right yet.", hint)
+    _correct(ex)
+
+
+def _diagnose(ex: str, got: np.ndarray, expected: np.ndarray, rtol: float, name: str, hint: str) -> None:
+    """Raise with the most specific diagnosis of why ``got`` is not ``expected`` (same shape)."""
+    if not np.all(np.isfinite(got)):
+        _fail(ex, f"{name} contains NaN or inf.", hint)
+    if rel_error(-got, expected) < rtol:
+        _fail(ex, f"{name} has the opposite sign of the right answer.", hint)
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and rel_error(got.T, expected) < rtol:
+        _fail(ex, f"{name} is transposed.", hint)
+    denom = float(np.sum(expected * expected))
+    if denom > 0:
+        c = float(np.sum(got * expected)) / denom  # least-squares factor: got ≈ c · expected?
+        if abs(c) > 1e-12 and rel_error(got, c * expected) < rtol:
+            _fail(ex, f"{name} is off by a constant factor ≈{c:.3g}.", hint)
+    _fail(ex, f"{name} is not right yet: relative error {rel_error(got, expected):.2g} (needs < {rtol:g}).", hint)
+
+
+def check_array(ex: str, got, expected, rtol: float = 1e-6, name: str = "result", hint: str = "") -> None:
+    """An array answer: shape first, then values (relative error as in ``lb.rel_error``)."""
+    _require_filled(ex, got, name)
+    expected = np.asarray(expected, dtype=np.float64)
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail(ex, f"{name} should be an array of numbers, got {type(got).__name__}.", hint)
+    if got.shape != expected.shape:
+        if got.shape == expected.shape[::-1]:
+            _fail(ex, f"{name} has shape {got.shape}, expected {expected.shape}: transposed?", hint)
+        if got.size == expected.size:
+            _fail(ex, f"{name} has shape {got.shape}, expected {expected.shape}: right entries, wrong layout?", hint)
+        _fail(ex, f"{name} has shape {got.shape}, expected {expected.shape}.", hint)
+    if rel_error(got, expected) < rtol:
+        return _correct(ex)
+    _diagnose(ex, got, expected, rtol, name, hint)
+
+
+def _as_outputs(y) -> tuple:
+    return tuple(y) if isinstance(y, tuple) else (y,)
+
+
+def check_function(ex: str, student_fn: Callable, reference_fn: Callable, inputs: Sequence[tuple],
+                   rtol: float = 1e-6, name: str = "your function", hint: str = "") -> None:
+    """Call both functions on each tuple of arguments (fresh copies) and compare every output."""
+    for i, args in enumerate(inputs):
+        args = args if isinstance(args, tuple) else (args,)
+        copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+        expected = _as_outputs(reference_fn(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a
+                                              for a in args]))
+        try:
+            got = _as_outputs(student_fn(*copies))
+        except NotImplementedError:
+            raise
+        except Exception as err:
+            raise ExerciseFailed(f"Exercise {ex}: {name} raised {type(err).__name__}: {err}"
+                                 + (f"\nHint: {hint}" if hint else "")) from err
+        if any(isinstance(a, np.ndarray) and not np.array_equal(a, c, equal_nan=True) for a, c in zip(args, copies)):
+            _fail(ex, f"{name} changed its input array in place (on input {i + 1}).", hint)
+        if len(got) != len(expected):
+            _fail(ex, f"{name} returned {len(got)} value(s), expected {len(expected)}.", hint)
+        for j, (g, e) in enumerate(zip(got, expected)):
+            label = f"output {j + 1} on input {i + 1}" if len(expected) > 1 else f"the output on input {i + 1}"
+            _require_filled(ex, g, label)
+            g, e = np.asarray(g, dtype=np.float64), np.asarray(e, dtype=np.float64)
+            if g.shape != e.shape:
+                _fail(ex, f"{label} has shape {g.shape}, expected {e.shape}.", hint)
+            if rel_error(g, e) >= rtol:
+                _diagnose(ex, g, e, rtol, label, hint)
+    _correct(ex)
+
+
+def check_backward(ex: str, forward: Callable, backward: Callable, x, rtol: float = 1e-6, hint: str = "",
+                   rng: int = 0) -> None:
+    """``backward(x, grad_y) -> grad_x`` against float64 central differences of L = Σ forward(x) ⊙ R."""
+    x = np.array(x, dtype=np.float64)
+    weights = np.random.default_rng(rng).standard_normal(np.shape(forward(x.copy())))
+    numeric = numerical_gradient(lambda: float(np.sum(forward(x) * weights)), x)
+    got = backward(x.copy(), weights.copy())
+    check_array(ex, got, numeric, rtol=rtol, name="your gradient", hint=hint)
+
+
+def check_module(ex: str, module, x, rtol: float = 1e-6, hint: str = "") -> None:
+    """A student's layer (float64) through ``lb.check_module``: names the input or parameter that is wrong."""
+    errors = _check_module(module, x)
+    wrong = {k: v for k, v in errors.items() if not v < rtol}
+    if wrong:
+        what = ", ".join(f"{err:.2g} on {'the input' if k == 'input' else k}" for k, err in wrong.items())
+        _fail(ex, f"gradient error {what} (needs < {rtol:g}).", hint)
+    _correct(ex)
+
+
+def _canonical(value) -> str:
+    """A text form that does not depend on float round-off in the last digits (6 significant digits)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_canonical(v) for v in value) + ")"
+    if _is_number(value) and not float(value).is_integer():
+        return f"{float(value):.6g}"
+    if _is_number(value):
+        return str(int(value))
+    return repr(value)
+
+
+def digest(value) -> str:
+    """The digest that ``check_digest`` compares against (for authors writing an exercise)."""
+    return hashlib.sha256(_canonical(value).encode()).hexdigest()[:16]
+
+
+def check_digest(ex: str, answer, expected_digest: str, hint: str = "", name: str = "answer") -> None:
+    """An answer that cannot be computed from the library, compared through its digest (6 significant digits)."""
+    _require_filled(ex, answer, name)
+    if digest(answer) != expected_digest:
+        _fail(ex, f"{name} is not right yet.", hint)
+    _correct(ex)
+
+
+def _note(ex: str) -> None:
+    print(f"Exercise {ex} not done yet: the rest of the chapter uses the library's version.")
+
+
+def fallback(ex: str, student_fn: Callable, library_fn: Callable, rtol: float = 1e-6) -> Callable:
+    """The student's function while it works, otherwise the library's (with a printed note, once).
+
+    On the first call both are run: if the student's raises NotImplementedError or disagrees with the library's,
+    every call from then on uses ``library_fn``.
+    """
+    use_library = False
+    checked = False
+
+    def fn(*args, **kwargs):
+        nonlocal use_library, checked
+        if not use_library and not checked:
+            checked = True
+            expected = library_fn(*args, **kwargs)
+            try:
+                got = student_fn(*args, **kwargs)
+                agrees = all(np.shape(g) == np.shape(e) and rel_error(g, e) < rtol
+                             for g, e in zip(_as_outputs(got), _as_outputs(expected)))
+            except NotImplementedError:
+                agrees = False
+            if agrees:
+                return got
+            use_library = True
+            _note(ex)
+            return expected
+        return library_fn(*args, **kwargs) if use_library else student_fn(*args, **kwargs)
+
+    return fn
+
+
+def fallback_value(ex: str, answer, library_value, rtol: float = 1e-6):
+    """The student's value if it is filled in and agrees with the library's, else the library's (with a note)."""
+    try:
+        ok = answer is not Ellipsis and answer is not None and np.shape(answer) == np.shape(library_value) and \
+            rel_error(answer, library_value) < rtol
+    except (TypeError, ValueError):
+        ok = False
+    if ok:
+        return answer
+    _note(ex)
+    return library_value

@@ -1,0 +1,125 @@
+"""Exercise checks: right answers pass, each kind of wrong answer gets its own diagnosis, none shows the answer."""
+
+import numpy as np
+import pytest
+
+import littlebook as lb
+import littlebook.exercises as ex
+
+
+def fails(fn, *args, **kwargs) -> str:
+    with pytest.raises(ex.ExerciseFailed) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+def test_check_value_right_and_each_diagnosis(capsys):
+    ex.check_value("1.1", 0.56, 0.5 * 0.8 + 0.3 * 0.2 + 0.1)
+    assert "Exercise 1.1: correct" in capsys.readouterr().out
+    assert "not filled in" in fails(ex.check_value, "1.1", ..., 0.56)
+    assert "wrong sign" in fails(ex.check_value, "1.1", -0.56, 0.56)
+    assert "factor of 2" in fails(ex.check_value, "1.1", 1.12, 0.56)
+    assert "factor of 1/2" in fails(ex.check_value, "1.1", 0.28, 0.56)
+    msg = fails(ex.check_value, "1.1", 0.6, 0.56, hint="add the bias")
+    assert "too large" in msg and "Hint: add the bias" in msg and "0.56" not in msg
+    assert "should be a number" in fails(ex.check_value, "1.1", "0.56", 0.56)
+
+
+def test_check_value_exact_kinds(capsys):
+    ex.check_value("2.1", (4, 3), (4, 3))
+    ex.check_value("2.1", [4, 3], (4, 3))
+    assert "2 entries" in fails(ex.check_value, "2.1", (4, 3, 1), (4, 3))
+    assert "not right yet" in fails(ex.check_value, "2.1", (3, 4), (4, 3))
+    assert "should be a str" in fails(ex.check_value, "2.1", 5, "abc")
+
+
+def test_check_array_diagnoses_without_the_answer():
+    rng = np.random.default_rng(0)
+    want = rng.standard_normal((3, 4))
+    ex.check_array("3.1", want + 1e-12, want)
+    assert "transposed?" in fails(ex.check_array, "3.1", want.T, want)
+    assert "wrong layout" in fails(ex.check_array, "3.1", want.reshape(2, 6), want)
+    assert "shape (3,)" in fails(ex.check_array, "3.1", want[:, 0], want)
+    assert "opposite sign" in fails(ex.check_array, "3.1", -want, want)
+    assert "factor ≈0.25" in fails(ex.check_array, "3.1", want / 4, want, name="grad_W")
+    assert "NaN" in fails(ex.check_array, "3.1", np.full((3, 4), np.nan), want)
+    msg = fails(ex.check_array, "3.1", want + rng.standard_normal((3, 4)), want)
+    assert "relative error" in msg and f"{want[0, 0]:.3f}" not in msg
+    square = rng.standard_normal((3, 3))
+    assert "is transposed" in fails(ex.check_array, "3.1", square.T, square)
+    assert "not filled in" in fails(ex.check_array, "3.1", None, want)
+
+
+def test_check_function_compares_outputs_and_catches_in_place_edits():
+    def ref(x):
+        return np.maximum(x, 0)
+
+    x = np.array([-1.0, 2.0, -3.0])
+    ex.check_function("4.1", lambda x: x * (x > 0), ref, [(x,)])
+
+    def in_place(x):
+        x[x < 0] = 0
+        return x
+
+    assert "in place" in fails(ex.check_function, "4.1", in_place, ref, [(x,)])
+    assert "opposite sign" in fails(ex.check_function, "4.1", lambda x: -ref(x), ref, [(x,)])
+    assert "raised ZeroDivisionError" in fails(ex.check_function, "4.1", lambda x: 1 / 0, ref, [(x,)])
+
+    def stub(x):
+        raise NotImplementedError("Exercise 4.1: write relu")
+
+    with pytest.raises(NotImplementedError, match="Exercise 4.1"):
+        ex.check_function("4.1", stub, ref, [(x,)])
+
+
+def test_check_backward_passes_right_gradient_and_flags_a_wrong_one():
+    x = np.random.default_rng(1).standard_normal((4, 3))
+
+    def forward(x):
+        return np.tanh(x)
+
+    ex.check_backward("3.2", forward, lambda x, g: g * (1 - np.tanh(x) ** 2), x)
+    assert "factor ≈2" in fails(ex.check_backward, "3.2", forward, lambda x, g: 2 * g * (1 - np.tanh(x) ** 2), x)
+    assert "not right yet" in fails(ex.check_backward, "3.2", forward, lambda x, g: g * (1 - np.tanh(x)), x)
+
+
+def test_check_module_names_the_wrong_parameter(capsys):
+    layer = lb.Linear(3, 2, dtype=np.float64, rng=0)
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    ex.check_module("4.2", layer, x)
+    assert "correct" in capsys.readouterr().out
+
+    class BadBias(lb.Linear):
+        def backward(self, grad):
+            out = super().backward(grad)
+            self.bias.grad *= 1.3  # a wrong bias gradient
+            return out
+
+    msg = fails(ex.check_module, "4.2", BadBias(3, 2, dtype=np.float64, rng=0), x)
+    assert "on bias" in msg and "on weight" not in msg and "on the input" not in msg
+
+
+def test_digest_is_stable_to_round_off_and_hides_the_answer():
+    d = ex.digest(0.1 + 0.2)
+    assert d == ex.digest(0.3) and d != ex.digest(0.31) and "0.3" not in d
+    ex.check_digest("1.5", 0.3, d)
+    assert "not right yet" in fails(ex.check_digest, "1.5", 0.31, d)
+    assert ex.digest((4, 3)) == ex.digest([4, 3]) != ex.digest((3, 4))
+
+
+def test_fallback_uses_the_library_when_the_student_has_not_answered(capsys):
+    def stub(x):
+        raise NotImplementedError
+
+    fn = ex.fallback("5.1", stub, np.tanh)
+    assert np.allclose(fn(np.array([0.5])), np.tanh(0.5))
+    assert np.allclose(fn(np.array([1.0])), np.tanh(1.0))
+    assert capsys.readouterr().out.count("Exercise 5.1 not done yet") == 1
+    wrong = ex.fallback("5.2", np.sin, np.tanh)
+    assert np.allclose(wrong(np.array([1.0])), np.tanh(1.0))
+    assert "5.2 not done yet" in capsys.readouterr().out
+    right = ex.fallback("5.3", lambda x: np.tanh(x), np.tanh)
+    right(np.array([1.0]))
+    assert capsys.readouterr().out == ""
+    assert ex.fallback_value("5.4", ..., 7.0) == 7.0 and "5.4 not done yet" in capsys.readouterr().out
+    assert ex.fallback_value("5.4", 7.0, 7.0) == 7.0 and capsys.readouterr().out == ""
