@@ -1,0 +1,251 @@
+"""littlebook.autograd: every op against float64 central differences, broadcasting on random shapes, the explicit
+layers (same loss and gradients), PyTorch (when installed), accumulation, graph order and errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+import littlebook as lb
+from littlebook.autograd import Tensor, topological_order, unbroadcast
+from littlebook.gradcheck import numerical_gradient, rel_error
+
+
+def gradient_errors(fn, *arrays, seed=0):
+    """Relative errors of backward() for L = Σ fn(*inputs) ⊙ R (R fixed and random, so every output counts)."""
+    arrays = [np.array(a, dtype=np.float64) for a in arrays]
+    tensors = [Tensor(a) for a in arrays]
+    out = fn(*tensors)
+    weights = np.random.default_rng(seed).standard_normal(out.shape)
+    (out * weights).sum().backward()
+
+    def f():
+        return float(np.sum(fn(*[Tensor(a) for a in arrays]).data * weights))
+    return [rel_error(t.grad, numerical_gradient(f, a)) for t, a in zip(tensors, arrays)]
+
+
+def away_from_zero(rng, shape, low=0.2):
+    """Random values with |x| ≥ low: no kink of relu, no pole of 1/x between x − h and x + h."""
+    return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(low, 2.0, size=shape)
+
+
+UNARY = {
+    "neg": lambda a: -a,
+    "exp": lambda a: a.exp(),
+    "log": lambda a: (a * a).log(),
+    "relu": lambda a: a.relu(),
+    "tanh": lambda a: a.tanh(),
+    "sigmoid": lambda a: a.sigmoid(),
+    "pow 3": lambda a: a**3,
+    "pow -1.5 of a positive": lambda a: (a * a + 0.5) ** -1.5,
+    "sum": lambda a: a.sum(),
+    "sum axis 0": lambda a: a.sum(axis=0),
+    "sum axis -1 keepdims": lambda a: a.sum(axis=-1, keepdims=True),
+    "sum axes (0, 2)": lambda a: a.sum(axis=(0, 2)),
+    "mean": lambda a: a.mean(),
+    "mean axis 1 keepdims": lambda a: a.mean(axis=1, keepdims=True),
+    "logsumexp": lambda a: a.logsumexp(axis=-1),
+    "logsumexp axis 0 keepdims": lambda a: a.logsumexp(axis=0, keepdims=True),
+    "reshape": lambda a: a.reshape(4, -1),
+    "transpose": lambda a: a.transpose(),
+    "transpose (1, 0, 2)": lambda a: a.transpose(1, 0, 2),
+    ".T": lambda a: a.T,
+    "scalar on the left": lambda a: 2.0 - 3.0 / (a * a + 1.0) + 0.5 * a,
+    "numpy array on the left": lambda a: np.full(a.shape, 2.0) * a + np.ones(a.shape[-1]),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_op_gradient_matches_central_differences(name):
+    x = away_from_zero(np.random.default_rng(1), (2, 3, 4))
+    assert max(gradient_errors(UNARY[name], x)) < 1e-6
+
+
+BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+
+
+@pytest.mark.parametrize("op", list(BINARY))
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 1), (4,)), ((2, 3, 4), (4,)), ((1, 4), (3, 1)),
+                                    ((), (2, 3))])
+def test_binary_op_gradient_with_broadcasting(op, shapes):
+    rng = np.random.default_rng(2)
+    a, b = (away_from_zero(rng, s) for s in shapes)
+    assert max(gradient_errors(BINARY[op], a, b)) < 1e-6
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 1)),
+                                    ((1, 2, 3), (4, 3, 2))])
+def test_matmul_gradient(shapes):
+    rng = np.random.default_rng(3)
+    assert max(gradient_errors(lambda a, b: a @ b, *(rng.standard_normal(s) for s in shapes))) < 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4), op=st.sampled_from(list(BINARY)),
+       seed=st.integers(0, 2**32 - 1))
+def test_broadcasting_gradients_on_random_shapes(shapes, op, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (away_from_zero(rng, s) for s in shapes.input_shapes)
+    assert max(gradient_errors(BINARY[op], a, b, seed=seed)) < 1e-6
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 5), k=st.integers(1, 5), m=st.integers(1, 5), seed=st.integers(0, 2**32 - 1))
+def test_composite_gradients_on_random_shapes(n, k, m, seed):
+    rng = np.random.default_rng(seed)
+
+    def layer(x, w, b):
+        return ((x @ w + b).tanh() * (x @ w).sigmoid()).logsumexp(axis=1).mean()
+    errors = gradient_errors(layer, rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.standard_normal(m))
+    assert max(errors) < 1e-6
+
+
+def test_unbroadcast_sums_over_the_broadcast_axes():
+    g = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(unbroadcast(g, (4,)), g.sum(axis=(0, 1)))
+    np.testing.assert_array_equal(unbroadcast(g, (3, 1)), g.sum(axis=(0, 2))[:, None])
+    np.testing.assert_array_equal(unbroadcast(g, (1, 3, 4)), g.sum(axis=0, keepdims=True))
+    assert unbroadcast(g, (2, 3, 4)) is g
+    assert unbroadcast(g, ()) == g.sum()
+    with pytest.raises(ValueError, match="cannot come from shape"):
+        unbroadcast(g, (5,))
+
+
+# -- the same network as littlebook's explicit layers -------------------------------------------------------------
+def tensor_mlp_loss(params, x, y_onehot):
+    """Linear → ReLU → Linear → softmax cross-entropy, in Tensor ops (Linear stores W as (out, in))."""
+    w1, b1, w2, b2 = params
+    z = (Tensor(x) @ w1.T + b1).relu() @ w2.T + b2
+    log_probs = z - z.logsumexp(axis=1, keepdims=True)
+    return -(log_probs * y_onehot).sum(axis=1).mean()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mlp_matches_the_explicit_layers(seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((16, 8)), rng.integers(0, 5, 16)
+    net = lb.Sequential(lb.Linear(8, 12, rng=rng, dtype=np.float64), lb.ReLU(),
+                        lb.Linear(12, 5, rng=rng, dtype=np.float64))
+    net[0].bias.value[...] = rng.standard_normal(12) * 0.1
+    ce = lb.CrossEntropyLoss()
+    explicit = ce(net(x), y)
+    net.zero_grad()
+    net.backward(ce.backward())
+
+    params = [Tensor(p.value.copy()) for p in net.parameters()]
+    loss = tensor_mlp_loss(params, x, lb.one_hot(y, 5, dtype=np.float64))
+    loss.backward()
+    assert abs(loss.item() - explicit) <= 1e-10 * abs(explicit)
+    for t, p in zip(params, net.parameters()):
+        assert rel_error(t.grad, p.grad) < 1e-10
+
+
+# -- PyTorch as an independent reference --------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=2, max_dims=3, max_side=4),
+       seed=st.integers(0, 2**32 - 1))
+def test_against_torch_on_random_shapes(shapes, seed):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+    rng = np.random.default_rng(seed)
+    a, b = (rng.standard_normal(s) for s in shapes.input_shapes)
+    c = rng.standard_normal((shapes.result_shape[-1], 3))
+
+    def f(a, b, c, lse, sig):  # the same expression for both libraries
+        y = ((a * b + 1.5).tanh() - sig(a / (b * b + 1.0)) + (a - b).relu() ** 2) @ c
+        return (lse(y) + (y * y + 1.0).log().mean()).sum()
+    ta, tb, tc = (Tensor(v) for v in (a, b, c))
+    ours = f(ta, tb, tc, lambda y: y.logsumexp(axis=-1), lambda z: z.sigmoid())
+    ours.backward()
+    pa, pb, pc = (torch.tensor(v, requires_grad=True) for v in (a, b, c))
+    theirs = f(pa, pb, pc, lambda y: torch.logsumexp(y, dim=-1), torch.sigmoid)
+    theirs.backward()
+    assert abs(ours.item() - theirs.item()) <= 1e-12 * max(1.0, abs(theirs.item()))
+    for t, p in ((ta, pa), (tb, pb), (tc, pc)):
+        assert rel_error(t.grad, p.grad.numpy()) < 1e-12
+
+
+# -- accumulation, graph order, dtype ----------------------------------------------------------------------------
+def test_a_tensor_used_twice_receives_both_contributions():
+    x = Tensor(np.array([1.0, -2.0, 3.0]))
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * x.data)  # not x.data: both factors are x
+    w = Tensor(np.array([0.5, 2.0]))
+    h = w * 3.0
+    (h * h + h).sum().backward()  # h feeds two consumers; its gradient is the sum of both
+    np.testing.assert_allclose(h.grad, 2 * h.data + 1)
+    np.testing.assert_allclose(w.grad, 3 * (2 * h.data + 1))
+
+
+def test_backward_twice_accumulates_and_zero_grad_resets():
+    x = Tensor(np.array([1.0, 2.0]))
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_array_equal(x.grad, 2 * 2 * x.data)  # two passes, each adding 2x (not 2x, then 6x)
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_detach_stops_the_gradient():
+    x = Tensor(np.array([3.0]))
+    (x * x.detach()).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0])
+
+
+def test_topological_order_deep_graph_without_recursion():
+    x = Tensor(np.array(1.0))
+    y = x
+    for _ in range(5000):  # a recursive DFS would exceed Python's recursion limit here
+        y = y + 1.0
+    y.backward()
+    assert x.grad == 1.0
+    assert len(topological_order(y)) == 1 + 2 * 5000  # x, then each constant and each sum
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), min_size=1, max_size=30))
+def test_topological_order_puts_inputs_first(edges):
+    nodes = [Tensor(np.array(1.0))]
+    for i, j in edges:  # each new node combines two earlier ones: a random DAG
+        nodes.append(nodes[i % len(nodes)] * nodes[j % len(nodes)])
+    order = topological_order(nodes[-1])
+    position = {id(t): k for k, t in enumerate(order)}
+    assert len(position) == len(order)  # no node twice
+    for t in order:
+        assert all(position[id(p)] < position[id(t)] for p in t._parents)
+    assert order[-1] is nodes[-1]
+
+
+def test_dtype_is_kept():
+    x = Tensor(np.ones((2, 3), dtype=np.float32))
+    y = ((0.5 * x).exp().tanh().sigmoid() @ np.ones((3, 2)) / 3.0 + 1).logsumexp().mean() ** 2
+    y.backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    assert Tensor([1, 2]).dtype == np.float64 and Tensor(3).dtype == np.float64
+
+
+# -- errors ---------------------------------------------------------------------------------------------------
+def test_backward_needs_a_scalar_or_a_gradient():
+    y = Tensor(np.ones((2, 3))) * 2.0
+    with pytest.raises(ValueError, match=r"shape \(2, 3\).*pass grad="):
+        y.backward()
+    with pytest.raises(ValueError, match=r"grad has shape \(3,\)"):
+        y.backward(np.ones(3))
+    y.backward(np.ones((2, 3)))  # an explicit ∂L/∂y of the right shape is fine
+
+
+def test_matmul_shape_errors_name_the_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
+    with pytest.raises(ValueError, match="at least 2 axes"):
+        Tensor(np.ones(3)) @ np.ones((3, 2))
+
+
+def test_bad_inputs_raise_type_errors():
+    with pytest.raises(TypeError, match="data must be numbers"):
+        Tensor(np.array(["a", "b"]))
+    with pytest.raises(TypeError, match="other must be"):
+        Tensor(np.ones(2)) + "a"
+    with pytest.raises(TypeError, match="exponent p must be a number"):
+        Tensor(np.ones(2)) ** Tensor(np.ones(2))
