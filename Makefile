@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The versions the checks passed with; `make test-latest` tries the newest releases instead (CONSTRAINTS=).
+CONSTRAINTS ?= constraints.txt
+PIP_C  := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 # Checks run BLAS single-threaded: results are then bit-identical whatever the core count (nbval compares
 # printed numbers), and the small matrices of the chapters lose nothing. `make lab` keeps the default.
@@ -14,12 +17,12 @@ CHECK_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # JupyterLab refuses to start as root unless told it is intended.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test lint unit pairs nbval sync execute bench clean
+.PHONY: setup lab test lint unit pairs nbval nbval-cpus sync execute bench clean test-latest test-lowest constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet $(PIP_C) -e ".[dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -27,11 +30,24 @@ setup: $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=chapters $(ALLOW_ROOT)
 
-test: setup lint unit pairs nbval
+test: setup lint unit pairs nbval-cpus
 	@echo "make test: all checks passed"
 
+# The same checks against the newest releases of every dependency, in a venv of their own.
+test-latest:
+	$(MAKE) test VENV=.venv-latest CONSTRAINTS=
+
+# The lowest versions pyproject.toml declares (constraints-lowest.txt), with the oldest Python it declares.
+test-lowest:
+	$(MAKE) unit nbval VENV=.venv-lowest CONSTRAINTS=constraints-lowest.txt PYTHON=$(or $(LOWEST_PYTHON),python3)
+
+# Record the versions that just passed as the ones readers install.
+constraints: setup
+	{ sed -n '1,/^[^#]/{/^#/p}' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | \
+	    grep -vi '^littlebook' | sed 's/+cpu$$//'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+
 lint: setup
-	$(BIN)/ruff check littlebook tests benchmarks chapters/*.py
+	$(BIN)/ruff check littlebook tests benchmarks tools chapters/*.py
 
 unit: setup
 	$(CHECK_ENV) $(BIN)/python -m pytest tests
@@ -46,9 +62,16 @@ pairs: setup
 	done; exit $$status
 	@echo "jupytext pairs in sync: $(words $(CHAPTERS)) chapters"
 
+# One configuration: this machine's CPU, or the one you set, e.g.
+#   OPENBLAS_CORETYPE=Sandybridge NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR" make nbval
 nbval: setup
 	$(CHECK_ENV) $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=300 \
 	    --nbval-sanitize-with chapters/sanitize.cfg -p no:cacheprovider chapters
+
+# Every chapter under three CPU configurations of this machine (native, another BLAS kernel + numpy SIMD level,
+# two BLAS threads), in parallel: outputs that only match on the CPU that wrote them fail here.
+nbval-cpus: setup
+	$(BIN)/python tools/nbval_cpus.py
 
 # Re-execute chapters from their .py sources and store outputs in the .ipynb (CH=03 for one chapter).
 execute: setup
