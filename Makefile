@@ -17,7 +17,7 @@ CHECK_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # JupyterLab refuses to start as root unless told it is intended.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test lint unit pairs nbval nbval-cpus sync execute bench clean test-latest test-lowest constraints
+.PHONY: setup lab test lint unit pairs nbval nbval-cpus sync execute student bench clean test-latest test-lowest constraints
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,10 @@ execute: setup
 	    $(BIN)/jupytext --quiet --to py:percent "$${py%.py}.ipynb" || exit 1; \
 	done
 
+# The student edition: student/NN_name.ipynb with every exercise's solution replaced by a stub (tools/student.py).
+student: setup
+	$(BIN)/python tools/student.py --out student
+
 # Jupytext's own pairing, for editing in JupyterLab: propagates the most recently saved side.
 sync: setup
 	$(BIN)/jupytext --sync chapters/*.ipynb
@@ -90,4 +94,4 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) student .pytest_cache .ruff_cache .hypothesis build *.egg-info
