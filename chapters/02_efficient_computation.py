@@ -221,10 +221,12 @@ assert stretched.strides == (0, 4)
 class_means = np.stack([vectors[labels == c].mean(axis=0) for c in range(10)])  # (10, 64)
 sq_dist = ((vectors[:, None, :] - class_means[None, :, :]) ** 2).sum(axis=2)  # (1797, 10)
 predicted = sq_dist.argmin(axis=1)
-print("distances:", sq_dist.shape, f"| nearest-mean accuracy: {np.mean(predicted == labels):.3f}")
+accuracy = np.mean(predicted == labels)
+print("distances:", sq_dist.shape, f"| nearest-mean accuracy ≈{accuracy:.3f}")
 assert sq_dist.shape == (1797, 10)
-assert np.isclose(sq_dist[5, 7], np.sum((vectors[5] - class_means[7]) ** 2))  # one entry, computed directly
-assert np.mean(predicted == labels) > 0.85
+assert np.isclose(sq_dist[5, 7], np.sum((vectors[5] - class_means[7]) ** 2), rtol=1e-5)  # one entry, directly
+# 0.905 (1,626 of 1,797) on every configuration; float32 sums in another order could only flip a near-tie
+assert 0.89 < accuracy < 0.92
 
 # %% [markdown]
 # ## 2.5 Measured: a loop over samples against one matrix product
@@ -234,7 +236,7 @@ assert np.mean(predicted == labels) > 0.85
 # (`lb.timing.time_calls` takes the best of interleaved rounds, with numpy's matrix library on one thread, so
 # that other programs running on the machine disturb the comparison as little as possible.)
 
-# %% tags=["nbval-ignore-output"]
+# %%
 layer = lb.Linear(64, 64, rng=0)
 batch_sizes = [1, 4, 16, 64, 256, 1024]
 loop_time, batch_time = [], []
@@ -244,8 +246,12 @@ for n in batch_sizes:
                      "batched": lambda xb=xb: layer(xb)})
     loop_time.append(t_["loop"] / n)
     batch_time.append(t_["batched"] / n)
-    print(f"N = {n:4d}: loop {1e6 * loop_time[-1]:7.2f} µs per sample, batched {1e6 * batch_time[-1]:6.3f} µs "
-          f"per sample: {loop_time[-1] / batch_time[-1]:5.1f}× faster")
+    print(f"N = {n:4d}: loop ≈{1e6 * loop_time[-1]:.2f} µs per sample, batched ≈{1e6 * batch_time[-1]:.3f} µs "
+          f"per sample: ≈{loop_time[-1] / batch_time[-1]:.1f}× faster")
+# Timings depend on the machine and its load; the claim checked is only that batching wins by a wide margin at
+# N = 1024 (measured 30-70× on an AMD Zen 3 under four BLAS configurations).
+speedup = loop_time[-1] / batch_time[-1]
+assert speedup > 5, f"the batched product should be much faster than the loop, measured {speedup:.1f}×"
 
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.loglog(batch_sizes, 1e6 * np.array(loop_time), "o-", label="Python loop over samples")
@@ -260,11 +266,6 @@ plt.show()
 # computes one matrix-vector product at a time. The batched call pays that overhead once, and the matrix product
 # reuses each weight for many samples while it sits in the processor's cache, with vector (SIMD) instructions.
 # The exact speed-up depends on your machine; the claim we check, with a wide margin, is that it is large.
-
-# %%
-speedup = loop_time[-1] / batch_time[-1]
-assert speedup > 5, f"the batched product should be much faster than the loop, measured {speedup:.1f}×"
-print("one batched product is at least 5× faster per sample than the loop at N = 1024:", speedup > 5)
 
 # %% [markdown]
 # ## 2.6 float32 or float64?
@@ -297,16 +298,19 @@ assert bytes64 == 2 * bytes32
 # **Speed.** A vector instruction processes twice as many float32 numbers as float64 ones, so matrix products run
 # about twice as fast.
 
-# %% tags=["nbval-ignore-output"]
+# %%
 a64 = np.random.default_rng(0).standard_normal((256, 256))
 a32 = a64.astype(np.float32)
-dtype_time = time_calls({"float32": lambda: a32 @ a32, "float64": lambda: a64 @ a64})
-print(f"256×256 matrix product: float32 {1e3 * dtype_time['float32']:.3f} ms, "
-      f"float64 {1e3 * dtype_time['float64']:.3f} ms: {dtype_time['float64'] / dtype_time['float32']:.1f}× faster")
-
-# %%
+# many short rounds (one product each): on a busy machine a round shorter than the scheduler's time slice often
+# runs undisturbed, and the best of 60 such rounds is a stable figure
+dtype_time = time_calls({"float32": lambda: a32 @ a32, "float64": lambda: a64 @ a64}, rounds=60,
+                        seconds_per_round=0.0005)
+ratio = dtype_time["float64"] / dtype_time["float32"]
+print(f"256×256 matrix product: float32 ≈{1e3 * dtype_time['float32']:.3f} ms, "
+      f"float64 ≈{1e3 * dtype_time['float64']:.3f} ms: float32 ≈{ratio:.1f}× faster")
+# measured 1.7-2.3× under four BLAS configurations (AVX2, AVX, SSE3 kernels, one or two threads): only the
+# direction of the difference is machine-independent
 assert dtype_time["float32"] < dtype_time["float64"]
-print("float32 matrix product faster than float64:", dtype_time["float32"] < dtype_time["float64"])
 
 # %% [markdown]
 # **Precision.** float32 keeps 6 to 7 significant digits. A layer computed in float32 differs from the float64
@@ -334,7 +338,7 @@ for dtype in (np.float32, np.float64):
     w, h = dtype(1.0), dtype(1e-5)
     f_plus, f_minus = (w + h) * (w + h) * (w + h), (w - h) * (w - h) * (w - h)
     estimate = (f_plus - f_minus) / (2 * h)
-    print(f"{np.dtype(dtype).name}: (f(1 + h) − f(1 − h)) / 2h = {estimate:.6f}   (exact: 3)")
+    print(f"{np.dtype(dtype).name}: (f(1 + h) − f(1 − h)) / 2h ≈{estimate:.6f}   (exact: 3)")
     error = abs(float(estimate) - 3.0)
     assert error > 1e-3 if dtype is np.float32 else error < 1e-8
 
