@@ -12,7 +12,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves"]
+__all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves",
+           "stride_padding_panels", "norm_cube"]
 
 _METRICS = {"loss": ("step_loss", "train_loss", "val_loss"), "accuracy": ("step_acc", "train_acc", "val_acc")}
 
@@ -171,3 +172,99 @@ def activation_curves(x=None, axes=None):
         a.set_xlabel("x")
         a.legend(fontsize="small")
     return fig, axes
+
+
+# -- chapter 4: convolution positions and normalisation sets -------------------------------------------
+
+def stride_padding_panels(image, kernel, stride: int = 1, padding: int = 0, axes=None):
+    """Where a K×K filter lands for a given stride and padding, and the feature map it produces.
+
+    Left: the zero-padded ``image`` (H, W) (padding drawn in a light background colour), a dot at the
+    centre of every filter position and the first window outlined. Right: the feature map computed by
+    ``littlebook.Conv2d`` (symmetric colours, 0 is white) with a colour bar, titled with the output-size
+    formula ⌊(H + 2P − K)/S⌋ + 1. ``axes``: two Axes; otherwise a new figure. Returns the feature map (Ho, Wo).
+    """
+    from .conv import Conv2d  # imported here: only this figure needs it
+
+    image = np.asarray(image, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if image.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
+        raise ValueError(f"stride_padding_panels: expected a 2-D image and a square 2-D kernel, "
+                         f"got shapes {image.shape} and {kernel.shape}")
+    k = kernel.shape[0]
+    layer = Conv2d(1, 1, k, stride=stride, padding=padding, bias=False, dtype=np.float64)
+    layer.weight.value[0, 0] = kernel
+    out = layer(image[None, None])[0, 0]
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
+    ax_in, ax_out = axes
+    shown = np.pad(image, padding, constant_values=np.nan)  # NaN: padding drawn in the background colour
+    ax_in.imshow(shown, cmap="gray", interpolation="nearest")
+    ax_in.set_facecolor("#cde")
+    rows = (k - 1) / 2 + stride * np.arange(out.shape[0])
+    cols = (k - 1) / 2 + stride * np.arange(out.shape[1])
+    cy, cx = np.meshgrid(rows, cols, indexing="ij")
+    ax_in.plot(cx.ravel(), cy.ravel(), "o", color="C1", ms=4, label="filter centres")
+    ax_in.add_patch(plt.Rectangle((-0.5, -0.5), k, k, fill=False, ec="C1", lw=2))
+    h, w = image.shape
+    ax_in.set_title(f"input {h}×{w}, padding {padding}, stride {stride}", fontsize="small")
+    ax_in.set_xlabel("column (padded)")
+    ax_in.set_ylabel("row (padded)")
+    vmax = max(float(np.abs(out).max()), 1e-12)
+    im = ax_out.imshow(out, cmap="RdBu_r", interpolation="nearest", vmin=-vmax, vmax=vmax)
+    ax_out.figure.colorbar(im, ax=ax_out, fraction=0.046, pad=0.04, label="response")
+    ax_out.set_title(f"output ⌊({h} + 2·{padding} − {k})/{stride}⌋ + 1 = {out.shape[0]}", fontsize="small")
+    ax_out.set_xlabel("output column")
+    ax_out.set_ylabel("output row")
+    for a in axes:
+        a.set_xticks([])
+        a.set_yticks([])
+    return out
+
+
+def norm_cube(ax, mask, title: str = "", averaged: str | None = None):
+    """Draw an (N, C, S) block of activations (S = H·W pixels) in oblique projection, shading mask's cells.
+
+    The shaded cells are one set of values that share a mean and a variance. The three visible faces
+    are the first channel (front), the last pixel (top) and the last sample (right); the edges are
+    labelled "N samples", "C channels", "H·W pixels". ``averaged``: a line under the cube naming the axes
+    the statistics are taken over (e.g. "mean, var over (N, H, W)"). Returns the PolyCollection.
+    """
+    from matplotlib.collections import PolyCollection
+
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 3:
+        raise ValueError(f"norm_cube: expected a mask of shape (N, C, H·W), got {mask.shape}")
+    n_, c_, s_ = mask.shape
+
+    def at(n, c, s):  # channels recede up and to the right
+        return n + 0.5 * c, s + 0.4 * c
+
+    quads, shade = [], []
+    for n in range(n_):
+        for s in range(s_):  # front face (first channel)
+            quads.append([at(n, 0, s), at(n + 1, 0, s), at(n + 1, 0, s + 1), at(n, 0, s + 1)])
+            shade.append((mask[n, 0, s], 1.0))
+        for c in range(c_):  # top face (last pixel)
+            quads.append([at(n, c, s_), at(n + 1, c, s_), at(n + 1, c + 1, s_), at(n, c + 1, s_)])
+            shade.append((mask[n, c, s_ - 1], 0.85))
+    for c in range(c_):
+        for s in range(s_):  # right face (last sample)
+            quads.append([at(n_, c, s), at(n_, c + 1, s), at(n_, c + 1, s + 1), at(n_, c, s + 1)])
+            shade.append((mask[n_ - 1, c, s], 0.7))
+    colors = [np.array([0.25, 0.5, 0.85] if on else [0.95, 0.95, 0.95]) * f for on, f in shade]
+    cube = PolyCollection(quads, facecolors=colors, edgecolors="0.3", linewidths=0.5)
+    ax.add_collection(cube)
+    ax.text(n_ / 2, -0.4, "N samples", ha="center", va="top", fontsize="small")
+    ax.text(-0.3, s_ / 2, "H·W\npixels", ha="right", va="center", fontsize="small")
+    ax.text(n_ + 0.25 * c_ + 0.35, 0.2 * c_ - 0.1, "C channels", ha="left", va="top", fontsize="small",
+            rotation=np.degrees(np.arctan2(0.4, 0.5)))
+    if averaged:
+        ax.text(0.5, -0.02, averaged, ha="center", va="top", transform=ax.transAxes, fontsize="small",
+                color=(0.15, 0.35, 0.7))
+    ax.set_xlim(-1.8, n_ + 0.5 * c_ + 2.2)
+    ax.set_ylim(-1.3, s_ + 0.4 * c_ + 0.3)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return cube

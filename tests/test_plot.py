@@ -162,3 +162,42 @@ def test_no_global_matplotlib_state_leaks():
     plot.activation_curves()
     after = dict(plt.rcParams)
     assert {k: v for k, v in after.items() if before.get(k) != v} == {}
+
+
+def test_stride_padding_panels_marks_every_filter_position_and_returns_the_conv_output():
+    rng = np.random.default_rng(0)
+    image, kernel = rng.normal(size=(8, 8)), rng.normal(size=(3, 3))
+    for stride, padding, size in [(1, 0, 6), (1, 1, 8), (2, 1, 4)]:
+        fig, axes = plt.subplots(1, 2)
+        out = plot.stride_padding_panels(image, kernel, stride, padding, axes=axes)
+        layer = lb.Conv2d(1, 1, 3, stride=stride, padding=padding, bias=False, dtype=np.float64)
+        layer.weight.value[0, 0] = kernel
+        np.testing.assert_allclose(out, layer(image[None, None])[0, 0])
+        assert out.shape == (size, size)
+        centres = [line for line in axes[0].get_lines() if line.get_label() == "filter centres"][0]
+        assert len(centres.get_xdata()) == size * size  # one dot per output pixel
+        # the first centre sits in the middle of the first window, the last one a stride·(size − 1) further
+        assert centres.get_xdata()[0] == 1 and centres.get_xdata()[-1] == 1 + stride * (size - 1)
+        assert axes[0].images[0].get_array().shape == (8 + 2 * padding, 8 + 2 * padding)
+        assert len(fig.axes) == 3  # the two panels and the feature map's colour bar
+        assert axes[1].get_xlabel() and axes[0].get_xlabel()
+    with pytest.raises(ValueError, match="square"):
+        plot.stride_padding_panels(image, np.ones((2, 3)))
+
+
+def test_norm_cube_shades_exactly_the_visible_cells_of_the_mask():
+    mask = np.zeros((4, 6, 5), dtype=bool)
+    mask[:, 0, :] = True  # batch norm: one channel over every sample and pixel
+    fig, ax = plt.subplots()
+    cube = plot.norm_cube(ax, mask, "batch norm", averaged="mean, var over (N, H, W)")
+    n, c, s = mask.shape
+    assert len(cube.get_paths()) == n * s + n * c + c * s  # front, top and right faces
+    colors = cube.get_facecolors()
+    grey = np.isclose(colors[:, 0], colors[:, 1]) & np.isclose(colors[:, 1], colors[:, 2])
+    # front face: all n·s cells of channel 0 shaded; top face: the n cells of channel 0; right face: s cells
+    assert np.sum(~grey) == n * s + n + s
+    texts = [t.get_text() for t in ax.texts]
+    assert "N samples" in texts and "C channels" in texts and "mean, var over (N, H, W)" in texts
+    assert ax.get_title() == "batch norm"
+    with pytest.raises(ValueError, match="mask of shape"):
+        plot.norm_cube(ax, np.zeros((2, 2)))
