@@ -136,7 +136,7 @@ losses = {name: mse(model_out, y_train) for name, model_out in (
     ("the truth sin(2πx)", np.sin(2 * np.pi * x_train)),
 )}
 for name, value in losses.items():
-    print(f"{name:>20}: loss = {value:.4f}")
+    print(f"{name:>20}: loss ≈{value:.3f}")
 # the loss is the formula above, and the true function (whose only error is the noise) has the smallest one
 assert np.isclose(losses["always predict 0"], np.mean(y_train**2))
 assert losses["the truth sin(2πx)"] == min(losses.values())
@@ -165,7 +165,7 @@ def fit_least_squares(model, X, y):
 X_train = polynomial_features(x_train, degree)
 best = fit_least_squares(lb.Linear(degree, 1, dtype=np.float64), X_train, y_train)
 loss_star = mse(best(X_train), y_train)
-print(f"L(w*) = {loss_star:.6f}")
+print(f"L(w*) ≈{loss_star:.4f}")
 
 # w* is a minimum: every small step away from it, in any direction, increases the loss.
 rng = np.random.default_rng(0)
@@ -186,9 +186,9 @@ best.weight.value[...], best.bias.value[...] = w_star, b_star
 model = lb.Linear(degree, 1, rng=0, dtype=np.float64)
 history = lb.fit(model, mse, lb.Adam(model.parameters(), lr=0.1), (X_train, y_train),
                  epochs=1000, batch_size=len(X_train), progress=False, rng=0)
-print(f"loss after 1 step: {history.step_loss[0]:.4f}   after {history.steps} steps: {history.step_loss[-1]:.6f}")
-print("gradient descent w:", np.round(model.weight.value.ravel(), 3), " b:", np.round(model.bias.value, 3))
-print("least squares    w:", np.round(w_star.ravel(), 3), " b:", np.round(b_star, 3))
+print(f"loss after 1 step ≈{history.step_loss[0]:.3f}, after {history.steps} steps ≈{history.step_loss[-1]:.4f}")
+print("gradient descent w ≈", np.round(model.weight.value.ravel(), 2), " b ≈", np.round(model.bias.value, 2))
+print("least squares    w ≈", np.round(w_star.ravel(), 2), " b ≈", np.round(b_star, 2))
 assert abs(history.step_loss[-1] - loss_star) < 1e-6 * loss_star
 assert np.allclose(model.weight.value, w_star, atol=1e-4)
 
@@ -244,7 +244,7 @@ def train_and_validate(degree, train=(x_train, y_train), val=(x_val, y_val)):
 train_loss, val_loss = np.array([train_and_validate(d)[1:] for d in degrees]).T
 best_degree = int(degrees[np.argmin(val_loss)])
 for d, tr, va in zip(degrees, train_loss, val_loss, strict=True):
-    print(f"degree {d:2d}: training loss {tr:9.4f}   validation loss {va:10.4g}" + ("   ← best" if d == best_degree else ""))
+    print(f"degree {d:2d}: training loss ≈{tr:.4f}   validation loss ≈{va:.4g}" + ("   ← best" if d == best_degree else ""))
 
 # %%
 assert np.all(np.diff(train_loss) <= 1e-9)  # training loss never increases with the degree...
@@ -296,7 +296,7 @@ plt.show()
 x_test, y_test = lb.data.regression_1d(n=100, rng=101)
 final, _, _ = train_and_validate(best_degree)
 test_loss = mse(final(polynomial_features(x_test, best_degree)), y_test)
-print(f"degree {best_degree}: validation loss {val_loss.min():.4f}, test loss {test_loss:.4f}")
+print(f"degree {best_degree}: validation loss ≈{val_loss.min():.3f}, test loss ≈{test_loss:.3f}")
 assert test_loss < 2 * val_loss.min()
 
 # %% [markdown]
@@ -322,7 +322,7 @@ net = lb.Sequential(lb.Linear(1, 32, rng=0, dtype=np.float64), lb.Tanh(), lb.Lin
 history = lb.fit(net, mse, lb.Adam(net.parameters(), lr=0.01), (x_reg, y_reg), epochs=1000, batch_size=50,
                  progress=False, rng=0)
 reg_val_loss = mse(lb.predict(net, x_val), y_val)
-print(f"{net.num_parameters()} weights; training loss {history.step_loss[-1]:.4f}, validation loss {reg_val_loss:.4f}")
+print(f"{net.num_parameters()} weights; training loss ≈{history.step_loss[-1]:.3f}, validation loss ≈{reg_val_loss:.3f}")
 assert reg_val_loss < 0.05  # the noise alone costs 0.15² = 0.0225
 
 fig, ax = plt.subplots(figsize=(5, 3))
@@ -347,7 +347,7 @@ clf = lb.Sequential(lb.Linear(2, 32, rng=0), lb.ReLU(), lb.Linear(32, 32, rng=1)
 history = lb.fit(clf, lb.CrossEntropyLoss(), lb.Adam(clf.parameters(), lr=0.01), (X_tr, y_tr), epochs=60,
                  batch_size=32, progress=False, rng=0)
 test_acc = lb.accuracy(lb.predict(clf, X_te), y_te)
-print(f"training accuracy {history.train_acc[-1]:.2f}, accuracy on {len(y_te)} held-out points {test_acc:.2f}")
+print(f"training accuracy ≈{history.train_acc[-1]:.2f}, accuracy on {len(y_te)} held-out points ≈{test_acc:.2f}")
 assert test_acc > 0.9
 
 ax = decision_boundary(clf, X_te, y_te)
@@ -386,9 +386,9 @@ def fit_density(n_components, x, steps=400):
 
 one, loglik_one = fit_density(1, samples)
 two, loglik_two = fit_density(2, samples)
-print(f"average log-likelihood: one Gaussian {loglik_one:.4f}, mixture of two {loglik_two:.4f}")
-print("mixture: π =", np.round(two.weights, 2), " μ =", np.round(two.means.value.ravel(), 2),
-      " σ =", np.round(np.exp(two.log_std.value), 2))
+print(f"average log-likelihood: one Gaussian ≈{loglik_one:.3f}, mixture of two ≈{loglik_two:.3f}")
+print("mixture: π ≈", np.round(two.weights, 2), " μ ≈", np.round(two.means.value.ravel(), 2),
+      " σ ≈", np.round(np.exp(two.log_std.value), 2))
 
 # %%
 # A single Gaussian's maximum-likelihood fit is known in closed form: the sample mean and standard deviation.
@@ -472,13 +472,13 @@ print("exercise 3: correct")
 # %%
 big_train = lb.data.regression_1d(n=40, rng=3)
 answer_4 = int(degrees[np.argmin([train_and_validate(d, train=big_train)[2] for d in degrees])])
-print("degree chosen with 40 training points:", answer_4)
+print(f"degree chosen with 40 training points ≈{answer_4}")
 
 # %%
 _val = {d: train_and_validate(d, train=big_train)[2] for d in degrees}
 assert _val[answer_4] == min(_val.values()), f"degree {answer_4} does not have the smallest validation loss"
 print("exercise 4: correct; more data lets the validation loss of high degrees come down:",
-      f"degree 9 now has {_val[9]:.3f} (was {val_loss[8]:.3g} with 12 points)")
+      f"degree 9 now has ≈{_val[9]:.3f} (was ≈{val_loss[8]:.3g} with 12 points)")
 
 # %% [markdown]
 # **Exercise 5.** For a single Gaussian $\mathcal{N}(\mu, \sigma^2)$, maximum likelihood has a closed form. Give
