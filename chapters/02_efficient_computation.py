@@ -26,14 +26,21 @@
 # - read a tensor's shape, dtype and strides, and predict whether an operation returns a view or copies memory;
 # - store signals, parameters and activations as tensors, batch axis first;
 # - replace loops over samples by one matrix product and by broadcasting, and measure the speed-up;
-# - choose between float32 and float64, and say why deep learning uses float32;
+# - explain with the memory hierarchy and arithmetic intensity why one big matrix product is fast, and measure
+#   the rate (GFLOP/s) a core achieves against its peak;
+# - choose between float32 and float64, say why deep learning uses float32, and choose the step of a finite
+#   difference;
 # - compute a convolution as a single matrix product with the im2col trick.
 
 # %%
+import time
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import correlate2d
+from threadpoolctl import threadpool_limits
 
 import littlebook as lb
 from littlebook.plot import image_grid
@@ -110,8 +117,7 @@ v[0, 0] = 0.0  # put it back
 #
 # Signals are stored batch first. A batch of images is a tensor of shape $(N, C, H, W)$: $N$ images of $C$ channels
 # (1 for grey, 3 for colour) of $H \times W$ pixels. (A batch of sounds would be $(N, C, T)$, of texts $(N, T)$
-# token indices.) Here are the 1,797 real 8×8 digits that scikit-learn ships. (The channel axis has length 1, so
-# its stride is never used; numpy records it as 0.)
+# token indices.) Here are the 1,797 real 8×8 digits that scikit-learn ships.
 
 # %%
 images, labels = lb.load_digits(flatten=False)
@@ -119,6 +125,24 @@ print("images:", images.shape, images.dtype, " strides:", images.strides, " labe
 assert images.shape == (1797, 1, 8, 8)
 fig, _ = image_grid(images[:16], titles=labels[:16], ncols=8)
 plt.show()
+
+# %% [markdown]
+# The channel axis has length 1: its only index is 0, so its stride is never used to step. numpy still records a
+# stride for it, the one a contiguous layout gives (one 8×8 channel of float32 is 256 bytes), and any other value
+# would address the very same scalars. A **repeated** axis is different: to see each grey image as three identical
+# colour channels without copying, numpy gives that axis stride **0**, so every step along it reads the same
+# 256 bytes again. `np.broadcast_to` builds such a view (section 2.4 uses it for broadcasting); numpy marks it
+# read-only, since writing one channel would write all three.
+
+# %%
+assert images.strides[1] == 8 * 8 * images.itemsize  # the contiguous-layout value, not 0
+other = np.lib.stride_tricks.as_strided(images, strides=(256, 999, 32, 4))  # any stride on the length-1 axis...
+assert np.array_equal(other, images) and other.flags.c_contiguous          # ...addresses the same scalars
+rgb = np.broadcast_to(images, (1797, 3, 8, 8))  # the channel repeated 3 times
+print("as 3 channels:", rgb.shape, "strides", rgb.strides, "| a view:", np.shares_memory(rgb, images),
+      "| writeable:", rgb.flags.writeable)
+assert rgb.strides == (256, 0, 32, 4) and np.shares_memory(rgb, images)
+assert np.array_equal(rgb[:, 2], images[:, 0])
 
 # %% [markdown]
 # Flattening each image to a vector of 64 pixels, as a dense layer needs, is a reshape of a contiguous block: a
@@ -266,9 +290,138 @@ plt.show()
 # computes one matrix-vector product at a time. The batched call pays that overhead once, and the matrix product
 # reuses each weight for many samples while it sits in the processor's cache, with vector (SIMD) instructions.
 # The exact speed-up depends on your machine; the claim we check, with a wide margin, is that it is large.
+# Section 2.6 looks at the hardware to see why reuse matters so much.
 
 # %% [markdown]
-# ## 2.6 float32 or float64?
+# ## 2.6 Why batching is fast: memory, caches and arithmetic intensity
+#
+# A processor core computes far faster than memory can feed it numbers. Between the two sits a **memory
+# hierarchy**, each level larger and slower than the one before (typical published figures for current desktop
+# and server processors, not measured here):
+#
+# | level | typical size | typical latency | shared? |
+# |---|---|---|---|
+# | registers | 16-32 vector registers of 32-64 bytes | none, operands of an instruction | per core |
+# | L1 cache | 32-64 kB | ~1 ns (4-5 cycles) | per core |
+# | L2 cache | 0.5-2 MB | ~3-4 ns (12-16 cycles) | per core |
+# | L3 cache | 8-100 MB | ~10-15 ns (40-50 cycles) | by the cores of a chip |
+# | RAM | 8 GB-1 TB | ~80-100 ns; ~20-100 GB/s in total | by all cores |
+#
+# Data moves between levels in blocks of 64 bytes (cache lines). A computation is fast when the numbers it needs
+# are already in a near level, which happens when it uses each number many times once it has been brought in. This
+# machine's caches, as the operating system reports them (this output depends on the machine):
+
+# %% tags=["nbval-ignore-output"]
+cache_dir = Path("/sys/devices/system/cpu/cpu0/cache")
+cache_levels = sorted(cache_dir.glob("index*")) if cache_dir.is_dir() else []
+for index in cache_levels:
+    level, kind, size = ((index / name).read_text().strip() for name in ("level", "type", "size"))
+    print(f"L{level} {kind:12s} {size}")
+if not cache_levels:
+    print(f"cache sizes unavailable ({cache_dir} does not exist on this system)")
+
+# %% [markdown]
+# ### Arithmetic intensity
+#
+# The **arithmetic intensity** of a computation is the number of floating-point operations (FLOPs) it performs
+# per byte it moves between memory and the core. A layer with weights $W$ $(M, D)$ applied to one input vector is
+# a matrix-vector product: $2MD$ FLOPs (a multiply and an add per weight) for at least $4MD$ bytes read in float32,
+# since every weight must come in once and is then used once: about ½ FLOP per byte. Applied to a batch $X$
+# $(N, D)$, the same weights do $2NMD$ FLOPs for $4(MD + ND + NM)$ bytes (read $W$ and $X$, write $Z$):
+#
+# $$I(N) = \frac{2NMD}{4\,(MD + ND + NM)} \;\approx\; \frac{N}{2} \quad \text{while } N \ll M, D:$$
+#
+# every weight brought in from memory is used $N$ times. A core can at best run at
+# $\min(\text{peak FLOP/s},\; I \times \text{bandwidth})$: a computation of low intensity waits for memory, one of
+# high intensity is limited by the arithmetic units. For $M = D = 2048$ (16 MB of float32 weights):
+
+# %%
+M = D = 2048
+gemm_batches = [1, 8, 64, 512]
+
+
+def intensity(n, m=M, d=D):
+    """FLOPs per byte of X (n, d) @ W.T (d, m) in float32: W and X read once, Z written once."""
+    return 2 * n * m * d / (4 * (m * d + n * d + n * m))
+
+
+for n in gemm_batches:
+    print(f"N = {n:3d}: {2 * n * M * D / 1e6:7.1f} MFLOP for {4 * (M * D + n * D + n * M) / 1e6:5.2f} MB: "
+          f"intensity {intensity(n):6.2f} FLOP/byte")
+assert abs(intensity(1) - 0.5) < 1e-3 and intensity(512) > 100  # exact arithmetic: 0.4995 and 170.67
+
+# %% [markdown]
+# ### Measured: GFLOP/s of one core against the batch size
+#
+# We time `X @ W.T` for these four batch sizes, and estimate the core's **peak** from a large square product
+# ($1024 \times 1024$ by $1024 \times 1024$, 2.1 GFLOP, some 30 ms here), about the best rate the matrix library
+# reaches. numpy's matrix library is limited to one thread (with threadpoolctl, as `time_calls` does), and we
+# count the processor time of this program (`time.process_time`) rather than the clock: these products last
+# longer than the slice of time the operating system gives a program, so on a busy machine the clock would also
+# count the time the core spent on other programs.
+
+# %%
+def cpu_seconds_per_call(fn, rounds=3, min_seconds=0.005):
+    """Best processor seconds per call of fn() over `rounds` rounds, each repeating fn for at least min_seconds."""
+    best = float("inf")
+    for _ in range(rounds):
+        calls, start = 0, time.process_time()
+        while calls == 0 or time.process_time() - start < min_seconds:
+            fn()
+            calls += 1
+        best = min(best, (time.process_time() - start) / calls)
+    return best
+
+
+rng = np.random.default_rng(0)
+square = rng.standard_normal((1024, 1024), dtype=np.float32)
+W_big = rng.standard_normal((M, D), dtype=np.float32)
+X_big = rng.standard_normal((max(gemm_batches), D), dtype=np.float32)
+with threadpool_limits(limits=1, user_api="blas"):
+    peak = 2 * 1024**3 / cpu_seconds_per_call(lambda: square @ square, min_seconds=0) / 1e9
+    gflops = [2 * n * M * D / cpu_seconds_per_call(lambda n=n: X_big[:n] @ W_big.T) / 1e9 for n in gemm_batches]
+bandwidth = gflops[0] / intensity(1)  # GB/s at which batch 1 brought the weights in
+print(f"peak of one core: ≈{peak:.0f} GFLOP/s")
+for n, g in zip(gemm_batches, gflops, strict=True):
+    print(f"batch {n:3d}: ≈{g:.1f} GFLOP/s, ≈{g / peak:.2f} of the peak")
+print(f"batch 1 read the weights at ≈{bandwidth:.0f} GB/s; peak / bandwidth ≈{peak / bandwidth:.1f} FLOP/byte")
+# Measured on a loaded 2-core AMD Zen 3 (configurations A-D of docs/contributing.md): peak 45-85 GFLOP/s with the
+# AVX2 and AVX kernels, 15-19 with the SSE3 one; batch 512 reaches 0.9-1.2 of that peak, batch 1 0.25-0.45
+# (batch 512 / batch 1 = 6-9 with AVX2 and AVX, about 3 with SSE3, whose slow arithmetic is nearly as slow as
+# the memory). Only these robust ratios are asserted:
+assert 1 < peak < 10_000, peak
+assert gflops[-1] > 0.5 * peak, "batch 512 should run near the peak"
+assert gflops[-1] > 2 * gflops[0], "batch 512 should run much faster per FLOP than batch 1"
+
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.semilogx(gemm_batches, gflops, "o-", label="X @ W.T, W of shape (2048, 2048)")
+ax.axhline(peak, color="gray", linestyle="--", label="peak (1024³ square product)")
+ax.set_xticks(gemm_batches, [str(n) for n in gemm_batches])
+ax.set_xlabel("batch size N")
+ax.set_ylabel("GFLOP/s (one core, float32)")
+ax.set_ylim(0, 1.2 * max(peak, *gflops))
+ax.legend(fontsize="small")
+plt.show()
+
+# %% [markdown]
+# Batch 1 is a matrix-vector product: its rate is set by how fast the 16 MB of weights stream in (the bandwidth
+# printed above), and the arithmetic units wait most of the time. The ratio peak / bandwidth, the **machine
+# balance**, is the intensity a computation needs to keep the core busy; a batch of 512, at ~170 FLOP/byte, is
+# far above it and runs at the peak: the matrix library splits the product into blocks that stay in the L1 and L2
+# caches and in registers, so each number fetched from memory serves hundreds of multiply-adds. Very small
+# batches (8 here) fall below even the memory limit, because the library's blocks are not filled. This is the
+# hardware reason to train on mini-batches, and to write a model as a few large tensor operations.
+#
+# **GPUs** push the same trade-off further. Typical published figures (vendors' data sheets for recent data-centre
+# GPUs, orders of magnitude, not measured here): thousands of arithmetic cores (about 7,000-17,000 "CUDA cores"),
+# high-bandwidth memory (HBM) at about 1-3 TB/s, and about 10-70 TFLOP/s in float32 on the general cores, up to
+# several hundred to about 1,000 TFLOP/s in 16-bit formats on the matrix units ("tensor cores"), against
+# about 50-100 GFLOP/s for one CPU core (measured above for this one) and some 20-100 GB/s of RAM bandwidth for a
+# whole CPU. The machine balance of such a GPU is a few hundred FLOP per byte: only large matrix products with
+# large batches come close to its peak, and deep learning is organised around them.
+#
+# %% [markdown]
+# ## 2.7 float32 or float64?
 #
 # The dtype sets how many bits each scalar has, hence its precision (the machine epsilon $\varepsilon$, the gap
 # between 1 and the next representable number), its range, its memory and its speed.
@@ -343,7 +496,78 @@ for dtype in (np.float32, np.float64):
     assert error > 1e-3 if dtype is np.float32 else error < 1e-8
 
 # %% [markdown]
-# ## 2.7 im2col: a convolution as one matrix product
+# ### Choosing the step of a finite difference: truncation against round-off
+#
+# Chapter 3 checks gradients with finite differences, so it is worth seeing how the step $h$ should be chosen.
+# By Taylor's formula, the forward difference $(f(x+h) - f(x))/h$ is off by a **truncation error** of about
+# $\frac{h}{2}|f''(x)|$; the central difference $(f(x+h) - f(x-h))/2h$ cancels the $f''$ term and is off by about
+# $\frac{h^2}{6}|f'''(x)|$. Both also suffer **round-off**: $f(x \pm h)$ are computed with a relative error of
+# about $\varepsilon$, an absolute error $\approx \varepsilon |f(x)|$ that the subtraction keeps and the division by
+# $h$ amplifies. So
+#
+# $$e_{\text{forward}}(h) \approx \frac{h}{2}|f''| + \frac{\varepsilon |f|}{h}, \qquad
+#   e_{\text{central}}(h) \approx \frac{h^2}{6}|f'''| + \frac{\varepsilon |f|}{h}.$$
+#
+# The first term falls as $h$ shrinks, the second grows; the sum is smallest where they balance. When $f$ and its
+# derivatives are of order 1 that is $h^* \sim \varepsilon^{1/2}$ for the forward difference (error
+# $\sim \varepsilon^{1/2}$) and $h^* \sim \varepsilon^{1/3}$ for the central one (error $\sim \varepsilon^{2/3}$):
+# in float64 $h^* \approx 10^{-8}$ and $6 \times 10^{-6}$, in float32 $3 \times 10^{-4}$ and $5 \times 10^{-3}$.
+# For $f(w) = w^3$ at $w = 1$ the truncation errors are exactly $3h + h^2$ and $h^2$. We scan $h$ from $10^{-1}$
+# to $10^{-14}$:
+
+# %%
+def cube(v):
+    return v * v * v  # elementwise products: each exactly rounded, the same on every CPU
+
+
+steps = np.logspace(-1, -14, 53)  # 4 values per decade
+fd_error = {}
+for dtype in (np.float64, np.float32):
+    w, h = dtype(1.0), steps.astype(dtype)
+    forward = ((cube(w + h) - cube(w)) / h).astype(np.float64)
+    central = ((cube(w + h) - cube(w - h)) / (2 * h)).astype(np.float64)
+    fd_error[dtype] = np.abs(forward - 3.0), np.abs(central - 3.0)
+
+for dtype, (forward_error, central_error) in fd_error.items():
+    eps = float(np.finfo(dtype).eps)
+    best_forward, best_central = steps[forward_error.argmin()], steps[central_error.argmin()]
+    print(f"{np.dtype(dtype).name}: best forward h ≈{best_forward:.0e} (ε^(1/2) ≈{eps ** 0.5:.1e}), "
+          f"best central h ≈{best_central:.0e} (ε^(1/3) ≈{eps ** (1 / 3):.1e})")
+    # the best step lies within a factor 100 of the estimate (measured: within a factor 2-4 for both dtypes)
+    assert abs(np.log10(best_forward / eps ** 0.5)) < 2 and abs(np.log10(best_central / eps ** (1 / 3))) < 2
+# the smallest errors, measured 4e-9 and 5e-12 in float64, 5e-4 and 3e-6 in float32, are round-off: only bounds
+bounds = {np.float64: (1e-7, 1e-10), np.float32: (1e-2, 1e-4)}
+for dtype, (forward_bound, central_bound) in bounds.items():
+    assert fd_error[dtype][0].min() < forward_bound and fd_error[dtype][1].min() < central_bound
+    print(f"{np.dtype(dtype).name}: smallest error forward < {forward_bound:.0e}, central < {central_bound:.0e}")
+assert fd_error[np.float64][1].min() < fd_error[np.float64][0].min() / 100  # central is far more accurate
+
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
+for ax, (dtype, (forward_error, central_error)) in zip(axes, fd_error.items(), strict=True):
+    eps = float(np.finfo(dtype).eps)
+    ax.loglog(steps, np.where(forward_error > 0, forward_error, np.nan), "o-", ms=3, label="forward")
+    ax.loglog(steps, np.where(central_error > 0, central_error, np.nan), "o-", ms=3, label="central")
+    ax.loglog(steps, 3 * steps + eps / steps, "k:", lw=1, label="3h + ε/h, h² + ε/h")
+    ax.loglog(steps, steps**2 + eps / steps, "k:", lw=1)
+    for x, style in ((eps ** 0.5, "--"), (eps ** (1 / 3), "-.")):
+        ax.axvline(x, color="gray", linestyle=style, lw=1)
+    ax.set_ylim(1e-13, 10)
+    ax.set_xlabel("step h (dashed: ε^(1/2), dash-dotted: ε^(1/3))")
+    ax.set_title(np.dtype(dtype).name, fontsize="small")
+axes[0].set_ylabel("|estimate − f′(1)|")
+axes[0].legend(fontsize="small")
+plt.show()
+
+# %% [markdown]
+# To the right of the minimum the error falls as $h$ (forward, slope 1) or $h^2$ (central, slope 2), to the left
+# it grows as $\varepsilon / h$ in a noisy band: round-off. (In float32, below $h = \varepsilon / 2 \approx 6 \times
+# 10^{-8}$, $1 + h$ rounds to 1 itself: the forward estimate is 0, an error of 3, and the central one soon follows.)
+# In float32 the best central difference is only good to
+# about $10^{-5}$, which is why `lb.gradcheck` computes in float64 with central differences and $h = 10^{-5}$, close
+# to $\varepsilon^{1/3}$, where the error is about $10^{-10}$.
+
+# %% [markdown]
+# ## 2.8 im2col: a convolution as one matrix product
 #
 # A convolutional layer (chapter 4) slides a small $K \times K$ filter $k$ over the image $x$ and at each position
 # takes a weighted sum of the pixels under it:
@@ -443,8 +667,14 @@ plt.show()
 # - Signals $(N, C, H, W)$, parameters ($W$, $b$) and activations are all tensors, batch first.
 # - A batch through a layer is one matrix product; broadcasting stretches axes of length 1 (stride 0) instead of
 #   looping. One batched product beats a Python loop over samples by a large factor.
+# - A core computes much faster than memory delivers numbers (registers, L1/L2/L3 caches, RAM). A matrix-vector
+#   product uses each weight once (½ FLOP per byte) and waits for memory; a batch of $N$ reuses each weight $N$
+#   times and runs near the core's peak: batching is what makes the hardware fast. GPUs push the same trade-off
+#   further (thousands of cores, TB/s of memory bandwidth, and even more FLOPs per byte needed).
 # - float32 halves memory and roughly doubles speed for a precision ($\sim 10^{-7}$) that training does not need to
-#   exceed; gradient checks by finite differences need float64.
+#   exceed. A finite difference trades truncation ($\propto h$ or $h^2$) against round-off ($\propto \varepsilon/h$):
+#   the best step is $h \approx \varepsilon^{1/2}$ (forward) or $\varepsilon^{1/3}$ (central), and gradient
+#   checks need float64.
 # - im2col turns a convolution into a single matrix product over a (view of) all the image's patches.
 #
 # ## Exercises
