@@ -26,10 +26,14 @@
 # - explain why a network needs non-linear activations, and plot sigmoid, tanh, ReLU, softmax and their derivatives;
 # - slide a filter over an image, read the feature maps of edge detectors, and predict a feature map's size
 #   from kernel size, stride and padding;
-# - say what max and average pooling keep and discard, and measure how they tolerate small shifts;
+# - say what max and average pooling keep and discard, tell translation *equivariance* (convolution) from
+#   *invariance* (pooling), and measure both;
 # - flatten feature maps for a dense layer;
 # - normalise activations with batch, layer, instance and group norm, and say over which axes each one averages;
 # - use dropout correctly in training and in evaluation;
+# - derive the backward pass of every layer — softmax's Jacobian, softmax + cross-entropy = p − y, convolution
+#   (a correlation and a full convolution), pooling, batch norm through its batch statistics — and check each
+#   by hand against the library;
 # - run a forward and a backward pass through conv → ReLU → pool → flatten → linear, check every gradient,
 #   and know why all gradients are computed *before* any parameter is updated.
 #
@@ -189,7 +193,75 @@ assert np.allclose(s.sum(axis=1), 1) and np.all(s > 0)  # a probability distribu
 # Note how small the sigmoid's derivative is: at most 1/4, and almost 0 for $|x| > 5$. Each sigmoid layer
 # multiplies the backward signal by at most 1/4 — one reason deep networks use ReLU (derivative exactly 1 where
 # it is active). Chapter 5 measures this.
+
+# %% [markdown]
+# **Softmax's backward pass: a Jacobian.** Sigmoid, tanh and ReLU act on each number alone, so their backward pass
+# multiplies element-wise by $f'(x)$. Softmax does not: every output depends on every input, through the sum in the
+# denominator. Its derivative is a matrix, the Jacobian $J_{ij} = \partial s_i/\partial x_j$. With
+# $Z = \sum_k e^{x_k}$ and the quotient rule,
 #
+# $$\frac{\partial s_i}{\partial x_j} = \frac{\delta_{ij}\,e^{x_i}Z - e^{x_i}e^{x_j}}{Z^2} = s_i(\delta_{ij} - s_j),
+# \qquad J = \operatorname{diag}(\mathbf s) - \mathbf s\mathbf s^\top.$$
+#
+# The backward pass needs only the product with the incoming gradient $\mathbf g = \partial L/\partial\mathbf s$:
+# $\partial L/\partial\mathbf x = J^\top\mathbf g = \mathbf s\odot(\mathbf g - \mathbf s\cdot\mathbf g)$ ($J$ is
+# symmetric), which is what `lb.Softmax.backward` computes, without ever building the C × C matrix. The cell builds
+# $J$ for four logits, compares it with central finite differences, and reads it out of `Softmax.backward` one
+# column at a time: feeding $\mathbf g = \mathbf e_j$ returns $J^\top\mathbf e_j$, column $j$ of the symmetric $J$.
+# Every column sums to zero: adding the same number to all logits does not change the softmax.
+
+# %%
+x4 = np.array([[1.0, 2.0, 0.5, -1.0]])  # one sample, four logits
+softmax = lb.Softmax()
+s4 = softmax(x4)[0]
+J = np.diag(s4) - np.outer(s4, s4)  # the formula
+
+h = 1e-6
+J_numeric = np.empty((4, 4))
+for j in range(4):  # column j: how every output moves when x_j moves
+    step = np.zeros_like(x4)
+    step[0, j] = h
+    J_numeric[:, j] = (lb.Softmax()(x4 + step)[0] - lb.Softmax()(x4 - step)[0]) / (2 * h)
+J_backward = np.stack([softmax.backward(np.eye(4)[[j]])[0] for j in range(4)], axis=1)
+
+print(f"s ≈{s4.round(3)}\nJ = diag(s) − s sᵀ ≈{J.round(3)}")
+err_fd, err_bw = lb.rel_error(J, J_numeric), lb.rel_error(J_backward, J)
+assert err_fd < 1e-8 and err_bw < 1e-12 and np.abs(J.sum(axis=0)).max() < 1e-15
+print("vs central differences (h = 1e-6): relative error < 1e-8 (the differences' own error)")
+print("vs lb.Softmax().backward(e_j):     relative error < 1e-12")
+print("every column sums to 0:           |Σ_i J_ij| < 1e-15")
+
+# %% [markdown]
+# **Softmax followed by cross-entropy gives $\mathbf p - \mathbf y$.** For one sample with one-hot target
+# $\mathbf y$ and $\mathbf p = \mathrm{softmax}(\mathbf z)$, the loss is $L = -\sum_c y_c\log p_c$. Dividing the
+# Jacobian's row $c$ by $p_c$ gives $\partial\log p_c/\partial z_j = \delta_{cj} - p_j$, so, with $\sum_c y_c = 1$,
+#
+# $$\frac{\partial L}{\partial z_j} = -\sum_c y_c(\delta_{cj} - p_j) = p_j\sum_c y_c - y_j = p_j - y_j.$$
+#
+# The Jacobian's $\mathbf s\mathbf s^\top$ term cancels against the logarithm: the gradient is "prediction minus
+# target", bounded in [−1, 1] however confident the model is. That is why libraries fuse softmax and cross-entropy
+# into one loss on logits (`lb.CrossEntropyLoss`). littlebook's loss is the *mean* over the N samples of the batch,
+# so its backward returns $(\mathbf p - \mathbf y)/N$. The cell checks both this formula and the long way round,
+# the chain rule through the Jacobian, $J^\top\,\partial L/\partial\mathbf p$ with
+# $\partial L/\partial p_c = -y_c/p_c$.
+
+# %%
+logits = np.array([[2.0, 1.0, 0.1, -0.5], [0.5, 2.5, -1.0, 0.0], [0.0, 0.3, 3.0, 1.0]])  # N = 3, C = 4
+targets = np.array([0, 2, 2])
+ce = lb.CrossEntropyLoss()
+ce(logits, targets)
+grad_lib = ce.backward()
+
+probs, onehot = lb.Softmax()(logits), np.eye(4)[targets]
+by_hand = (probs - onehot) / len(targets)  # (p − y)/N
+long_way = np.stack([(np.diag(p_) - np.outer(p_, p_)) @ (-y_ / p_) for p_, y_ in zip(probs, onehot, strict=True)])
+long_way /= len(targets)
+assert lb.rel_error(grad_lib, by_hand) < 1e-12 and lb.rel_error(long_way, by_hand) < 1e-12
+print("lb.CrossEntropyLoss().backward() vs (p − y)/N:        relative error < 1e-12")
+print("chain rule through the softmax Jacobian vs (p − y)/N: relative error < 1e-12")
+print("(p − y)/N ≈", by_hand.round(3))
+
+# %% [markdown]
 # **Why non-linearity matters.** Without activation functions, stacking layers buys nothing: a composition of
 # linear (affine) maps is one affine map,
 #
@@ -232,7 +304,8 @@ def relu_net(seed):
     """A 4 → 16 → 16 → 3 network with ReLUs and random weights and biases drawn from `seed`."""
     r = np.random.default_rng(seed)
     net = lb.Sequential(lb.Linear(4, 16, rng=r, dtype=np.float64), lb.ReLU(),
-                        lb.Linear(16, 16, rng=r, dtype=np.float64), lb.ReLU(), lb.Linear(16, 3, rng=r, dtype=np.float64))
+                        lb.Linear(16, 16, rng=r, dtype=np.float64), lb.ReLU(),
+                        lb.Linear(16, 3, rng=r, dtype=np.float64))
     for p in net.parameters():
         if p.value.ndim == 1:
             p.value[...] = r.normal(size=p.shape)
@@ -397,6 +470,80 @@ assert shapes == [(6, 6), (8, 8), (4, 4)]
 assert np.array_equal(outs[1], maps[0, 0]) and np.array_equal(outs[2], maps[0, 0, ::2, ::2])  # stride 2 = every 2nd
 
 # %% [markdown]
+# ### The backward pass of a convolution
+#
+# Take one input and one output channel, stride 1, no padding: $y_{ij} = b + \sum_{u,v} W_{uv}\,x_{i+u,\,j+v}$, and
+# write $g = \partial L/\partial y$. Weight $W_{uv}$ multiplies $x_{i+u,j+v}$ in *every* output $y_{ij}$, so
+#
+# $$\frac{\partial L}{\partial W_{uv}} = \sum_{i,j} g_{ij}\, x_{i+u,\,j+v} = (x \star g)_{uv},\qquad
+# \frac{\partial L}{\partial b} = \sum_{i,j} g_{ij}:$$
+#
+# the weight gradient is the **correlation of the input with the output gradient** — the forward pass's sliding
+# sum, with $g$ in the role of the filter, giving a $K\times K$ result. Pixel $x_{pq}$ reaches output $y_{ij}$
+# through the weight $W_{p-i,\,q-j}$ (when $0 \le p-i, q-j < K$), so
+#
+# $$\frac{\partial L}{\partial x_{pq}} = \sum_{i,j} g_{ij}\, W_{p-i,\,q-j}:$$
+#
+# a **full convolution** of the output gradient with the kernel — pad $g$ with $K-1$ zeros on every side and
+# correlate it with the kernel *flipped* in both directions, $W_{K-1-u,\,K-1-v}$ (here the flip of a
+# mathematician's convolution appears after all). With channels, every pair (input channel $c$, output channel $o$)
+# has its own kernel $W_{oc}$: $\partial L/\partial W_{oc} = \sum_n x_{nc} \star g_{no}$ (summed over the batch)
+# and $\partial L/\partial x_{nc} = \sum_o \mathrm{full}(g_{no}, W_{oc})$.
+#
+# - **Stride $S$.** A strided convolution is the stride-1 convolution read at every $S$-th position. So *dilate*
+#   the output gradient — put $g_{ij}$ at position $(iS, jS)$ of a zero array of the stride-1 output size — and
+#   apply the stride-1 formulas. Input pixels that no window reaches (the floor in the size formula) get 0.
+# - **Padding $P$.** The convolution sees the padded input, so the formulas give the gradient with respect to the
+#   padded input; *crop* $P$ rows and columns from each side (the padding zeros are constants, not inputs).
+#
+# The cell implements exactly this with explicit loops, for a batch of 2 images with 2 channels, 3 filters, and
+# four (stride, padding) settings, and compares with `lb.Conv2d.backward` (which computes the same sums as matrix
+# products on the im2col patches) and with finite differences.
+
+# %%
+def correlate(a, k):
+    """Valid cross-correlation of 2-D arrays: out[i, j] = Σ_{u,v} k[u, v] · a[i + u, j + v]."""
+    oh, ow = a.shape[0] - k.shape[0] + 1, a.shape[1] - k.shape[1] + 1
+    return np.array([[np.sum(a[i:i + k.shape[0], j:j + k.shape[1]] * k) for j in range(ow)] for i in range(oh)])
+
+
+def conv2d_backward_by_hand(x, weight, g, stride, padding):
+    """∂L/∂W, ∂L/∂b, ∂L/∂x of a convolution from the formulas above, one (n, o, c) at a time."""
+    K = weight.shape[-1]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    g1 = np.zeros(g.shape[:2] + (xp.shape[2] - K + 1, xp.shape[3] - K + 1))  # the stride-1 output grid
+    g1[:, :, ::stride, ::stride] = g  # dilate: g[i, j] goes to (i·S, j·S)
+    grad_w, grad_xp = np.zeros_like(weight), np.zeros_like(xp)
+    for n in range(x.shape[0]):
+        for o in range(weight.shape[0]):
+            for c in range(weight.shape[1]):
+                grad_w[o, c] += correlate(xp[n, c], g1[n, o])  # input ⋆ output gradient
+                grad_xp[n, c] += correlate(np.pad(g1[n, o], K - 1), weight[o, c, ::-1, ::-1])  # full conv., flipped
+    H, W = x.shape[2:]
+    return grad_w, g.sum(axis=(0, 2, 3)), grad_xp[:, :, padding:padding + H, padding:padding + W]  # crop
+
+
+rng = np.random.default_rng(6)
+x_c = rng.normal(size=(2, 2, 7, 7))  # N = 2, C_in = 2, 7 × 7
+conv_errors = []
+for S, P in [(1, 0), (1, 1), (2, 1), (3, 0)]:
+    layer = lb.Conv2d(2, 3, kernel_size=3, stride=S, padding=P, rng=7, dtype=np.float64)
+    out = layer(x_c)
+    g_out = rng.normal(size=out.shape)  # an incoming ∂L/∂y
+    grad_x = layer.backward(g_out)
+    grad_w, grad_b, grad_x_hand = conv2d_backward_by_hand(x_c, layer.weight.value, g_out, S, P)
+    numeric = lb.gradcheck.numerical_gradient(lambda: float(np.sum(layer(x_c) * g_out)), x_c)  # noqa: B023
+    errs = [lb.rel_error(grad_w, layer.weight.grad), lb.rel_error(grad_b, layer.bias.grad),
+            lb.rel_error(grad_x_hand, grad_x)]
+    assert max(errs) < 1e-10 and lb.rel_error(grad_x_hand, numeric) < 1e-8
+    conv_errors += errs
+    print(f"stride {S}, padding {P} (output {out.shape[2]}×{out.shape[3]}): by hand vs lb.Conv2d.backward, "
+          f"relative error < 1e-10 for ∂L/∂W, ∂L/∂b, ∂L/∂x; vs finite differences < 1e-8")
+    if S == 3:  # windows start at 0 and 3 and cover columns 0-5: column 6 never reaches the output
+        assert np.all(grad_x_hand[..., 6] == 0) and np.all(grad_x_hand[..., 6, :] == 0)
+print("stride 3, padding 0: the last row and column of the input get gradient exactly 0 (no window reaches them)")
+
+# %% [markdown]
 # ## 4.4 Pooling layers
 #
 # A pooling layer summarises each small window of a feature map by one number — its maximum (**max pooling**) or
@@ -422,6 +569,48 @@ print("AvgPool2d(2, 2):\n", avg_pooled[0, 0])
 assert np.array_equal(max_pooled[0, 0], [[6, 8], [9, 6]])
 assert np.array_equal(max_pooled[0, 0].ravel(), windows.max(axis=(1, 2)))
 assert np.allclose(avg_pooled[0, 0].ravel(), windows.mean(axis=(1, 2)))
+
+# %% [markdown]
+# **The backward pass of pooling.** A max-pooled output *is* one of its inputs, the window's maximum $x_{k^*}$;
+# nudging any other input of the window does not change it. So $\partial y/\partial x_{k^*} = 1$ and 0 for the
+# rest: the backward pass **routes** each output's gradient to the position of its window's maximum, and every other
+# position gets 0. When several entries tie for the maximum, max is not differentiable there (a kink), and any
+# split of the gradient among the tied entries is a valid subgradient; littlebook gives all of it to the *first*
+# maximum in row-major order (left to right, then top to bottom). Average pooling is linear,
+# $y = \frac{1}{k^2}\sum_{\text{window}} x$, so each of the $k^2$ inputs of a window gets $g/k^2$. When windows
+# overlap (stride smaller than the window), an input in several windows receives the sum of their contributions.
+# The notes' 4 × 4 map, with the incoming gradient $g = [[1, 2], [3, 4]]$ (one number per window):
+
+# %%
+g_pool = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])  # ∂L/∂y, one number per window
+maxpool, avgpool = lb.MaxPool2d(2, 2), lb.AvgPool2d(2, 2)
+maxpool(x), avgpool(x)  # forward passes (the backward passes need their caches)
+
+routed = np.zeros_like(M)  # by hand: each window's gradient goes to its maximum
+for i in range(2):
+    for j in range(2):
+        win = M[2 * i:2 * i + 2, 2 * j:2 * j + 2]
+        u, v = np.unravel_index(np.argmax(win), win.shape)  # np.argmax: the first maximum in row-major order
+        routed[2 * i + u, 2 * j + v] += g_pool[0, 0, i, j]
+spread = np.kron(g_pool[0, 0], np.full((2, 2), 1 / 4))  # every input of window (i, j) gets g_ij / 4
+print("∂L/∂x through max pooling (g at each window's maximum):\n", routed)
+print("∂L/∂x through average pooling (g/4 everywhere):\n", spread)
+assert np.array_equal(maxpool.backward(g_pool)[0, 0], routed)
+assert np.array_equal(avgpool.backward(g_pool)[0, 0], spread)
+
+tie = np.array([[[[2.0, 7.0], [7.0, 7.0]]]])  # three entries tie for the maximum
+pool_tie = lb.MaxPool2d(2)
+pool_tie(tie)
+g_tie = pool_tie.backward(np.ones((1, 1, 1, 1)))
+print("a window with a three-way tie:\n", tie[0, 0], "\n→ gradient:\n", g_tie[0, 0])
+assert np.array_equal(g_tie[0, 0], [[0, 1], [0, 0]])  # the first maximum in row-major order takes it all
+
+overlap = np.array([[[[1.0, 2.0, 1.0], [2.0, 9.0, 2.0], [1.0, 2.0, 1.0]]]])
+pool_ov = lb.MaxPool2d(2, stride=1)  # four overlapping 2 × 2 windows, each with its maximum at the centre
+pool_ov(overlap)
+g_ov = pool_ov.backward(np.ones((1, 1, 2, 2)))
+print("overlapping windows (stride 1), g = 1 for each: the centre collects\n", g_ov[0, 0])
+assert g_ov[0, 0, 1, 1] == 4 and g_ov.sum() == 4
 
 # %% [markdown]
 # **Dimensionality reduction.** Pooling acts on each channel separately: it shrinks height and width but keeps
@@ -498,11 +687,13 @@ invariance = max(max_rel_diff(gap(features_r(shift(x_eq, dy, dx))), gap(features
 mp = lb.MaxPool2d(2)
 pooled_by_2 = max_rel_diff(mp(features_r(shift(x_eq, 2, -2))), shift(mp(features_r(x_eq)), 1, -1))
 pooled_by_1 = max_rel_diff(mp(features_r(shift(x_eq, 0, 1))), mp(features_r(x_eq)))
-assert equivariance < 1e-12 and invariance < 1e-12 and pooled_by_2 < 1e-12 and pooled_by_1 > 0.1
-print("f = conv → ReLU is equivariant:  f(shift(x, d)) = shift(f(x), d)            max rel. difference < 1e-12")
-print("global average pool, invariant:  gap(f(shift(x, d))) = gap(f(x))            max rel. difference < 1e-12")
-print("2×2 max pool, 2-pixel shift:     pool(f(shift(x, 2))) = shift(pool(f(x)), 1)  max rel. difference < 1e-12")
-print(f"2×2 max pool, 1-pixel shift:     pool(f(shift(x, 1))) ≠ pool(f(x))          max rel. difference ≈{pooled_by_1:.1f}")
+assert equivariance < 1e-12 and invariance < 1e-12 and pooled_by_2 < 1e-12
+assert pooled_by_1 > 0.1  # 0.7 here: a 1-pixel shift changes some pooled values by most of their size
+print("f = conv → ReLU is equivariant: f(shift(x, d)) = shift(f(x), d)           max rel. difference < 1e-12")
+print("global average pool, invariant: gap(f(shift(x, d))) = gap(f(x))           max rel. difference < 1e-12")
+print("2×2 max pool, 2-pixel shift:    pool(f(shift(x, 2))) = shift(pool(f(x)), 1) max rel. difference < 1e-12")
+print("2×2 max pool, 1-pixel shift:    pool(f(shift(x, 1))) ≠ pool(f(x))         max rel. difference "
+      f"≈{pooled_by_1:.1f}")
 
 # %% [markdown]
 # **How invariant is 2 × 2 pooling?** Between "exactly equivariant" and "exactly invariant" lies a measurement. We
@@ -651,6 +842,66 @@ for mode in ("train", "eval"):
         assert 0.1 < gap < 1  # seed 0: 0.375; other batches move it, but it is never near 0
 assert np.array_equal(out_a, out_b)  # eval: independent of the batch
 assert np.allclose(out_a, (xb[0] - bn.running_mean) / np.sqrt(bn.running_var + bn.eps))  # γ = 1, β = 0
+
+# %% [markdown]
+# **The backward pass of batch norm.** In training mode $\mu$ and $\sigma^2$ are computed from the batch, so each
+# input $x_i$ (one feature; $i$ runs over the N samples) reaches the loss along three paths: through its own
+# $\hat x_i$, through the batch variance, and through the batch mean. Write $s = \sqrt{\sigma^2 + \epsilon}$,
+# $\hat x_j = (x_j - \mu)/s$, and $g_j = \gamma\,\partial L/\partial y_j = \partial L/\partial\hat x_j$.
+#
+# - **Directly**, $\partial\hat x_i/\partial x_i = 1/s$: the term $g_i/s$.
+# - **Through the variance**: $\partial L/\partial\sigma^2 = \sum_j g_j\,(x_j - \mu)\,(-\tfrac12)s^{-3}
+#   = -\frac{1}{2s^2}\sum_j g_j\hat x_j$, and $\partial\sigma^2/\partial x_i = 2(x_i - \mu)/N$ (the part through
+#   $\mu$ vanishes because $\sum_j (x_j - \mu) = 0$): the term $-\frac{\hat x_i}{s}\,\mathrm{mean}(g\hat x)$.
+# - **Through the mean**: $\partial L/\partial\mu = -\sum_j g_j/s$ (for the same reason, moving $\mu$ does not move
+#   $\sigma^2$ to first order), and $\partial\mu/\partial x_i = 1/N$: the term $-\mathrm{mean}(g)/s$.
+#
+# Adding the three,
+#
+# $$\frac{\partial L}{\partial x_i} = \frac{1}{s}\Big(g_i - \mathrm{mean}(g) - \hat x_i\,\mathrm{mean}(g\,\hat x)\Big),
+# \qquad \frac{\partial L}{\partial\gamma} = \sum_i \frac{\partial L}{\partial y_i}\,\hat x_i,\qquad
+# \frac{\partial L}{\partial\beta} = \sum_i \frac{\partial L}{\partial y_i},$$
+#
+# with means over the batch. The extra terms make the gradients of one feature sum to zero over the batch: adding
+# the same number to every sample does not change $\hat x$, so it cannot change the loss. The cell computes the
+# three terms separately for a batch of 5 samples with 3 features and compares with `lb.BatchNorm1d` (training
+# mode), with the compact form, and with finite differences — and shows how wrong the gradient is if the batch
+# statistics are treated as constants.
+
+# %%
+rng = np.random.default_rng(5)
+x_bn = rng.normal(2.0, 3.0, size=(5, 3))  # N = 5 samples, 3 features
+grad_y = rng.normal(size=(5, 3))  # an incoming ∂L/∂y
+bn = lb.BatchNorm1d(3, dtype=np.float64)
+bn.weight.value[...], bn.bias.value[...] = [1.5, -0.5, 2.0], [0.1, 0.2, 0.3]  # γ, β
+bn(x_bn)
+grad_x_lib = bn.backward(grad_y)
+
+gamma = bn.weight.value
+mu, var = x_bn.mean(axis=0), x_bn.var(axis=0)
+s_bn = np.sqrt(var + bn.eps)
+xhat = (x_bn - mu) / s_bn
+g = gamma * grad_y  # ∂L/∂x̂
+direct = g / s_bn
+through_var = -xhat / s_bn * (g * xhat).mean(axis=0)
+through_mean = -g.mean(axis=0) / s_bn
+by_hand = direct + through_var + through_mean
+compact = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) / s_bn
+numeric = lb.gradcheck.numerical_gradient(lambda: float(np.sum(bn(x_bn) * grad_y)), x_bn)
+
+errors_bn = {"∂L/∂x vs lb.BatchNorm1d": lb.rel_error(by_hand, grad_x_lib),
+             "∂L/∂x vs the compact form": lb.rel_error(by_hand, compact),
+             "∂L/∂γ vs lb.BatchNorm1d": lb.rel_error((grad_y * xhat).sum(axis=0), bn.weight.grad),
+             "∂L/∂β vs lb.BatchNorm1d": lb.rel_error(grad_y.sum(axis=0), bn.bias.grad)}
+assert max(errors_bn.values()) < 1e-10 and lb.rel_error(by_hand, numeric) < 1e-8
+for name in errors_bn:
+    print(f"{name:<28} relative error < 1e-10")
+print(f"{'∂L/∂x vs finite differences':<28} relative error < 1e-8")
+assert np.abs(by_hand.sum(axis=0)).max() < 1e-12
+print("Σ_i ∂L/∂x_i per feature: |sum| < 1e-12")
+err_direct_only = lb.rel_error(direct, by_hand)
+print(f"treating μ and σ² as constants (the direct term only): relative error ≈{err_direct_only:.2f}")
+assert err_direct_only > 0.3  # 0.72 here; the two missing terms are as large as the direct one
 
 # %% [markdown]
 # **Layer, instance and group normalisation** use the same formula, $y = \gamma\hat x + \beta$; they differ in
