@@ -21,8 +21,8 @@
 # and the variance, attention's six products), and every one of them needed a gradient check to be trusted. Real
 # frameworks do not ask for the second half: you write the forward computation, and the library works out the
 # backward pass by itself. This chapter builds that machinery, **reverse-mode automatic differentiation**, in
-# one file of numpy that reads in one sitting (`littlebook/autograd.py`), checks that it gives exactly the gradients of the
-# explicit layers, and then shows the same model in PyTorch, whose `autograd` works the same way.
+# one file of numpy that reads in one sitting (`littlebook/autograd.py`), checks that it gives exactly the
+# gradients of the explicit layers, and then shows the same model in PyTorch, whose `autograd` works the same way.
 #
 # By the end of it you will be able to
 #
@@ -57,11 +57,12 @@ np.set_printoptions(precision=3, suppress=True)
 # A network is a chain of functions, $L = f_K(\dots f_2(f_1(x)))$. Write $y_k = f_k(y_{k-1})$ and
 # $J_k = \partial y_k / \partial y_{k-1}$ for the Jacobian of step $k$. The chain rule says
 #
-# $$\frac{\partial L}{\partial x} = J_1^\top J_2^\top \cdots J_K^\top \cdot 1 .$$
+# $$\frac{\partial L}{\partial x} = J_1^\top \Big(J_2^\top \big(\cdots \big(J_K^\top \cdot 1\big)\big)\Big).$$
 #
-# The loss is a scalar, so the product is cheapest from the left end, the loss: start with $\partial L/\partial L
-# = 1$ and multiply by one transposed Jacobian after another. Each step takes a vector $g = \partial L/\partial
-# y_k$ and returns the vector $J_k^\top g = \partial L/\partial y_{k-1}$: a **vector-Jacobian product** (VJP).
+# The loss is a scalar, so the product is cheapest evaluated as the brackets say, starting at the loss: begin with
+# $\partial L/\partial L = 1$ and multiply by one transposed Jacobian after another, each time a matrix times a
+# *vector*. Each step takes $g = \partial L/\partial y_k$ and returns $J_k^\top g = \partial L/\partial y_{k-1}$:
+# a **vector-Jacobian product** (VJP).
 # That is exactly what every `backward(grad_out)` of chapters 3-6 computes. The Jacobian itself is never formed,
 # and it would be huge. For $y = \tanh(x)$ it is diagonal, $J = \operatorname{diag}(1 - y^2)$, and the VJP is one
 # elementwise product:
@@ -83,8 +84,9 @@ print(f"Jacobian of a Linear layer's output w.r.t. W: {entries:,} entries = {ent
 # %% [markdown]
 # **Reverse mode** is the name for this order: one backward sweep gives $\partial L/\partial w$ for *every* weight,
 # at a cost of a small multiple of the forward pass, however many weights there are (a linear layer's forward is
-# one matrix product, its backward two of the same size: $gW$ and $g^\top x$). (Forward mode multiplies from
-# the other end and needs one pass per input direction: fine for one input, hopeless for a million weights.)
+# one matrix product, its backward two of the same size: $gW$ and $g^\top x$). (Forward mode starts at the
+# other end, at $J_1$, and carries one tangent vector per input direction through the network: fine for a function
+# of one input, hopeless for a loss of a million weights.)
 #
 # What the explicit layers do by hand, an automatic differentiator does by bookkeeping:
 #
@@ -320,9 +322,9 @@ for name in errors:
 # **Memory.** The explicit layers cache exactly what their backward passes need: the input of each `Linear`, the
 # mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate result alive for as long
 # as the loss tensor exists (here: the products, the sums with the biases, the log-probabilities, the masked
-# targets, …), plus what each VJP captured (the ReLU's mask). PyTorch frees these buffers once `backward` has used
-# them; ours keeps them, so that a reader can inspect every node's `.grad`. Counting the arrays each side holds beyond the
-# parameters and the data:
+# targets, …), plus what each VJP captured (the ReLU's mask). PyTorch frees the saved buffers once `backward` has
+# used them; ours keeps them, which is simpler and leaves every node's `.data` and `.grad` there to inspect.
+# Counting the arrays each side holds beyond the parameters and the data:
 
 # %%
 def graph_arrays(root):
@@ -424,7 +426,7 @@ for name, auto, by_hand in [("x", xt.grad, grad_x_ln), ("γ", gamma_t.grad, ln.w
 # Plain SGD on minibatches of 64 digits, learning rate 0.5, three epochs over the 1 437 training images of a
 # stratified 80/20 split; the explicit network with `lb.SGD` takes the very same steps, so the two runs should stay
 # equal to round-off. The loss falls from about 2.2 nats (a guess among ten classes is $\log 10 \approx 2.3$) to
-# about 0.25 within a few dozen steps; the exact numbers depend on the seed of the initialisation and of the batch
+# about 0.25 within 66 steps; the exact numbers depend on the seed of the initialisation and of the batch
 # order (seeds 0-4 give the ranges in the cell's comment).
 
 # %%
@@ -509,7 +511,7 @@ if torch is not None:
 #   up all its gradients, within one backward pass and across passes (hence `zero_grad`).
 # - The automatic gradients of an MLP with cross-entropy equal the explicit layers' to round-off, and training with
 #   either takes the same steps.
-# - The graph costs memory (every intermediate result stays alive until backward) and Python time per operation;
+# - The graph costs memory (every intermediate result stays alive with the graph) and Python time per operation;
 #   it buys new losses and layers with no hand-written backward, such as the focal loss or layer norm above.
 # - PyTorch does the same with the same names: the explicit layers of this book and `torch.autograd` give the same
 #   numbers.
@@ -648,7 +650,7 @@ def attention_reference(q, k, v, r):
 rng = np.random.default_rng(5)
 ex.check_function("7.4", attention_and_grads, attention_reference,
                   inputs=[tuple(rng.standard_normal((2, 3, 4)) for _ in range(4))], name="your attention",
-                  hint="kᵀ swaps the last two axes of (N, T, d): k.transpose(0, 2, 1); the softmax is exp(s − logsumexp s)")
+                  hint="kᵀ swaps the last two axes of (N, T, d): k.transpose(0, 2, 1); softmax is exp(s − logsumexp s)")
 
 # %% [markdown]
 # **7.5.** Without running anything: for $y = x \cdot x \cdot x + x$ at $x = 2$, how many gradient contributions
