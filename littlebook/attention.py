@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .functional import as_rng, expect_shape, softmax
+from .functional import as_float_array, as_rng, check_float_dtype, check_grad, check_int, expect_shape, softmax
 from .nn import Dropout, Linear, Module, Parameter, ReLU, Residual, Sequential
 from .norm import LayerNorm
 
@@ -28,6 +28,15 @@ __all__ = [
     "TransformerBlock",
     "TinyTransformer",
 ]
+
+
+def _as_ids(owner, ids) -> np.ndarray:
+    """Token ids as an (N, T) integer array with T >= 1 (a list of lists is accepted)."""
+    ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
+    expect_shape(owner, ids, ("N", "T"))
+    if ids.shape[1] == 0:
+        raise ValueError(f"{owner}: expected at least one position (T >= 1), got ids of shape {ids.shape}")
+    return ids
 
 
 def _check_ids(owner, ids, num: int) -> None:
@@ -47,6 +56,9 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, dim: int, rng: np.random.Generator | int | None = None,
                  dtype=np.float32):
+        check_int("Embedding", "num_embeddings", num_embeddings)
+        check_int("Embedding", "dim", dim)
+        check_float_dtype("Embedding", dtype)
         self.num_embeddings, self.dim = num_embeddings, dim
         self.weight = Parameter(as_rng(rng).standard_normal((num_embeddings, dim)).astype(dtype))
         self._ids = None
@@ -55,6 +67,7 @@ class Embedding(Module):
         return f"{self.num_embeddings}, {self.dim}"
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
+        ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
         expect_shape(self, ids, ("N", "T"))
         _check_ids(self, ids, self.num_embeddings)
         self._ids = ids
@@ -62,6 +75,7 @@ class Embedding(Module):
 
     def backward(self, grad_out: np.ndarray) -> None:
         self._need_cache(self._ids)
+        grad_out = check_grad(self, grad_out, self._ids.shape + (self.dim,))
         # A token that occurs k times receives the sum of k gradients: np.add.at adds every occurrence,
         # where W.grad[ids] += g would keep only one of them.
         np.add.at(self.weight.grad, self._ids.reshape(-1), grad_out.reshape(-1, self.dim))
@@ -74,6 +88,8 @@ def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
     P[t, 2i] = sin(t / 10000^{2i/dim}),  P[t, 2i+1] = cos(t / 10000^{2i/dim}): each pair of features is a clock
     of its own frequency, from one turn every 2π positions to one every 2π·10000.
     """
+    check_int("sinusoidal_positions", "length", length, low=0)
+    check_int("sinusoidal_positions", "dim", dim)
     t = np.arange(length)[:, None]
     freq = 10000.0 ** (-np.arange(0, dim, 2) / dim)  # (ceil(dim/2),)
     pe = np.zeros((length, dim))
@@ -92,6 +108,9 @@ class PositionalEmbedding(Module):
 
     def __init__(self, max_len: int, dim: int, learned: bool = True, rng: np.random.Generator | int | None = None,
                  dtype=np.float32):
+        check_int("PositionalEmbedding", "max_len", max_len)
+        check_int("PositionalEmbedding", "dim", dim)
+        check_float_dtype("PositionalEmbedding", dtype)
         self.max_len, self.dim, self.learned = max_len, dim, learned
         if learned:
             self.weight = Parameter(0.1 * as_rng(rng).standard_normal((max_len, dim)).astype(dtype))
@@ -103,15 +122,17 @@ class PositionalEmbedding(Module):
         return f"max_len={self.max_len}, {self.dim}" + ("" if self.learned else ", sinusoidal")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         expect_shape(self, x, ("N", "T", self.dim))
         if x.shape[1] > self.max_len:
             raise ValueError(f"{self!r}: sequences of at most {self.max_len} positions, got {x.shape}")
-        self._t = x.shape[1]
+        self._t, self._shape = x.shape[1], x.shape
         table = self.weight.value if self.learned else self.table
         return x + table[: self._t]
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._t)
+        grad_out = check_grad(self, grad_out, self._shape)
         if self.learned:
             self.weight.grad[: self._t] += grad_out.sum(axis=0)
         return grad_out
@@ -119,6 +140,7 @@ class PositionalEmbedding(Module):
 
 def causal_mask(length: int) -> np.ndarray:
     """(length, length) bool, True where query position i may look at key position j, i.e. j ≤ i (lower triangle)."""
+    check_int("causal_mask", "length", length, low=0)
     return np.tril(np.ones((length, length), dtype=bool))
 
 
@@ -129,6 +151,20 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, ca
     q: (..., Tq, d), k: (..., Tk, d), v: (..., Tk, dv) → y: (..., Tq, dv), weights A: (..., Tq, Tk), each row
     summing to 1. Causal: M = −∞ where j > i, so those weights are exactly 0. Leading axes (batch, heads) broadcast.
     """
+    q, k, v = (as_float_array(a, "scaled_dot_product_attention", n) for a, n in ((q, "q"), (k, "k"), (v, "v")))
+    if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: expected q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv), "
+                         f"got q {q.shape}, k {k.shape}, v {v.shape}")
+    if k.shape[-2] == 0 or q.shape[-1] == 0:
+        raise ValueError(f"scaled_dot_product_attention: need at least one key and one feature (Tk, d >= 1), "
+                         f"got k of shape {k.shape}")
+    if causal and q.shape[-2] > k.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: causal attention needs Tq <= Tk, got q {q.shape}, k {k.shape}")
+    try:
+        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(f"scaled_dot_product_attention: the leading axes of q {q.shape}, k {k.shape}, v {v.shape} "
+                         f"do not broadcast") from None
     scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(q.shape[-1]))  # a Python float keeps float32 float32
     if causal:
         scores = np.where(causal_mask(scores.shape[-1])[-scores.shape[-2]:], scores, -np.inf)
@@ -148,7 +184,10 @@ class MultiHeadAttention(Module):
 
     def __init__(self, dim: int, num_heads: int, causal: bool = False, rng: np.random.Generator | int | None = None,
                  dtype=np.float32):
-        if num_heads < 1 or dim % num_heads:
+        check_int("MultiHeadAttention", "dim", dim)
+        check_int("MultiHeadAttention", "num_heads", num_heads)
+        check_float_dtype("MultiHeadAttention", dtype)
+        if dim % num_heads:
             raise ValueError(f"MultiHeadAttention: dim ({dim}) must be divisible by num_heads ({num_heads})")
         rng = as_rng(rng)
         self.dim, self.num_heads, self.head_dim, self.causal = dim, num_heads, dim // num_heads, causal
@@ -175,7 +214,10 @@ class MultiHeadAttention(Module):
         return z.transpose(0, 2, 1, 3).reshape(n, t, h * d)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         expect_shape(f"MultiHeadAttention({self.extra_repr()})", x, ("N", "T", self.dim))
+        if x.shape[1] == 0:
+            raise ValueError(f"{self!r}: attention needs at least one position (T >= 1), got input of shape {x.shape}")
         q, k, v = self._split(self.q_proj(x)), self._split(self.k_proj(x)), self._split(self.v_proj(x))
         heads, self.attn = scaled_dot_product_attention(q, k, v, self.causal)
         self._qkv = (q, k, v)
@@ -184,6 +226,7 @@ class MultiHeadAttention(Module):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._qkv)
         q, k, v = self._qkv
+        grad_out = check_grad(self, grad_out, (q.shape[0], q.shape[2], self.dim))
         a = self.attn
         g = self._split(self.out_proj.backward(grad_out))  # ∂L/∂heads, (N, H, T, d)
         grad_v = a.swapaxes(-1, -2) @ g                    # heads = A V
@@ -209,6 +252,8 @@ class TransformerBlock(Module):
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: int = 4, causal: bool = True, dropout: float = 0.0,
                  rng: np.random.Generator | int | None = None, dtype=np.float32):
+        check_int("TransformerBlock", "dim", dim)
+        check_int("TransformerBlock", "mlp_ratio", mlp_ratio)
         rng = as_rng(rng)
         self.dim = dim
         self.attn_branch = Residual(Sequential(
@@ -224,6 +269,7 @@ class TransformerBlock(Module):
         return self.attn_branch.block[1]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         expect_shape(f"TransformerBlock(dim={self.dim})", x, ("N", "T", self.dim))
         return self.mlp_branch(self.attn_branch(x))
 
@@ -242,6 +288,9 @@ class TinyTransformer(Module):
     def __init__(self, vocab_size: int, context: int, dim: int = 64, num_heads: int = 4, num_layers: int = 2,
                  mlp_ratio: int = 4, dropout: float = 0.0, rng: np.random.Generator | int | None = None,
                  dtype=np.float32):
+        check_int("TinyTransformer", "vocab_size", vocab_size)
+        check_int("TinyTransformer", "context", context)
+        check_int("TinyTransformer", "num_layers", num_layers, low=0)
         rng = as_rng(rng)
         self.vocab_size, self.context = vocab_size, context
         self.embed = Embedding(vocab_size, dim, rng=rng, dtype=dtype)
@@ -256,7 +305,7 @@ class TinyTransformer(Module):
         return f"vocab_size={self.vocab_size}, context={self.context}"
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
-        expect_shape("TinyTransformer", ids, ("N", "T"))
+        ids = _as_ids("TinyTransformer", ids)
         if ids.shape[1] > self.context:
             raise ValueError(f"TinyTransformer: at most context = {self.context} positions, got ids of shape "
                              f"{ids.shape}; crop to the last {self.context} tokens")

@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import add_windows, as_rng, col2im, expect_shape, im2col, sliding_windows
+from .functional import (
+    add_windows,
+    as_float_array,
+    as_rng,
+    check_float_dtype,
+    check_grad,
+    check_int,
+    col2im,
+    expect_shape,
+    im2col,
+    sliding_windows,
+)
 from .nn import Module, Parameter
 
 __all__ = ["conv_output_size", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d"]
@@ -37,6 +48,8 @@ def _padding_pair(padding: int | str, kernel_size: int, stride: int, owner: str)
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str = 0) -> int:
     """Output length along one axis: ⌊(H + 2P − K)/S⌋ + 1 (P = 0 for "valid"; "same" gives H, stride 1 only)."""
+    for name, value in (("size", size), ("kernel_size", kernel_size), ("stride", stride)):
+        check_int("conv_output_size", name, value)
     lo, hi = _padding_pair(padding, kernel_size, stride, "conv_output_size")
     if size + lo + hi < kernel_size:
         raise ValueError(f"conv_output_size: kernel {kernel_size} is larger than the padded input {size + lo + hi}")
@@ -63,6 +76,7 @@ class Conv2d(Module):
                  dtype=np.float32):
         _check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size,
                         stride=stride)
+        check_float_dtype("Conv2d", dtype)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self._pad = _padding_pair(padding, kernel_size, stride, "Conv2d")
@@ -70,7 +84,7 @@ class Conv2d(Module):
         w = as_rng(rng).normal(0.0, np.sqrt(2.0 / fan_in), size=(out_channels, in_channels, kernel_size, kernel_size))
         self.weight = Parameter(w.astype(dtype))
         self.bias = Parameter(np.zeros(out_channels, dtype=dtype)) if bias else None
-        self._cols = self._x_shape = None
+        self._cols = self._x_shape = self._out_shape = None
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -90,19 +104,21 @@ class Conv2d(Module):
         return n, self.out_channels, (h + lo + hi - k) // s + 1, (w + lo + hi - k) // s + 1
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         expect_shape(self, x, ("N", self.in_channels, "H", "W"))
         n, c_out, ho, wo = self.output_shape(x.shape)
         cols = im2col(x, self.kernel_size, self.stride, self._pad)  # (C_in·K·K, N·Ho·Wo)
         y = self.weight.value.reshape(c_out, -1) @ cols  # (C_out, N·Ho·Wo)
         if self.bias is not None:
             y += self.bias.value[:, None]
-        self._cols, self._x_shape = cols, x.shape
+        self._cols, self._x_shape, self._out_shape = cols, x.shape, (n, c_out, ho, wo)
         # A (N, C_out, Ho, Wo) *view* of the channel-first result, not a copy: numpy's element-wise operations
         # work on any memory order, and a gradient that comes back channel-first spares backward a copy.
         return y.reshape(c_out, n, ho, wo).transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         self._need_cache(self._cols)
+        grad_out = check_grad(self, grad_out, self._out_shape)
         c_out = self.out_channels
         g = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N·Ho·Wo)
         w_mat = self.weight.value.reshape(c_out, -1)
@@ -189,13 +205,14 @@ class MaxPool2d(_Pool2d):
         self._patches_cache = self._y = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        patches = self._patches(x)
+        patches = self._patches(as_float_array(x, self))
         self._patches_cache, self._y = patches, patches.max(axis=0)
         return self._y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._y)
         patches, y = self._patches_cache, self._y
+        grad_out = check_grad(self, grad_out, y.shape)
         grad_patches = np.empty(patches.shape, dtype=grad_out.dtype)
         taken = np.zeros(y.shape, dtype=bool)  # has this window's maximum been found yet?
         for offset in range(len(patches)):  # K·K window offsets, in row-major order: the first maximum wins ties
@@ -209,10 +226,13 @@ class AvgPool2d(_Pool2d):
     """y[n, c, i, j] = mean of the K×K window at (i·S, j·S); backward spreads g/K² over the window."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return self._patches(x).mean(axis=0)
+        y = self._patches(as_float_array(x, self)).mean(axis=0)
+        self._y_shape = y.shape
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._x_shape)
+        grad_out = check_grad(self, grad_out, self._y_shape)
         k = self.kernel_size
         share = grad_out / grad_out.dtype.type(k * k)
         return self._add_patches(np.broadcast_to(share, (k * k,) + share.shape))
@@ -225,12 +245,16 @@ class GlobalAvgPool2d(Module):
         self._x_shape = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         expect_shape(self, x, ("N", "C", "H", "W"))
+        if x.shape[2] * x.shape[3] == 0:
+            raise ValueError(f"{self!r}: a mean over H·W = 0 pixels is undefined, got input of shape {x.shape}")
         self._x_shape = x.shape
         return x.mean(axis=(2, 3))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._x_shape)
+        grad_out = check_grad(self, grad_out, self._x_shape[:2])
         h, w = self._x_shape[2:]
         share = grad_out / grad_out.dtype.type(h * w)
         return np.broadcast_to(share[:, :, None, None], self._x_shape).copy()

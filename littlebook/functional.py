@@ -10,6 +10,11 @@ import numpy as np
 
 __all__ = [
     "as_rng",
+    "as_float_array",
+    "check_int",
+    "check_float",
+    "check_float_dtype",
+    "check_grad",
     "sigmoid",
     "logsumexp",
     "softmax",
@@ -39,36 +44,135 @@ def as_rng(rng: np.random.Generator | int | None = None) -> np.random.Generator:
     raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 
 
+# -- argument checks: the contract under bad input (docs/architecture.md) -------------------------------
+# Every public function either returns the right answer or raises a ValueError/TypeError that names the
+# argument, what was expected and what was received. These few helpers keep those checks one line each.
+
+
+def as_float_array(x, owner, name: str = "input") -> np.ndarray:
+    """The dtype policy: floats pass unchanged (the same object); array-likes become arrays;
+    bool and integer values become float64 (numpy's default float); anything else is a TypeError.
+
+    Integers are promoted because layers and losses compute in floating point: σ of an int array cast back
+    to int would be all zeros, a softmax of uint8 would wrap around.
+    """
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return x  # the common case first: no copy, no conversion, bit-identical results
+    try:
+        x = np.asarray(x)
+    except (ValueError, TypeError) as error:  # e.g. a ragged list of lists
+        raise ValueError(f"{owner}: {name} must be an array of numbers, got {type(x).__name__} ({error})") from None
+    if x.dtype.kind in "biu":
+        return x.astype(np.float64)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{owner}: {name} must hold real numbers (float, int or bool), got dtype {x.dtype}")
+    return x
+
+
+def check_int(owner, name: str, value, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int in [low, high]; a TypeError for non-integers (bools and 2.0 included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r} ({type(value).__name__})")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{owner}: {name} must be an int {bounds}, got {value}")
+    return int(value)
+
+
+def check_float(owner, name: str, value, low: float | None = None, high: float | None = None,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a finite float inside the interval given (open or closed at each end)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r} ({type(value).__name__})")
+    v = float(value)
+    ok = np.isfinite(v)
+    if low is not None:
+        ok = ok and (v > low if low_open else v >= low)
+    if high is not None:
+        ok = ok and (v < high if high_open else v <= high)
+    if not ok:
+        lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
+        if low is not None and high is not None:
+            wanted = f"lie in {lo}, {hi}"
+        elif low is not None:
+            wanted = f"be {'>' if low_open else '>='} {low:g}"
+        elif high is not None:
+            wanted = f"be {'<' if high_open else '<='} {high:g}"
+        else:
+            wanted = "be finite"
+        raise ValueError(f"{owner}: {name} must {wanted}, got {value}")
+    return v
+
+
+def check_float_dtype(owner, dtype) -> np.dtype:
+    """A floating-point parameter dtype: integer weights could not be trained (w −= η g needs fractions)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{owner}: dtype must be a numpy floating dtype such as np.float32, got {dtype!r}") from None
+    if dt.kind != "f":
+        raise TypeError(f"{owner}: dtype must be a floating dtype such as np.float32 or np.float64, got {dt}")
+    return dt
+
+
+def check_grad(owner, grad, shape: tuple) -> np.ndarray:
+    """The gradient given to ``backward`` as a float array of the forward output's ``shape``.
+
+    Checked before the layer touches any state, so a wrong gradient leaves every param.grad as it was.
+    """
+    grad = as_float_array(grad, f"{owner}.backward", "grad_out")
+    if grad.shape != tuple(shape):
+        raise ValueError(f"{owner}.backward: grad_out must have the shape of the forward output "
+                         f"{tuple(shape)}, got {grad.shape}")
+    return grad
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """σ(x) = 1 / (1 + e^{−x}), computed as e^{x}/(1+e^{x}) for x < 0 so that e^{·} never overflows."""
-    x = np.asarray(x)
+    x = as_float_array(x, "sigmoid", "x")
     e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def logsumexp(x: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log Σ_j e^{x_j} = m + log Σ_j e^{x_j − m} with m = max_j x_j (the log-sum-exp trick)."""
-    x = np.asarray(x)
+    x = _nonempty(as_float_array(x, "logsumexp", "x"), axis, "logsumexp")
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)  # all −inf along the axis: keep −inf, don't make NaN
     out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def _nonempty(x: np.ndarray, axis: int, owner: str) -> np.ndarray:
+    """A normalisation over ``axis`` needs at least one entry there (and the axis must exist)."""
+    if isinstance(axis, tuple):
+        return x  # a tuple of axes: numpy checks it
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{owner}: axis must be an int, got {axis!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{owner}: axis {axis} does not exist for x of shape {x.shape}")
+    if x.shape[axis] == 0:
+        raise ValueError(f"{owner}: x has no entries along axis {axis} (shape {x.shape}), nothing to normalise")
+    return x
+
+
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """log softmax(x)_i = x_i − logsumexp(x)."""
+    x = as_float_array(x, "log_softmax", "x")
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax(x)_i = e^{x_i} / Σ_j e^{x_j}, computed as e^{x_i − max x} / Σ_j e^{x_j − max x}."""
-    x = np.asarray(x)
+    x = _nonempty(as_float_array(x, "softmax", "x"), axis, "softmax")
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float32) -> np.ndarray:
     """Integer labels of shape (N,) → one-hot matrix of shape (N, num_classes)."""
+    check_int("one_hot", "num_classes", num_classes)
     labels = np.asarray(labels)
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"one_hot: labels must be integers, got dtype {labels.dtype}")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .functional import as_rng
+from .functional import as_float_array, as_rng, check_float
 
 __all__ = ["rel_error", "numerical_gradient", "check_module", "check_loss"]
 
@@ -50,33 +50,42 @@ def check_module(module, x: np.ndarray, h: float = 1e-5, rng=None) -> dict[str, 
     """Relative error of ``module.backward`` against finite differences, for the input and each parameter.
 
     Uses the scalar L = Σ y ⊙ R with a fixed random R, so ∂L/∂y = R exercises every output.
-    Returns {"input": err, "<param name>": err, ...}.
+    Returns {"input": err, "<param name>": err, ...}. Buffers (batch norm's running statistics) are restored
+    afterwards: the ~2·(number of weights) forward passes of the check must not change the model.
     """
-    x = np.array(x, dtype=np.float64)
+    check_float("check_module", "h", h, low=0.0, low_open=True)
+    x = np.array(as_float_array(x, "check_module", "x"), dtype=np.float64)
     for name, p in module.named_parameters():
         if p.value.dtype != np.float64:
             raise TypeError(f"check_module: parameter {name} is {p.value.dtype}; "
                             "build the module with dtype=np.float64")
-    out = module.forward(x)
-    weights = as_rng(rng).standard_normal(out.shape)
+    buffers = [(b, b.copy()) for _, b in module.named_buffers()]
+    try:
+        # module(x), not module.forward(x): a call checks that no layer is used twice in one pass.
+        out = module(x)
+        weights = as_rng(rng).standard_normal(out.shape)
 
-    def f() -> float:
-        return float(np.sum(module.forward(x) * weights))
+        def f() -> float:
+            return float(np.sum(module(x) * weights))
 
-    module.zero_grad()
-    module.forward(x)
-    grad_x = module.backward(weights)
-    analytic = {"input": grad_x}
-    analytic.update({name: p.grad.copy() for name, p in module.named_parameters()})
-    errors = {"input": rel_error(grad_x, numerical_gradient(f, x, h))}
-    for name, p in module.named_parameters():
-        errors[name] = rel_error(analytic[name], numerical_gradient(f, p.value, h))
+        module.zero_grad()
+        module(x)
+        grad_x = module.backward(weights)
+        analytic = {"input": grad_x}
+        analytic.update({name: p.grad.copy() for name, p in module.named_parameters()})
+        errors = {"input": rel_error(grad_x, numerical_gradient(f, x, h))}
+        for name, p in module.named_parameters():
+            errors[name] = rel_error(analytic[name], numerical_gradient(f, p.value, h))
+    finally:
+        for buffer, saved in buffers:
+            buffer[...] = saved
     return errors
 
 
 def check_loss(loss, pred: np.ndarray, target: np.ndarray, h: float = 1e-5) -> dict[str, float]:
     """Relative error of ``loss.backward()`` (∂L/∂pred) against finite differences: {"pred": err}."""
-    pred = np.array(pred, dtype=np.float64)
+    check_float("check_loss", "h", h, low=0.0, low_open=True)
+    pred = np.array(as_float_array(pred, "check_loss", "pred"), dtype=np.float64)
     loss.forward(pred, target)
     analytic = loss.backward()
     numeric = numerical_gradient(lambda: loss.forward(pred, target), pred, h)

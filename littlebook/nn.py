@@ -9,11 +9,22 @@ Shapes are batch first: dense inputs are (N, D), images (N, C, H, W).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from .functional import as_rng, expect_shape, sigmoid, softmax
+from .functional import (
+    as_float_array,
+    as_rng,
+    check_float,
+    check_float_dtype,
+    check_grad,
+    check_int,
+    expect_shape,
+    sigmoid,
+    softmax,
+)
 
 __all__ = [
     "Parameter",
@@ -37,7 +48,8 @@ class Parameter:
     __slots__ = ("value", "grad")
 
     def __init__(self, value: np.ndarray):
-        self.value = np.asarray(value)
+        # The dtype policy (functional.as_float_array): integer values could not take fractional updates.
+        self.value = as_float_array(value, "Parameter", "value")
         self.grad = np.zeros_like(self.value)
 
     @property
@@ -62,8 +74,39 @@ class Module:
     # may then skip computing ∂L/∂x and return None, as PyTorch skips it for inputs without requires_grad.
     needs_input_grad: bool = True
 
+    # The modules called so far in the forward pass now running, by id, with their state just before their
+    # call (None outside of a forward pass). Two jobs: a module called twice in one pass would overwrite the
+    # cache that backward needs for its first call, so that raises; and if anything in the pass raises, every
+    # module called is put back as it was (caches, buffers such as running means, dropout's random state).
+    _pass: dict[int, tuple] | None = None
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.forward(x)
+        outer = Module._pass is None
+        if outer:
+            Module._pass = {}
+        elif id(self) in Module._pass:
+            raise ValueError(
+                f"{self!r} is called twice in one forward pass: the second call would overwrite the cache "
+                f"that backward needs for the first. Use a new instance for each place; to share weights, "
+                f"give two layers the same Parameter")
+        rng = getattr(self, "rng", None)
+        Module._pass[id(self)] = (self, dict(vars(self)), [(b, np.array(getattr(self, b))) for b in self.buffers],
+                                  (rng, rng.bit_generator.state) if isinstance(rng, np.random.Generator) else None)
+        if not outer:
+            return self.forward(x)
+        try:
+            return self.forward(x)
+        except BaseException:
+            for module, state, buffers, rng_state in Module._pass.values():
+                vars(module).clear()
+                vars(module).update(state)
+                for name, value in buffers:
+                    getattr(module, name)[...] = value  # in place: forward updates buffers in place
+                if rng_state is not None:
+                    rng_state[0].bit_generator.state = rng_state[1]
+            raise
+        finally:
+            Module._pass = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
@@ -86,11 +129,20 @@ class Module:
                         yield f"{name}.{i}", item
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every Parameter once, under the first name it is found at (as in PyTorch): a parameter reached
+        twice (a shared Parameter) must not be updated twice per step."""
+        seen = set()
+        for name, p in self._named_parameters_with_repeats(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _named_parameters_with_repeats(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
         for name, child in self.named_children():
-            yield from child.named_parameters(prefix + name + ".")
+            yield from child._named_parameters_with_repeats(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -101,10 +153,15 @@ class Module:
         for name, child in self.named_children():
             yield from child.named_buffers(prefix + name + ".")
 
-    def modules(self) -> Iterator[Module]:
+    def modules(self, _seen: set | None = None) -> Iterator[Module]:
+        """This module and every sub-module, each once."""
+        _seen = set() if _seen is None else _seen
+        if id(self) in _seen:
+            return
+        _seen.add(id(self))
         yield self
         for _, child in self.named_children():
-            yield from child.modules()
+            yield from child.modules(_seen)
 
     def num_parameters(self) -> int:
         return sum(p.value.size for p in self.parameters())
@@ -115,6 +172,8 @@ class Module:
             p.grad[...] = 0
 
     def train(self, mode: bool = True) -> Module:
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
         for m in self.modules():
             m.training = mode
         return self
@@ -130,18 +189,29 @@ class Module:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy values in place; keys and shapes must match exactly."""
+        """Copy values in place; keys and shapes must match exactly.
+
+        Everything is checked before anything is copied: a mismatch leaves the model unchanged.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{owner}: state must be a dict of arrays (from state_dict()), got {type(state).__name__}")
         params = dict(self.named_parameters())
         buffers = dict(self.named_buffers())
         expected = set(params) | set(buffers)
         missing, unexpected = expected - set(state), set(state) - expected
         if missing or unexpected:
-            raise KeyError(f"{type(self).__name__}.load_state_dict: "
-                           f"missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+            raise KeyError(f"{owner}: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        checked = []
         for name, value in state.items():
             target = params[name].value if name in params else buffers[name]
-            if np.shape(value) != target.shape:
-                raise ValueError(f"{name}: expected shape {target.shape}, got {np.shape(value)}")
+            value = np.asarray(value)
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"{owner}: {name} must hold real numbers, got dtype {value.dtype}")
+            if value.shape != target.shape:
+                raise ValueError(f"{owner}: {name}: expected shape {target.shape}, got {value.shape}")
+            checked.append((target, value))
+        for target, value in checked:
             target[...] = value
 
     def save(self, path) -> None:
@@ -149,8 +219,20 @@ class Module:
         np.savez(path, **self.state_dict())
 
     def load(self, path) -> None:
-        """Read an ``.npz`` written by ``save`` (never unpickles)."""
-        with np.load(path, allow_pickle=False) as data:
+        """Read an ``.npz`` written by ``save`` (never unpickles); ``load("x")`` finds the "x.npz" that
+        ``save("x")`` wrote (numpy's savez adds the suffix)."""
+        path = os.fspath(path)
+        if not os.path.exists(path) and os.path.exists(path + ".npz"):
+            path += ".npz"
+        try:
+            data = np.load(path, allow_pickle=False)
+        except ValueError as error:  # not a numpy file at all, or a pickle
+            raise ValueError(f"{type(self).__name__}.load: {path} is not an .npz file written by save "
+                             f"({error})") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{type(self).__name__}.load: {path} holds a single array (an .npy file?), "
+                             f"expected an .npz archive written by save")
+        with data:
             self.load_state_dict({k: data[k] for k in data.files})
 
     def extra_repr(self) -> str:
@@ -168,6 +250,10 @@ class Sequential(Module):
     """y = f_L(… f_2(f_1(x))); backward runs the layers in reverse order (the chain rule)."""
 
     def __init__(self, *layers: Module):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                hint = " (a class: did you mean to call it, e.g. ReLU()?)" if isinstance(layer, type) else ""
+                raise TypeError(f"Sequential: layer {i} must be a Module, got {layer!r}{hint}")
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -214,6 +300,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init: str = "he",
                  rng: np.random.Generator | int | None = None, dtype=np.float32):
+        check_int("Linear", "in_features", in_features)
+        check_int("Linear", "out_features", out_features)
+        check_float_dtype("Linear", dtype)
         if init not in ("he", "xavier"):
             raise ValueError(f"Linear: init must be 'he' or 'xavier', got {init!r}")
         self.in_features, self.out_features = in_features, out_features
@@ -227,7 +316,8 @@ class Linear(Module):
         return f"{self.in_features} → {self.out_features}" + ("" if self.bias else ", bias=False")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        expect_shape(self, x, ("N", "T", self.in_features) if np.ndim(x) == 3 else ("N", self.in_features))
+        x = as_float_array(x, self)
+        expect_shape(self, x, ("N", "T", self.in_features) if x.ndim == 3 else ("N", self.in_features))
         self._x = x
         # A sequence is flattened to (N·T, in): one large matrix product instead of N small ones.
         z = (x.reshape(-1, self.in_features) @ self.weight.value.T).reshape(*x.shape[:-1], self.out_features)
@@ -237,7 +327,7 @@ class Linear(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         self._need_cache(self._x)
-        x, g = self._x, grad_out
+        x, g = self._x, check_grad(self, grad_out, self._x.shape[:-1] + (self.out_features,))
         if x.ndim == 3:  # (N, T, ·) → (N·T, ·): every position is one more row of the same matrix product
             x, g = x.reshape(-1, self.in_features), g.reshape(-1, self.out_features)
         self.weight.grad += g.T @ x  # .T is a view: BLAS reads it transposed, nothing is copied
@@ -255,12 +345,13 @@ class ReLU(Module):
         self._mask = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         self._mask = x > 0
         return x * self._mask
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._mask)
-        return grad_out * self._mask
+        return check_grad(self, grad_out, self._mask.shape) * self._mask
 
 
 class Sigmoid(Module):
@@ -270,12 +361,13 @@ class Sigmoid(Module):
         self._y = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         self._y = sigmoid(x).astype(x.dtype, copy=False)
         return self._y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._y)
-        return grad_out * self._y * (1 - self._y)
+        return check_grad(self, grad_out, self._y.shape) * self._y * (1 - self._y)
 
 
 class Tanh(Module):
@@ -285,12 +377,12 @@ class Tanh(Module):
         self._y = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._y = np.tanh(x)
+        self._y = np.tanh(as_float_array(x, self))
         return self._y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._y)
-        return grad_out * (1 - self._y**2)
+        return check_grad(self, grad_out, self._y.shape) * (1 - self._y**2)
 
 
 class Softmax(Module):
@@ -304,12 +396,13 @@ class Softmax(Module):
         self._y = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._y = softmax(x, axis=self.axis)
+        self._y = softmax(as_float_array(x, self), axis=self.axis)
         return self._y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._y)
         s = self._y
+        grad_out = check_grad(self, grad_out, s.shape)
         return s * (grad_out - np.sum(grad_out * s, axis=self.axis, keepdims=True))
 
 
@@ -317,7 +410,7 @@ class Identity(Module):
     """y = x."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return x
+        return as_float_array(x, self)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out
@@ -330,16 +423,17 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None):
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must lie in [0, 1), got {p}")
+        check_float("Dropout", "p", p, 0.0, 1.0, high_open=True)
         self.p = p
         self.rng = as_rng(rng)
-        self._scale = None
+        self._scale = self._shape = None
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
+        self._shape = x.shape
         if not self.training or self.p == 0.0:
             self._scale = None
             return x
@@ -348,6 +442,8 @@ class Dropout(Module):
         return x * self._scale
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        self._need_cache(self._shape)
+        grad_out = check_grad(self, grad_out, self._shape)
         return grad_out if self._scale is None else grad_out * self._scale
 
 
@@ -358,6 +454,7 @@ class Flatten(Module):
         self._shape = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         if x.ndim < 2:
             raise ValueError(f"{self!r}: expected input of shape (N, ...) with at least 2 axes, got {x.shape}")
         self._shape = x.shape
@@ -365,7 +462,8 @@ class Flatten(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._shape)
-        return grad_out.reshape(self._shape)
+        n = self._shape[0]
+        return check_grad(self, grad_out, (n, int(np.prod(self._shape[1:])))).reshape(self._shape)
 
 
 class Residual(Module):
@@ -376,10 +474,13 @@ class Residual(Module):
     """
 
     def __init__(self, block: Module, projection: Module | None = None):
+        if not isinstance(block, Module) or not (projection is None or isinstance(projection, Module)):
+            raise TypeError(f"Residual: block (and projection) must be Modules, got {block!r}, {projection!r}")
         self.block = block
         self.projection = projection
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         fx = self.block(x)
         skip = x if self.projection is None else self.projection(x)
         if fx.shape != skip.shape:

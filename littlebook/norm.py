@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import expect_shape
+from .functional import as_float_array, check_float, check_float_dtype, check_grad, check_int, expect_shape
 from .nn import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d"]
@@ -45,8 +45,11 @@ class _BatchNorm(Module):
     _layout: tuple = ()  # input shape for expect_shape, with the feature count filled in
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, dtype=np.float32):
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must lie in [0, 1], got {momentum}")
+        name = type(self).__name__
+        check_int(name, "num_features", num_features)
+        check_float(name, "eps", eps, low=0.0, low_open=True)  # eps = 0 divides by zero on a constant feature
+        check_float(name, "momentum", momentum, 0.0, 1.0)
+        check_float_dtype(name, dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.weight = Parameter(np.ones(num_features, dtype=dtype))  # γ
         self.bias = Parameter(np.zeros(num_features, dtype=dtype))  # β
@@ -58,6 +61,7 @@ class _BatchNorm(Module):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         expect_shape(self, x, tuple(self.num_features if s == "C" else s for s in self._layout))
         axes = (0,) + tuple(range(2, x.ndim))  # every axis except the feature axis 1
         shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcasts a (C,) vector along axis 1
@@ -75,17 +79,20 @@ class _BatchNorm(Module):
         else:
             inv_std = 1.0 / np.sqrt(self.running_var.reshape(shape) + self.eps)
             xhat = (x - self.running_mean.reshape(shape)) * inv_std
-        self._xhat, self._inv_std, self._axes = xhat, inv_std, axes
+        # The mode is part of the cache: backward must differentiate the function forward computed, even if
+        # eval() is called in between (batch statistics depend on x, running statistics do not).
+        self._xhat, self._inv_std, self._axes, self._batch_stats = xhat, inv_std, axes, self.training
         return xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._xhat)
         axes, xhat = self._axes, self._xhat
+        grad_out = check_grad(self, grad_out, xhat.shape)
         shape = (1, -1) + (1,) * (xhat.ndim - 2)
         self.weight.grad += (grad_out * xhat).sum(axis=axes)
         self.bias.grad += grad_out.sum(axis=axes)
         grad_xhat = grad_out * self.weight.value.reshape(shape)
-        if self.training:
+        if self._batch_stats:
             return _standardize_backward(grad_xhat, xhat, self._inv_std, axes)
         return grad_xhat * self._inv_std  # eval: μ and σ² are constants, the layer is affine
 
@@ -115,6 +122,12 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, dtype=np.float32):
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not shape:
+            raise ValueError(f"LayerNorm: normalized_shape must name at least one axis, got {normalized_shape!r}")
+        for size in shape:
+            check_int("LayerNorm", "normalized_shape", size)
+        check_float("LayerNorm", "eps", eps, low=0.0, low_open=True)
+        check_float_dtype("LayerNorm", dtype)
         self.normalized_shape, self.eps = tuple(int(s) for s in shape), eps
         self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
@@ -125,6 +138,7 @@ class LayerNorm(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         d = len(self.normalized_shape)
+        x = as_float_array(x, self)
         if not isinstance(x, np.ndarray) or x.ndim <= d or x.shape[-d:] != self.normalized_shape:
             wanted = "(N, ..., " + ", ".join(map(str, self.normalized_shape)) + ")"
             raise ValueError(f"{self!r}: expected input of shape {wanted}, got {getattr(x, 'shape', type(x))}")
@@ -134,6 +148,7 @@ class LayerNorm(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._xhat)
+        grad_out = check_grad(self, grad_out, self._xhat.shape)
         batch_axes = tuple(range(grad_out.ndim - len(self.normalized_shape)))
         self.weight.grad += (grad_out * self._xhat).sum(axis=batch_axes)
         self.bias.grad += grad_out.sum(axis=batch_axes)
@@ -148,7 +163,11 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, dtype=np.float32):
-        if num_groups < 1 or num_channels % num_groups:
+        check_int(type(self).__name__, "num_groups", num_groups)
+        check_int(type(self).__name__, "num_channels", num_channels)
+        check_float(type(self).__name__, "eps", eps, low=0.0, low_open=True)
+        check_float_dtype(type(self).__name__, dtype)
+        if num_channels % num_groups:
             raise ValueError(f"{type(self).__name__}: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
@@ -165,6 +184,7 @@ class GroupNorm(Module):
                              f"got {getattr(x, 'shape', type(x))}")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         self._check(x)
         n, c = x.shape[:2]
         grouped = x.reshape(n, self.num_groups, -1)  # (N, G, C/G · H · W): a group's channels are adjacent
@@ -175,6 +195,7 @@ class GroupNorm(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         self._need_cache(self._xhat)
+        grad_out = check_grad(self, grad_out, self._xhat.shape)
         n, c = grad_out.shape[:2]
         shape = (1, c) + (1,) * (grad_out.ndim - 2)
         axes = (0,) + tuple(range(2, grad_out.ndim))
