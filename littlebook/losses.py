@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import sigmoid
+from .functional import as_float_array, check_float, sigmoid
 
 __all__ = ["Loss", "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]
 
@@ -24,6 +24,26 @@ class Loss:
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
         return self.forward(pred, target)
 
+    def _pred(self, pred) -> np.ndarray:
+        """The prediction as a non-empty float array (dtype policy: ints and bools become float64)."""
+        pred = as_float_array(pred, type(self).__name__, "pred")
+        if pred.size == 0:
+            raise ValueError(f"{type(self).__name__}: pred is empty (shape {pred.shape}); a mean over no items is "
+                             f"undefined")
+        return pred
+
+    def _target(self, target) -> np.ndarray:
+        target = np.asarray(target)
+        if target.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__}: target must hold real numbers, got dtype {target.dtype}")
+        return target
+
+    def _in_unit_interval(self, values: np.ndarray, name: str, hint: str = "") -> None:
+        # NaN fails both comparisons, so it is refused too.
+        if not np.all((values >= 0) & (values <= 1)):
+            bad = values[~((values >= 0) & (values <= 1))].flat[0]
+            raise ValueError(f"{type(self).__name__}: {name} must lie in [0, 1], got {bad}{hint}")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
@@ -39,7 +59,7 @@ class Loss:
         return self._cache
 
     def _same_shape(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-        target = np.asarray(target)
+        target = self._target(target)
         if pred.shape != target.shape:
             raise ValueError(
                 f"{type(self).__name__}: prediction has shape {pred.shape}, target has shape {target.shape}")
@@ -51,6 +71,7 @@ class MSELoss(Loss):
     """L = mean_i (p_i − y_i)²  over every element; ∂L/∂p_i = 2 (p_i − y_i) / n."""
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        pred = self._pred(pred)
         diff = pred - self._same_shape(pred, target)
         self._cache = diff
         return self._reduce(diff**2)
@@ -68,7 +89,10 @@ class BCEWithLogitsLoss(Loss):
     """
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        pred = self._pred(pred)
         y = self._same_shape(pred, target)
+        # y outside [0, 1] is no probability: y = 2 would give a negative "loss" that rewards confident mistakes.
+        self._in_unit_interval(y, "target")
         self._cache = (pred, y)
         return self._reduce(np.maximum(pred, 0) - pred * y + np.log1p(np.exp(-np.abs(pred))))
 
@@ -87,10 +111,14 @@ class BCELoss(Loss):
 
     def __init__(self, reduction: str = "mean", eps: float = 1e-7):
         super().__init__(reduction)
-        self.eps = eps
+        self.eps = check_float("BCELoss", "eps", eps, 0.0, 0.5, low_open=True, high_open=True)
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        pred = self._pred(pred)
         y = self._same_shape(pred, target)
+        # Logits fed by mistake would be clipped to eps or 1 − eps, where the gradient is 0: the model never learns.
+        self._in_unit_interval(pred, "pred (probabilities)", "; for logits use BCEWithLogitsLoss")
+        self._in_unit_interval(y, "target")
         p = np.clip(pred, self.eps, 1 - self.eps)
         self._cache = (pred, p, y)
         return self._reduce(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
@@ -107,12 +135,17 @@ class CrossEntropyLoss(Loss):
     pred: logits (..., C). target: integer classes (...) or one-hot / probabilities (..., C).
     Leading axes (batch, sequence positions, ...) are all averaged (or summed) over.
     ∂L/∂z = (softmax(z) − y) / n: the softmax derivative cancels against the log.
+
+    Soft targets (rows of non-negative weights) are accepted as in PyTorch, also when a row does not sum to 1
+    (e.g. label smoothing written by hand); the gradient is then the true one, (softmax(z) Σ_c y_c − y) / n,
+    which is softmax(z) − y for rows that sum to 1.
     """
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        pred = self._pred(pred)
         if pred.ndim < 2:
             raise ValueError(f"CrossEntropyLoss: logits must have shape (N, C), got {pred.shape}")
-        target = np.asarray(target)
+        target = self._target(target)
         num_classes = pred.shape[-1]
         if target.shape == pred.shape[:-1]:
             if not np.issubdtype(target.dtype, np.integer):
@@ -125,6 +158,9 @@ class CrossEntropyLoss(Loss):
                 f"CrossEntropyLoss: logits have shape {pred.shape}; targets must be classes of shape "
                 f"{pred.shape[:-1]} or one-hot of shape {pred.shape}, got {target.shape}"
             )
+        elif not np.all((target >= 0) & np.isfinite(target)):  # negative weights make the loss unbounded below
+            raise ValueError(f"CrossEntropyLoss: one-hot / probability targets must be finite and >= 0, got "
+                             f"{target[~((target >= 0) & np.isfinite(target))].flat[0]}")
         # log softmax(z)_c = s_c − log Σ_j e^{s_j} with s = z − max z (log_softmax, fused here so that the
         # exponentials e^{s} ∈ (0, 1] are computed once and reused as softmax(z) by the backward pass).
         shifted = pred - pred.max(axis=-1, keepdims=True)
@@ -144,7 +180,9 @@ class CrossEntropyLoss(Loss):
         probs, target = self._need_cache()
         num_classes = probs.shape[-1]
         if target.shape == probs.shape:
-            grad = (probs - target).astype(probs.dtype, copy=False)  # float64 targets must not upcast the grad
+            # ∂/∂z_c of −Σ_j y_j log softmax(z)_j is p_c Σ_j y_j − y_c (p_c − y_c when the row sums to 1; the
+            # product with an exact 1.0 changes no bit). float64 targets must not upcast the grad.
+            grad = (probs * target.sum(axis=-1, keepdims=True) - target).astype(probs.dtype, copy=False)
         else:  # subtract 1 at each target class: one fancy-indexed update of a (rows, C) view
             grad = probs.copy()
             grad.reshape(-1, num_classes)[np.arange(target.size), target.reshape(-1)] -= 1

@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .nn import Parameter
+from .functional import check_float, check_int
+from .nn import Module, Parameter
 
 __all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineLR"]
 
@@ -18,12 +19,23 @@ class Optimizer:
     """Holds a list of parameters and a learning rate ``lr``; ``step()`` updates, ``zero_grad()`` clears."""
 
     def __init__(self, params, lr: float):
-        self.params: list[Parameter] = list(params)
+        name = type(self).__name__
+        if isinstance(params, (Module, Parameter)):
+            raise TypeError(f"{name}: params must be a list of Parameters, got a {type(params).__name__}; "
+                            f"pass model.parameters()")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be a list of Parameters (model.parameters()), "
+                            f"got {type(params).__name__}") from None
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise TypeError(f"{name}: params must hold Parameters (pass model.parameters()), got {p!r}")
+        # Each parameter once: one listed twice would be updated twice per step.
+        self.params: list[Parameter] = list({id(p): p for p in params}.values())
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if not lr > 0:
-            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        self.lr = float(lr)
+            raise ValueError(f"{name}: got an empty parameter list")
+        self.lr = _check_lr(name, lr)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -36,6 +48,13 @@ class Optimizer:
         return f"{type(self).__name__}(lr={self.lr:g})"
 
 
+def _check_lr(owner: str, lr) -> float:
+    try:
+        return check_float(owner, "lr", lr, low=0.0, low_open=True)
+    except ValueError:
+        raise ValueError(f"{owner}: lr must be positive, got {lr}") from None
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum μ and weight decay λ:
 
@@ -44,8 +63,8 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must lie in [0, 1), got {momentum}")
+        check_float("SGD", "momentum", momentum, 0.0, 1.0, high_open=True)
+        check_float("SGD", "weight_decay", weight_decay, low=0.0)
         self.momentum, self.weight_decay = momentum, weight_decay
         self.velocity = [np.zeros_like(p.value) for p in self.params] if momentum else None
 
@@ -70,6 +89,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair (β₁, β₂), got {betas!r}")
+        for i, beta in enumerate(betas):  # β = 1 would make the bias correction 1 − βᵗ zero
+            check_float("Adam", f"betas[{i}]", beta, 0.0, 1.0, high_open=True)
+        check_float("Adam", "eps", eps, low=0.0, low_open=True)  # eps = 0 gives 0/0 = NaN for a zero gradient
+        check_float("Adam", "weight_decay", weight_decay, low=0.0)
         self.beta1, self.beta2 = betas
         self.eps, self.weight_decay = eps, weight_decay
         self.m = [np.zeros_like(p.value) for p in self.params]
@@ -98,10 +123,18 @@ class Adam(Optimizer):
             p.value -= step
 
 
+def _check_optimizer(owner: str, optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{owner}: optimizer must be an Optimizer (e.g. SGD(...)), got {type(optimizer).__name__}")
+
+
 class StepLR:
     """Multiply the optimizer's lr by ``gamma`` every ``step_size`` calls of ``step()``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        _check_optimizer("StepLR", optimizer)
+        check_int("StepLR", "step_size", step_size)
+        check_float("StepLR", "gamma", gamma, low=0.0, low_open=True)  # gamma <= 0 gives lr <= 0
         self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
         self.base_lr, self.count = optimizer.lr, 0
 
@@ -117,6 +150,9 @@ class CosineLR:
     """
 
     def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
+        _check_optimizer("CosineLR", optimizer)
+        check_int("CosineLR", "total", total)
+        check_float("CosineLR", "min_lr", min_lr, 0.0, optimizer.lr)  # a decay: from lr down to min_lr >= 0
         self.optimizer, self.total, self.min_lr = optimizer, total, min_lr
         self.base_lr, self.count = optimizer.lr, 0
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .functional import as_rng
+from .functional import as_rng, check_float, check_int
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
+from .nn import Module
 
 __all__ = ["TrainingDiverged", "History", "minibatches", "accuracy", "fit", "evaluate", "predict"]
 
@@ -63,7 +64,22 @@ class History:
         return "History(" + ", ".join(parts) + ")"
 
 
+def _as_pair(data, what: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` = (X, y) as two arrays; a clear TypeError for anything else (e.g. X alone)."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        got = f"an array of shape {np.shape(data)}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise TypeError(f"{what}: {name} must be a pair (X, y), got {got}")
+    X, y = (a if isinstance(a, np.ndarray) else np.asarray(a) for a in data)
+    for array, label in ((X, "X"), (y, "y")):
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{what}: {name} {label} must hold numbers, got dtype {array.dtype}")
+    return X, y
+
+
 def _check_data(X: np.ndarray, y: np.ndarray, what: str) -> None:
+    if np.ndim(X) == 0 or np.ndim(y) == 0:
+        raise ValueError(f"{what}: X and y must be arrays with one row per sample, got shapes {np.shape(X)} "
+                         f"and {np.shape(y)}")
     if len(X) == 0:
         raise ValueError(f"{what}: the data set is empty")
     if len(X) != len(y):
@@ -78,8 +94,8 @@ def _check_data(X: np.ndarray, y: np.ndarray, what: str) -> None:
 def minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle: bool = True
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (X_b, y_b) batches covering the data once; shuffled by ``rng``; the last, smaller batch is kept."""
-    if batch_size < 1:
-        raise ValueError(f"minibatches: batch_size must be >= 1, got {batch_size}")
+    check_int("minibatches", "batch_size", batch_size)
+    X, y = _as_pair((X, y), "minibatches", "(X, y)")
     _check_data(X, y, "minibatches")
     n = len(X)
     order = as_rng(rng).permutation(n) if shuffle else np.arange(n)
@@ -90,7 +106,13 @@ def minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     """Fraction of correct predictions: argmax for (N, C) logits, sign for (N,) or (N, 1) binary logits."""
-    y = np.asarray(y)
+    logits, y = np.asarray(logits), np.asarray(y)
+    if logits.size == 0:
+        raise ValueError(f"accuracy: logits are empty (shape {logits.shape}); an accuracy over no samples is undefined")
+    multiclass = logits.ndim >= 2 and logits.shape[-1] > 1
+    if (multiclass and y.shape not in (logits.shape, logits.shape[:-1])) or (not multiclass and y.size != logits.size):
+        wanted = f"{logits.shape[:-1]} (classes) or {logits.shape} (one-hot)" if multiclass else f"{logits.size} values"
+        raise ValueError(f"accuracy: logits have shape {logits.shape}, so y must have shape {wanted}, got {y.shape}")
     if logits.ndim >= 2 and logits.shape[-1] > 1:
         pred = logits.argmax(axis=-1)
         truth = y.argmax(axis=-1) if y.shape == logits.shape else y
@@ -101,6 +123,10 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
 
 def predict(model, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Model outputs for X in eval mode (batched to bound memory); the model's mode is restored."""
+    check_int("predict", "batch_size", batch_size)
+    X = X if isinstance(X, np.ndarray) else np.asarray(X)
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"predict: X must hold at least one sample, got shape {X.shape}")
     was_training = model.training
     model.eval()
     try:
@@ -111,6 +137,7 @@ def predict(model, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
 
 def evaluate(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> tuple[float, float | None]:
     """(mean loss, accuracy) on (X, y) in eval mode; accuracy is None for non-classification losses."""
+    X, y = _as_pair((X, y), "evaluate", "(X, y)")
     _check_data(X, y, "evaluate")
     out = predict(model, X, batch_size)
     loss = float(loss_fn(out, y))
@@ -139,12 +166,34 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     Raises ``TrainingDiverged`` (with ``.history`` attached) on a NaN/inf loss or gradient, or when the
     loss exceeds ``divergence_factor`` × max(first loss, 1) (``None`` turns that test off).
     """
-    X, y = train_data
+    # Every argument is checked before the first step: a mistake fails now, not after an epoch of training.
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be a littlebook Module, got {type(model).__name__}")
+    if not isinstance(loss_fn, Loss):
+        raise TypeError(f"fit: loss_fn must be a littlebook Loss (e.g. CrossEntropyLoss()), got {loss_fn!r}")
+    if not all(hasattr(optimizer, a) for a in ("step", "zero_grad", "lr")):
+        raise TypeError(f"fit: optimizer must be an optimizer such as SGD(model.parameters()), got {optimizer!r}")
+    X, y = _as_pair(train_data, "fit", "train_data")
     _check_data(X, y, "fit")
     if val_data is not None:
-        _check_data(*val_data, "fit (val_data)")
-    if epochs < 1:
-        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+        X_val, y_val = val_data = _as_pair(val_data, "fit", "val_data")
+        _check_data(X_val, y_val, "fit (val_data)")
+        if X_val.shape[1:] != X.shape[1:] or y_val.shape[1:] != y.shape[1:]:
+            raise ValueError(f"fit: val_data must have samples shaped like train_data: X {X.shape[1:]}, y "
+                             f"{y.shape[1:]} per sample, got X {X_val.shape[1:]}, y {y_val.shape[1:]}")
+    check_int("fit", "epochs", epochs)
+    check_int("fit", "batch_size", batch_size)
+    if max_steps is not None:
+        check_int("fit", "max_steps", max_steps)  # max_steps = 0 used to take one step anyway
+    if callback_every is not None:
+        check_int("fit", "callback_every", callback_every)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback must be callable(history), got {callback!r}")
+    if scheduler is not None and not hasattr(scheduler, "step"):
+        raise TypeError(f"fit: scheduler must have a step() method (e.g. StepLR), got {scheduler!r}")
+    if divergence_factor is not None:
+        # A factor <= 1 would call the second step "diverged" as soon as its loss is not below the first.
+        check_float("fit", "divergence_factor", divergence_factor, low=1.0, low_open=True)
     rng = as_rng(rng)
     classify = isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
     params = model.parameters()
