@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .functional import as_rng, one_hot
+from .functional import as_rng, check_float, check_int, one_hot
 
 __all__ = [
     "regression_1d",
@@ -41,6 +41,8 @@ __all__ = [
 
 def regression_1d(n: int = 50, noise: float = 0.15, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """x ~ U[0, 1], y = sin(2πx) + ε with ε ~ N(0, noise²). Returns x (n, 1), y (n, 1), float64."""
+    check_int("regression_1d", "n", n)
+    check_float("regression_1d", "noise", noise, low=0.0)
     rng = as_rng(rng)
     x = np.sort(rng.uniform(0.0, 1.0, size=(n, 1)), axis=0)
     return x, np.sin(2 * np.pi * x) + noise * rng.standard_normal((n, 1))
@@ -48,6 +50,9 @@ def regression_1d(n: int = 50, noise: float = 0.15, rng=None) -> tuple[np.ndarra
 
 def blobs(n: int = 300, centers: int = 3, std: float = 0.6, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """``centers`` Gaussian clouds in 2-D, centres spread on a circle of radius 2."""
+    check_int("blobs", "n", n)
+    check_int("blobs", "centers", centers)
+    check_float("blobs", "std", std, low=0.0)
     rng = as_rng(rng)
     y = np.arange(n) % centers
     angles = 2 * np.pi * np.arange(centers) / centers
@@ -58,6 +63,8 @@ def blobs(n: int = 300, centers: int = 3, std: float = 0.6, rng=None) -> tuple[n
 
 def moons(n: int = 300, noise: float = 0.1, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (classes 0 and 1), plus Gaussian noise."""
+    check_int("moons", "n", n)
+    check_float("moons", "noise", noise, low=0.0)
     rng = as_rng(rng)
     y = np.arange(n) % 2
     t = rng.uniform(0.0, np.pi, size=n)
@@ -69,6 +76,9 @@ def moons(n: int = 300, noise: float = 0.1, rng=None) -> tuple[np.ndarray, np.nd
 
 def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """``classes`` interleaved spiral arms (the CS231n toy problem): not linearly separable."""
+    check_int("spirals", "n", n)
+    check_int("spirals", "classes", classes)
+    check_float("spirals", "noise", noise, low=0.0)
     rng = as_rng(rng)
     y = np.arange(n) % classes
     r = rng.uniform(0.05, 1.0, size=n)
@@ -80,8 +90,14 @@ def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, rng=None) -> tup
 def gaussian_mixture(n: int = 500, means=((-2.0, 0.0), (2.0, 1.0)), stds=(0.7, 1.0), weights=(0.4, 0.6),
                      rng=None) -> tuple[np.ndarray, np.ndarray]:
     """Samples from p(x) = Σ_k π_k N(x; μ_k, σ_k² I): returns X (n, D) and the component of each sample."""
+    check_int("gaussian_mixture", "n", n)
     rng = as_rng(rng)
     means, stds, weights = np.asarray(means, float), np.asarray(stds, float), np.asarray(weights, float)
+    if means.ndim != 2 or stds.shape != (len(means),) or weights.shape != (len(means),):
+        raise ValueError(f"gaussian_mixture: expected means (K, D), stds (K,), weights (K,), got shapes "
+                         f"{means.shape}, {stds.shape}, {weights.shape}")
+    if (weights < 0).any() or (stds < 0).any():
+        raise ValueError(f"gaussian_mixture: weights and stds must be >= 0, got weights {weights}, stds {stds}")
     if not np.isclose(weights.sum(), 1.0):
         raise ValueError(f"gaussian_mixture: weights must sum to 1, got {weights.sum()}")
     k = rng.choice(len(weights), size=n, p=weights)
@@ -123,9 +139,27 @@ def standardize(train: np.ndarray, *others: np.ndarray, eps: float = 0.1) -> tup
     """Per-feature (x − μ) / (σ + eps) with μ, σ measured on ``train`` only, applied to every array given.
 
     ``eps`` keeps constant features (e.g. always-blank border pixels) from being divided by zero.
+    Float data keep their dtype; integer or bool data (e.g. uint8 pixels) come back float64, since
+    standardised values are fractions (cast back to uint8 they would be all zeros).
     """
+    arrays = [a if isinstance(a, np.ndarray) else np.asarray(a) for a in (train, *others)]
+    for i, a in enumerate(arrays):
+        name = "train" if i == 0 else f"others[{i - 1}]"
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"standardize: {name} must hold real numbers, got dtype {a.dtype}")
+        if a.ndim == 0 or a.shape[1:] != arrays[0].shape[1:]:
+            raise ValueError(f"standardize: {name} must have one row per sample with features shaped like "
+                             f"train's {arrays[0].shape[1:]}, got shape {a.shape}")
+    train = arrays[0]
+    if len(train) == 0:
+        raise ValueError("standardize: train is empty; the mean and spread need at least one sample")
+    check_float("standardize", "eps", eps, low=0.0)
     mu, sigma = train.mean(axis=0), train.std(axis=0) + eps
-    return tuple(((a - mu) / sigma).astype(train.dtype, copy=False) for a in (train, *others))
+    if (sigma == 0).any():
+        raise ValueError(f"standardize: {int((sigma == 0).sum())} feature(s) are constant on train and eps = 0 "
+                         f"would divide them by zero; use eps > 0")
+    dtype = train.dtype if train.dtype.kind == "f" else np.float64
+    return tuple(((a - mu) / sigma).astype(dtype, copy=False) for a in arrays)
 
 
 def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float = 0.2, rng=None, stratify: bool = False):
@@ -133,10 +167,15 @@ def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float = 0.2, rng=N
 
     With ``stratify=True`` each class keeps its proportion in both parts.
     """
+    X = X if isinstance(X, np.ndarray) else np.asarray(X)
+    y = y if isinstance(y, np.ndarray) else np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"train_test_split: X and y must have one row per sample, got shapes {X.shape}, {y.shape}")
     if len(X) != len(y):
         raise ValueError(f"train_test_split: X has {len(X)} samples but y has {len(y)}")
-    if not 0.0 < test_size < 1.0:
-        raise ValueError(f"train_test_split: test_size must lie in (0, 1), got {test_size}")
+    check_float("train_test_split", "test_size", test_size, 0.0, 1.0, low_open=True, high_open=True)
+    if stratify and y.ndim != 1:
+        raise ValueError(f"train_test_split: stratify=True needs class labels y of shape (N,), got {y.shape}")
     rng = as_rng(rng)
     if stratify:
         test = np.concatenate([
@@ -146,6 +185,10 @@ def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float = 0.2, rng=N
         mask = np.zeros(len(X), dtype=bool)
         mask[test] = True
         train_idx, test_idx = rng.permutation(np.flatnonzero(~mask)), rng.permutation(test)
+        if len(train_idx) == 0 or len(test_idx) == 0:  # e.g. every class too small for test_size to take one
+            raise ValueError(f"train_test_split: {len(X)} samples cannot be split with test_size={test_size} "
+                             f"and stratify=True: the {'train' if len(train_idx) == 0 else 'test'} part "
+                             f"would be empty")
     else:
         order = rng.permutation(len(X))
         n_test = int(round(test_size * len(X)))
@@ -246,7 +289,13 @@ def load_mnist(path=None, cache_dir=None, mirror=None, kind: str = "mnist", down
     if missing and not download:
         raise MNISTUnavailable(_unavailable_message(kind, directory, missing, "no cached copy and download=False"))
     if missing:
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.TemporaryFile(dir=directory)  # the downloads are written next to their final name
+            probe.close()
+        except OSError as error:  # e.g. a read-only cache folder: say how to proceed, not only what failed
+            raise MNISTUnavailable(_unavailable_message(
+                kind, directory, missing, f"the cache folder {directory} cannot be written ({error})")) from None
         mirrors = _mirrors(kind, mirror)
         for name in missing:
             errors = _download(name, directory, mirrors, SHA256[kind][name], progress)

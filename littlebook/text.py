@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from .functional import as_rng, expect_shape, one_hot, softmax
+from .functional import as_rng, check_float, check_float_dtype, check_grad, check_int, expect_shape, one_hot, softmax
 from .nn import Linear, Module, Sequential, Tanh
 
 __all__ = ["load_corpus", "BPETokenizer", "context_windows", "sample", "NextTokenMLP"]
@@ -79,7 +79,11 @@ class BPETokenizer:
     """
 
     def __init__(self, merges: Sequence[tuple[tuple[int, int], int]] = ()):
-        self.merges: list[tuple[tuple[int, int], int]] = [((int(a), int(b)), int(c)) for (a, b), c in merges]
+        try:
+            self.merges: list[tuple[tuple[int, int], int]] = [((int(a), int(b)), int(c)) for (a, b), c in merges]
+        except (TypeError, ValueError):
+            raise TypeError(f"BPETokenizer: merges must be a list of ((a, b), new_id) with integer ids, "
+                            f"got {list(merges)[:3]!r}...") from None
         self.vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}
         for (a, b), c in self.merges:
             if c != len(self.vocab):
@@ -101,8 +105,10 @@ class BPETokenizer:
         a·V + b) and merges the most frequent; ties go to the smallest (a, b) (the codes come sorted and
         ``argmax`` returns the first maximum), so training is deterministic. Stops early when no pair occurs twice.
         """
-        if vocab_size < 256:
-            raise ValueError(f"BPETokenizer.train: vocab_size must be >= 256 (the byte alphabet), got {vocab_size}")
+        if not isinstance(text, str):
+            raise TypeError(f"BPETokenizer.train: text must be a str, got {type(text).__name__}")
+        # At most 2³¹: pair codes a·V + b must fit in int64 (and no text has more distinct pairs anyway).
+        check_int("BPETokenizer.train", "vocab_size (>= 256, the byte alphabet)", vocab_size, low=256, high=2**31)
         ids, starts = _bytes_and_starts(text)
         merges = []
         for new_id in range(256, vocab_size):
@@ -121,6 +127,8 @@ class BPETokenizer:
 
     def encode(self, text: str) -> np.ndarray:
         """Text → token ids (n,) int64: bytes, then every learned merge in the order it was learned."""
+        if not isinstance(text, str):
+            raise TypeError(f"BPETokenizer.encode: text must be a str, got {type(text).__name__}")
         ids, starts = _bytes_and_starts(text)
         for pair, new_id in self.merges:
             if len(ids) < 2:
@@ -130,7 +138,11 @@ class BPETokenizer:
 
     def decode(self, ids) -> str:
         """Token ids → text. Byte sequences that are not valid UTF-8 (possible in sampled text) become '�'."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        ids = np.asarray(ids)
+        # Only integers: casting 104.9 or "104" to int64 would silently decode some other token.
+        if ids.size and (ids.dtype.kind not in "iu"):
+            raise TypeError(f"BPETokenizer.decode: ids must be integers, got dtype {ids.dtype}")
+        ids = ids.astype(np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"BPETokenizer.decode: ids must lie in [0, {self.vocab_size}), "
                              f"got {ids.min()}..{ids.max()}")
@@ -138,6 +150,8 @@ class BPETokenizer:
 
     def token_str(self, token_id: int) -> str:
         """A token as readable text, e.g. ' the' (bytes that are not valid UTF-8 alone are shown as \\xNN)."""
+        check_int("BPETokenizer.token_str", f"token_id (in [0, {self.vocab_size}))", token_id, low=0,
+                  high=self.vocab_size - 1)
         return self.vocab[int(token_id)].decode("utf-8", errors="backslashreplace")
 
 
@@ -147,9 +161,12 @@ def context_windows(ids, context: int, stride: int = 1) -> tuple[np.ndarray, np.
     ids: (L,) token ids; context: T. Returns X, Y of shape (N, T) with s = 0, stride, 2·stride, …
     Y is X shifted by one: at every position t the target is the token that comes next.
     """
-    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-    if context < 1 or stride < 1:
-        raise ValueError(f"context_windows: context and stride must be >= 1, got context={context}, stride={stride}")
+    check_int("context_windows", "context", context)
+    check_int("context_windows", "stride", stride)
+    ids = np.asarray(ids)
+    if ids.size and ids.dtype.kind not in "iu":
+        raise TypeError(f"context_windows: ids must be integers, got dtype {ids.dtype}")
+    ids = ids.astype(np.int64).reshape(-1)
     if len(ids) < context + 1:
         raise ValueError(f"context_windows: need at least context + 1 = {context + 1} tokens, got {len(ids)}")
     windows = np.lib.stride_tricks.sliding_window_view(ids, context + 1)[::stride]
@@ -164,12 +181,23 @@ def sample(next_logits_fn: Callable[[np.ndarray], np.ndarray], prompt_ids, n_tok
     (crop to the model's context inside it). Temperature < 1 sharpens the distribution, > 1 flattens it,
     0 means greedy (argmax). Returns prompt + generated ids, (len(prompt) + n_tokens,) int64.
     """
-    if temperature < 0:
-        raise ValueError(f"sample: temperature must be >= 0, got {temperature}")
+    if not callable(next_logits_fn):
+        raise TypeError(f"sample: next_logits_fn must be a function ids -> logits (e.g. model.next_logits), "
+                        f"got {type(next_logits_fn).__name__}")
+    check_float("sample", "temperature", temperature, low=0.0)
+    check_int("sample", "n_tokens", n_tokens, low=0)
     rng = as_rng(rng)
-    ids = list(np.asarray(prompt_ids, dtype=np.int64).reshape(-1))
+    prompt = np.asarray(prompt_ids)
+    if prompt.size and prompt.dtype.kind not in "iu":
+        raise TypeError(f"sample: prompt_ids must be integers, got dtype {prompt.dtype}")
+    ids = list(prompt.astype(np.int64).reshape(-1))
     for _ in range(n_tokens):  # generation is sequential by nature: token t+1 needs token t
         logits = np.asarray(next_logits_fn(np.array(ids, dtype=np.int64)), dtype=np.float64).reshape(-1)
+        # NaN or +inf logits, or no finite one, give no distribution to draw from (softmax would be NaN).
+        if logits.size == 0 or np.isnan(logits).any() or np.isposinf(logits).any() or not np.isfinite(logits).any():
+            raise ValueError(f"sample: next_logits_fn must return logits with at least one finite value and no "
+                             f"NaN or +inf, got {logits if logits.size <= 8 else logits[:8]}"
+                             f"{'...' if logits.size > 8 else ''} (after {len(ids)} ids)")
         if temperature == 0:
             ids.append(int(np.argmax(logits)))
         else:
@@ -191,6 +219,10 @@ class NextTokenMLP(Module):
 
     def __init__(self, vocab_size: int, context: int = 4, embed_dim: int = 32, hidden: int = 128,
                  rng: np.random.Generator | int | None = None, dtype=np.float32):
+        for name, value in (("vocab_size", vocab_size), ("context", context), ("embed_dim", embed_dim),
+                            ("hidden", hidden)):
+            check_int("NextTokenMLP", name, value)
+        check_float_dtype("NextTokenMLP", dtype)
         rng = as_rng(rng)
         self.vocab_size, self.context, self.embed_dim = vocab_size, context, embed_dim
         self.pad = vocab_size  # one extra embedding row for "before the start of the text"
@@ -210,6 +242,7 @@ class NextTokenMLP(Module):
         return np.lib.stride_tricks.sliding_window_view(padded, self.context, axis=1)
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
+        ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
         expect_shape("NextTokenMLP", ids, ("N", "T"))
         if not np.issubdtype(ids.dtype, np.integer) or (ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size)):
             raise ValueError(f"NextTokenMLP: expected integer token ids in [0, {self.vocab_size}), "
@@ -223,6 +256,7 @@ class NextTokenMLP(Module):
     def backward(self, grad_out: np.ndarray) -> None:
         self._need_cache(self._shape)
         n, t = self._shape
+        grad_out = check_grad(self, grad_out, (n, t, self.vocab_size))
         g = self.mlp.backward(grad_out.reshape(n * t, self.vocab_size))
         self.embed.backward(g.reshape(n * t * self.context, self.embed_dim))
         return None

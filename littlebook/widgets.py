@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import plot
+from .functional import check_float, check_int
 from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD, Adam
 from .train import History, TrainingDiverged, fit
@@ -37,6 +38,10 @@ __all__ = [
 def log_slider(value: float, min: float, max: float, description: str = "lr", steps_per_decade: int = 4
                ) -> w.FloatLogSlider:
     """A log-scale slider (learning rates span decades); values snap to 10^(k/steps_per_decade)."""
+    check_float("log_slider", "min", min, low=0.0, low_open=True)  # a log scale starts above 0
+    check_float("log_slider", f"max (> min = {min:g})", max, low=min, low_open=True)
+    check_float("log_slider", f"value (in [min, max] = [{min:g}, {max:g}])", value, min, max)
+    check_int("log_slider", "steps_per_decade", steps_per_decade)
     return w.FloatLogSlider(value=value, base=10, min=math.log10(min), max=math.log10(max),
                             step=1 / steps_per_decade, description=description, readout_format=".2g",
                             continuous_update=False)
@@ -48,6 +53,10 @@ def explore(draw: Callable[..., object], **controls: w.ValueWidget) -> w.VBox:
     ``draw`` makes its own matplotlib figure; whatever it returns (a string, a History…) is printed
     under the figure, so a diverging run can say "diverged at step N" instead of raising.
     """
+    for name, c in controls.items():
+        if not isinstance(c, w.ValueWidget):
+            raise TypeError(f"explore: control {name!r} must be an ipywidgets slider or other value widget, "
+                            f"got {c!r}")
     out = w.Output()
 
     def redraw(**values):
@@ -262,6 +271,8 @@ def depth_explorer(make_model, data, depth: int = 4, depths=(1, 12), lr: float =
         _, histories = depth_figure(make_model, data, depth, lr, epochs, batch_size, loss_fn, optimizer, rng)
         return "\n".join(_summary(h, label) for label, h in histories.items())
 
+    check_int("depth_explorer", "depths[0]", depths[0])
+    check_int("depth_explorer", f"depths[1] (>= depths[0] = {depths[0]})", depths[1], low=depths[0])
     return explore(draw, depth=w.IntSlider(value=depth, min=depths[0], max=depths[1], description="depth"))
 
 
@@ -280,6 +291,9 @@ def conv_figure(image: np.ndarray, kernel_size: int = 3, stride: int = 1, paddin
 
     from .conv import Conv2d, conv_output_size  # imported here: only this explorer needs it
 
+    check_int("conv_figure", "kernel_size", kernel_size)
+    check_int("conv_figure", "stride", stride)
+    check_int("conv_figure", "padding", padding, low=0)
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
         raise ValueError(f"conv_figure: expected a 2-D image (H, W), got shape {image.shape}")
@@ -296,6 +310,9 @@ def conv_figure(image: np.ndarray, kernel_size: int = 3, stride: int = 1, paddin
         ax_out.set_axis_off()
         return fig, None
     conv = Conv2d(1, 1, kernel_size, stride=stride, padding=padding, bias=False, dtype=np.float64)
+    if kernel is not None and np.shape(kernel) != (kernel_size, kernel_size):
+        raise ValueError(f"conv_figure: kernel must have shape (kernel_size, kernel_size) = "
+                         f"({kernel_size}, {kernel_size}), got {np.shape(kernel)}")
     conv.weight.value[0, 0] = _edge_kernel(kernel_size) if kernel is None else kernel
     out = conv(image[None, None])[0, 0]
     for i, color in enumerate(("C1", "C0")):  # the first window and the one a stride to its right
@@ -332,6 +349,7 @@ def polynomial_fit(x: np.ndarray, y: np.ndarray, degree: int) -> np.polynomial.P
 
     (``Polynomial.fit`` maps x to [−1, 1] first, which keeps high degrees well conditioned.)
     """
+    check_int("polynomial_fit", "degree", degree, low=0)
     return np.polynomial.Polynomial.fit(np.ravel(x), np.ravel(y), degree)
 
 
@@ -358,6 +376,8 @@ def polynomial_figure(x, y, degree: int, x_val=None, y_val=None, max_degree: int
     """Fit a polynomial of ``degree`` on the training points; draw it with the train/validation points,
     and the two errors for every degree up to ``max_degree`` (validation picks the degree).
     Without ``x_val`` a fixed 30 % of (x, y) is held out. Returns (fig, (train_mse, val_mse) per degree)."""
+    check_int("polynomial_figure", "max_degree", max_degree, low=0)
+    check_int("polynomial_figure", f"degree (in [0, max_degree = {max_degree}])", degree, low=0, high=max_degree)
     x_tr, y_tr, x_va, y_va = _split(x, y, x_val, y_val)
     degrees = np.arange(max_degree + 1)
     train_err, val_err = polynomial_errors(x_tr, y_tr, x_va, y_va, degrees)
@@ -391,6 +411,8 @@ def polynomial_explorer(x, y, degree: int = 3, degrees=(0, 15), x_val=None, y_va
         _, (train_err, val_err) = polynomial_figure(x, y, degree, x_val, y_val, max_degree=degrees[1])
         return f"degree {degree}: training MSE {train_err[degree]:.4f}, validation MSE {val_err[degree]:.4f}"
 
+    check_int("polynomial_explorer", "degrees[0]", degrees[0], low=0)
+    check_int("polynomial_explorer", f"degrees[1] (>= degrees[0] = {degrees[0]})", degrees[1], low=degrees[0])
     return explore(draw, degree=w.IntSlider(value=degree, min=degrees[0], max=degrees[1], description="degree"))
 
 
@@ -407,6 +429,8 @@ class LiveLossPlot:
         from matplotlib.figure import Figure  # not pyplot: the cell does not show a second copy at its end
 
         self.metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        if not self.metrics:
+            raise ValueError("LiveLossPlot: metrics must name at least one metric, e.g. ('loss',), got ()")
         self.figure = Figure(figsize=(5 * len(self.metrics), 3.4))
         self.axes = list(self.figure.subplots(1, len(self.metrics), squeeze=False)[0])
         self.calls = 0
