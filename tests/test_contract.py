@@ -1,0 +1,550 @@
+"""The contract under bad input (docs/architecture.md): every public function and layer either returns the right
+answer or raises ValueError/TypeError (or a littlebook exception) whose message names the argument, what was
+expected and what was received; and an operation that raises leaves the model, its gradients, the optimizer
+state and every cache exactly as they were.
+
+The tables below are the cases tried: each row is one bad input through the public API, the exception expected and
+words its message must contain.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import littlebook as lb
+from littlebook import data, text
+from littlebook import functional as F
+from littlebook.text import BPETokenizer
+
+X4 = np.ones((3, 4))
+LOGITS = np.zeros((2, 3))
+
+
+def _tok():
+    return BPETokenizer.train("abababab cdcdcd", 260)
+
+
+def _widgets():
+    from littlebook import widgets  # imports matplotlib and ipywidgets: only for the rows that need it
+
+    return widgets
+
+
+def _fit(**kwargs):
+    model = lb.Linear(4, 2, dtype=np.float64)
+    args = dict(train_data=(np.ones((8, 4)), np.zeros(8, dtype=np.int64)), epochs=1, batch_size=4, progress=False)
+    args.update(kwargs)
+    train_data = args.pop("train_data")
+    return lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.1), train_data, **args)
+
+
+# (case, call, exception, words the message must contain)
+ERRORS = [
+    # -- layer construction: sizes, rates, dtypes ------------------------------------------------------------
+    ("Linear(0, n)", lambda: lb.Linear(0, 3), ValueError, ["in_features", ">= 1", "0"]),
+    ("Linear(4, -1)", lambda: lb.Linear(4, -1), ValueError, ["out_features", "-1"]),
+    ("Linear(2.5, 3)", lambda: lb.Linear(2.5, 3), TypeError, ["in_features", "int", "2.5"]),
+    ("Linear(True, 3)", lambda: lb.Linear(True, 3), TypeError, ["in_features", "int", "True"]),
+    ("Linear int dtype", lambda: lb.Linear(2, 3, dtype=np.int64), TypeError, ["dtype", "floating", "int64"]),
+    ("Linear init", lambda: lb.Linear(2, 3, init="glorot"), ValueError, ["init", "'glorot'"]),
+    ("Linear rng", lambda: lb.Linear(2, 3, rng="seed"), TypeError, ["rng", "str"]),
+    ("Dropout p=1", lambda: lb.Dropout(1.0), ValueError, ["p", "[0, 1)", "1.0"]),
+    ("Dropout p=NaN", lambda: lb.Dropout(float("nan")), ValueError, ["p", "nan"]),
+    ("Dropout p='0.5'", lambda: lb.Dropout("0.5"), TypeError, ["p", "number", "'0.5'"]),
+    ("Sequential(ReLU)", lambda: lb.Sequential(lb.ReLU), TypeError, ["layer 0", "Module", "ReLU()"]),
+    ("Sequential(function)", lambda: lb.Sequential(np.tanh), TypeError, ["layer 0", "Module"]),
+    ("Residual(function)", lambda: lb.Residual(np.tanh), TypeError, ["block", "Module"]),
+    ("Conv2d(kernel_size=0)", lambda: lb.Conv2d(1, 1, 0), ValueError, ["kernel_size", "positive", "0"]),
+    ("Conv2d(padding=-1)", lambda: lb.Conv2d(1, 1, 3, padding=-1), ValueError, ["padding", "-1"]),
+    ("Conv2d same + stride 2", lambda: lb.Conv2d(1, 1, 3, stride=2, padding="same"), ValueError, ["stride=1", "2"]),
+    ("Conv2d int dtype", lambda: lb.Conv2d(1, 1, 3, dtype=int), TypeError, ["dtype", "int64"]),
+    ("MaxPool2d(0)", lambda: lb.MaxPool2d(0), ValueError, ["kernel_size", "0"]),
+    ("AvgPool2d(stride=-1)", lambda: lb.AvgPool2d(2, stride=-1), ValueError, ["stride", "-1"]),
+    ("conv_output_size(size=0)", lambda: lb.conv_output_size(0, 3), ValueError, ["size", "0"]),
+    ("BatchNorm1d(0)", lambda: lb.BatchNorm1d(0), ValueError, ["num_features", "0"]),
+    ("BatchNorm1d(eps=0)", lambda: lb.BatchNorm1d(3, eps=0), ValueError, ["eps", "> 0", "0"]),
+    ("BatchNorm2d(momentum=2)", lambda: lb.BatchNorm2d(3, momentum=2), ValueError, ["momentum", "[0, 1]", "2"]),
+    ("LayerNorm(0)", lambda: lb.LayerNorm(0), ValueError, ["normalized_shape", "0"]),
+    ("LayerNorm(())", lambda: lb.LayerNorm(()), ValueError, ["normalized_shape", "()"]),
+    ("LayerNorm(eps=-1)", lambda: lb.LayerNorm(3, eps=-1.0), ValueError, ["eps", "-1"]),
+    ("GroupNorm(0, 4)", lambda: lb.GroupNorm(0, 4), ValueError, ["num_groups", "0"]),
+    ("GroupNorm(3, 4)", lambda: lb.GroupNorm(3, 4), ValueError, ["num_channels (4)", "num_groups (3)"]),
+    ("InstanceNorm2d(2.0)", lambda: lb.InstanceNorm2d(2.0), TypeError, ["num_groups", "2.0"]),
+    ("Embedding(0, 4)", lambda: lb.Embedding(0, 4), ValueError, ["num_embeddings", "0"]),
+    ("PositionalEmbedding(0, 4)", lambda: lb.PositionalEmbedding(0, 4), ValueError, ["max_len", "0"]),
+    ("MultiHeadAttention(8, 3)", lambda: lb.MultiHeadAttention(8, 3), ValueError, ["dim (8)", "num_heads (3)"]),
+    ("MultiHeadAttention(8, 0)", lambda: lb.MultiHeadAttention(8, 0), ValueError, ["num_heads", "0"]),
+    ("MultiHeadAttention(8, 2.0)", lambda: lb.MultiHeadAttention(8, 2.0), TypeError, ["num_heads", "2.0"]),
+    ("TransformerBlock(mlp_ratio=0)", lambda: lb.TransformerBlock(8, 2, mlp_ratio=0), ValueError, ["mlp_ratio"]),
+    ("TinyTransformer(context=0)", lambda: lb.TinyTransformer(10, 0), ValueError, ["context", "0"]),
+    ("NextTokenMLP(context=0)", lambda: lb.NextTokenMLP(10, context=0), ValueError, ["context", "0"]),
+    ("sinusoidal_positions(4, 0)", lambda: lb.attention.sinusoidal_positions(4, 0), ValueError, ["dim", "0"]),
+    ("causal_mask(-1)", lambda: lb.attention.causal_mask(-1), ValueError, ["length", "-1"]),
+    # -- forward: shapes, dtypes, empty axes -------------------------------------------------------------------
+    ("Linear wrong features", lambda: lb.Linear(4, 2)(np.ones((3, 5))), ValueError, ["(N, 4)", "(3, 5)"]),
+    ("Linear 1-D input", lambda: lb.Linear(4, 2)(np.ones(4)), ValueError, ["(N, 4)", "(4,)"]),
+    ("Linear complex input", lambda: lb.Linear(2, 2)(np.ones((1, 2), complex)), TypeError, ["input", "complex"]),
+    ("Linear string input", lambda: lb.Linear(2, 2)([["a", "b"]]), TypeError, ["input", "<U1"]),
+    ("Linear ragged list", lambda: lb.Linear(2, 2)([[1, 2], [3]]), ValueError, ["input", "list"]),
+    ("Sigmoid object array", lambda: lb.Sigmoid()(np.array([None])), TypeError, ["input", "object"]),
+    ("Softmax axis 3 of 2-D", lambda: lb.Softmax(axis=3)(LOGITS), ValueError, ["axis 3", "(2, 3)"]),
+    ("Softmax empty axis", lambda: lb.Softmax()(np.ones((2, 0))), ValueError, ["axis -1", "(2, 0)"]),
+    ("F.softmax empty", lambda: F.softmax(np.ones(0)), ValueError, ["no entries", "(0,)"]),
+    ("F.logsumexp empty", lambda: F.logsumexp(np.ones((3, 0))), ValueError, ["no entries", "(3, 0)"]),
+    ("F.softmax of strings", lambda: F.softmax(["a"]), TypeError, ["x", "<U1"]),
+    ("Flatten 1-D", lambda: lb.Flatten()(np.ones(3)), ValueError, ["at least 2 axes", "(3,)"]),
+    ("Conv2d channels", lambda: lb.Conv2d(3, 2, 3)(np.ones((1, 1, 5, 5))), ValueError,
+     ["(N, 3, H, W)", "(1, 1, 5, 5)"]),
+    ("Conv2d kernel > input", lambda: lb.Conv2d(1, 1, 5)(np.ones((1, 1, 3, 3))), ValueError, ["larger", "3×3"]),
+    ("MaxPool2d window > input", lambda: lb.MaxPool2d(4)(np.ones((1, 1, 3, 3))), ValueError, ["larger", "3×3"]),
+    ("GlobalAvgPool2d 3-D", lambda: lb.GlobalAvgPool2d()(np.ones((1, 3, 3))), ValueError, ["(N, C, H, W)"]),
+    ("GlobalAvgPool2d H=0", lambda: lb.GlobalAvgPool2d()(np.ones((1, 2, 0, 3))), ValueError, ["H·W", "(1, 2, 0, 3)"]),
+    ("BatchNorm1d batch of 1", lambda: lb.BatchNorm1d(3)(np.ones((1, 3))), ValueError, ["more than one", "(1, 3)"]),
+    ("BatchNorm2d features", lambda: lb.BatchNorm2d(3)(np.ones((2, 2, 4, 4))), ValueError, ["(N, 3, H, W)"]),
+    ("LayerNorm trailing dim", lambda: lb.LayerNorm(4)(np.ones((2, 3))), ValueError, ["(N, ..., 4)", "(2, 3)"]),
+    ("GroupNorm channels", lambda: lb.GroupNorm(2, 4)(np.ones((2, 3, 5))), ValueError, ["(N, 4, ...)", "(2, 3, 5)"]),
+    ("Embedding float ids", lambda: lb.Embedding(5, 2)(np.ones((1, 2))), ValueError, ["integer", "float64"]),
+    ("Embedding ids out of range", lambda: lb.Embedding(5, 2)(np.array([[5]])), ValueError, ["[0, 5)", "5"]),
+    ("Embedding 1-D ids", lambda: lb.Embedding(5, 2)(np.array([1, 2])), ValueError, ["(N, T)", "(2,)"]),
+    ("PositionalEmbedding too long", lambda: lb.PositionalEmbedding(2, 3)(np.ones((1, 3, 3))), ValueError,
+     ["at most 2", "(1, 3, 3)"]),
+    ("attention T = 0", lambda: lb.MultiHeadAttention(4, 2)(np.ones((1, 0, 4))), ValueError, ["T >= 1", "(1, 0, 4)"]),
+    ("sdpa no keys", lambda: lb.attention.scaled_dot_product_attention(np.ones((2, 3)), np.ones((0, 3)),
+                                                                       np.ones((0, 3))), ValueError, ["Tk", "(0, 3)"]),
+    ("sdpa d mismatch", lambda: lb.attention.scaled_dot_product_attention(np.ones((2, 3)), np.ones((2, 4)),
+                                                                          np.ones((2, 4))), ValueError, ["q (2, 3)"]),
+    ("sdpa heads don't broadcast", lambda: lb.attention.scaled_dot_product_attention(
+        np.ones((2, 1, 3)), np.ones((3, 1, 3)), np.ones((3, 1, 3))), ValueError, ["broadcast", "(2, 1, 3)"]),
+    ("TinyTransformer T = 0", lambda: lb.TinyTransformer(5, 4, dim=4, num_heads=1, num_layers=1)(
+        np.zeros((1, 0), np.int64)), ValueError, ["T >= 1", "(1, 0)"]),
+    ("TinyTransformer too long", lambda: lb.TinyTransformer(5, 2, dim=4, num_heads=1, num_layers=1)(
+        np.zeros((1, 3), np.int64)), ValueError, ["context = 2", "(1, 3)"]),
+    ("next_logits of nothing", lambda: lb.TinyTransformer(5, 4, dim=4, num_heads=1, num_layers=1).next_logits([]),
+     ValueError, ["T >= 1"]),
+    ("NextTokenMLP ids out of range", lambda: lb.NextTokenMLP(5, context=2)(np.array([[7]])), ValueError,
+     ["[0, 5)", "7"]),
+    # -- backward: before forward, wrong gradient shape --------------------------------------------------------
+    ("Linear.backward before forward", lambda: lb.Linear(2, 2).backward(np.ones((1, 2))), RuntimeError,
+     ["forward before backward"]),
+    ("Dropout.backward before forward", lambda: lb.Dropout(0.5).backward(np.ones(2)), RuntimeError,
+     ["forward before backward"]),
+    ("loss.backward before forward", lambda: lb.MSELoss().backward(), RuntimeError, ["forward before backward"]),
+    # -- losses ----------------------------------------------------------------------------------------------
+    ("Loss reduction", lambda: lb.MSELoss("avg"), ValueError, ["reduction", "'avg'"]),
+    ("MSE shapes", lambda: lb.MSELoss()(np.ones((2, 1)), np.ones(2)), ValueError, ["(2, 1)", "(2,)"]),
+    ("MSE empty", lambda: lb.MSELoss()(np.ones(0), np.ones(0)), ValueError, ["pred", "empty"]),
+    ("MSE string target", lambda: lb.MSELoss()(np.ones(1), np.array(["a"])), TypeError, ["target", "<U1"]),
+    ("MSE complex pred", lambda: lb.MSELoss()(np.ones(1, complex), np.ones(1)), TypeError, ["pred", "complex"]),
+    ("BCELoss logits as pred", lambda: lb.BCELoss()(np.array([2.0, -1.0]), np.array([1.0, 0.0])), ValueError,
+     ["pred", "[0, 1]", "2.0", "BCEWithLogitsLoss"]),
+    ("BCELoss target 2", lambda: lb.BCELoss()(np.array([0.5]), np.array([2.0])), ValueError, ["target", "2.0"]),
+    ("BCELoss NaN pred", lambda: lb.BCELoss()(np.array([np.nan]), np.array([1.0])), ValueError, ["pred", "nan"]),
+    ("BCELoss eps=0.7", lambda: lb.BCELoss(eps=0.7), ValueError, ["eps", "0.7"]),
+    ("BCEWithLogits target 2", lambda: lb.BCEWithLogitsLoss()(np.array([0.5]), np.array([2.0])), ValueError,
+     ["target", "[0, 1]", "2.0"]),
+    ("BCEWithLogits target -1", lambda: lb.BCEWithLogitsLoss()(np.array([0.5]), np.array([-1])), ValueError,
+     ["target", "-1"]),
+    ("CE 1-D logits", lambda: lb.CrossEntropyLoss()(np.ones(3), np.array(0)), ValueError, ["(N, C)", "(3,)"]),
+    ("CE class out of range", lambda: lb.CrossEntropyLoss()(LOGITS, np.array([0, 3])), ValueError, ["3", "[0, 3)"]),
+    ("CE float classes", lambda: lb.CrossEntropyLoss()(LOGITS, np.array([0.0, 1.0])), ValueError,
+     ["integers", "float64"]),
+    ("CE target shape", lambda: lb.CrossEntropyLoss()(LOGITS, np.zeros((2, 4))), ValueError, ["(2, 3)", "(2, 4)"]),
+    ("CE negative soft target", lambda: lb.CrossEntropyLoss()(LOGITS, np.array([[1.5, -0.5, 0], [1, 0, 0]])),
+     ValueError, [">= 0", "-0.5"]),
+    ("CE NaN soft target", lambda: lb.CrossEntropyLoss()(LOGITS, np.array([[np.nan, 0, 1], [1, 0, 0]])),
+     ValueError, ["finite", "nan"]),
+    ("one_hot num_classes=0", lambda: lb.one_hot(np.array([0]), 0), ValueError, ["num_classes", "0"]),
+    ("one_hot float labels", lambda: lb.one_hot(np.array([0.5]), 2), ValueError, ["integers", "float64"]),
+    # -- optimizers and schedules --------------------------------------------------------------------------
+    ("SGD(model)", lambda: lb.SGD(lb.Linear(2, 2)), TypeError, ["model.parameters()", "Linear"]),
+    ("SGD(list of arrays)", lambda: lb.SGD([np.ones(2)]), TypeError, ["Parameters", "array"]),
+    ("SGD(42)", lambda: lb.SGD(42), TypeError, ["params", "int"]),
+    ("SGD([])", lambda: lb.SGD([]), ValueError, ["empty"]),
+    ("SGD lr=0", lambda: lb.SGD(lb.Linear(2, 2).parameters(), lr=0), ValueError, ["lr", "positive", "0"]),
+    ("SGD lr=NaN", lambda: lb.SGD(lb.Linear(2, 2).parameters(), lr=float("nan")), ValueError, ["lr", "nan"]),
+    ("SGD lr='0.1'", lambda: lb.SGD(lb.Linear(2, 2).parameters(), lr="0.1"), TypeError, ["lr", "'0.1'"]),
+    ("SGD momentum=1", lambda: lb.SGD(lb.Linear(2, 2).parameters(), momentum=1.0), ValueError, ["momentum", "1.0"]),
+    ("SGD weight_decay<0", lambda: lb.SGD(lb.Linear(2, 2).parameters(), weight_decay=-0.1), ValueError,
+     ["weight_decay", "-0.1"]),
+    ("Adam beta1=1", lambda: lb.Adam(lb.Linear(2, 2).parameters(), betas=(1.0, 0.999)), ValueError,
+     ["betas[0]", "[0, 1)", "1.0"]),
+    ("Adam beta2=-0.1", lambda: lb.Adam(lb.Linear(2, 2).parameters(), betas=(0.9, -0.1)), ValueError,
+     ["betas[1]", "-0.1"]),
+    ("Adam betas=0.9", lambda: lb.Adam(lb.Linear(2, 2).parameters(), betas=0.9), TypeError, ["betas", "0.9"]),
+    ("Adam eps=0", lambda: lb.Adam(lb.Linear(2, 2).parameters(), eps=0.0), ValueError, ["eps", "> 0", "0.0"]),
+    ("Adam weight_decay NaN", lambda: lb.Adam(lb.Linear(2, 2).parameters(), weight_decay=float("nan")), ValueError,
+     ["weight_decay", "nan"]),
+    ("StepLR gamma=0", lambda: lb.StepLR(lb.SGD(lb.Linear(2, 2).parameters()), 1, gamma=0.0), ValueError,
+     ["gamma", "> 0", "0.0"]),
+    ("StepLR step_size=0", lambda: lb.StepLR(lb.SGD(lb.Linear(2, 2).parameters()), 0), ValueError,
+     ["step_size", "0"]),
+    ("StepLR(model)", lambda: lb.StepLR(lb.Linear(2, 2), 1), TypeError, ["optimizer", "Linear"]),
+    ("CosineLR total=0", lambda: lb.CosineLR(lb.SGD(lb.Linear(2, 2).parameters()), 0), ValueError, ["total", "0"]),
+    ("CosineLR min_lr<0", lambda: lb.CosineLR(lb.SGD(lb.Linear(2, 2).parameters()), 5, min_lr=-0.1), ValueError,
+     ["min_lr", "-0.1"]),
+    ("CosineLR min_lr>lr", lambda: lb.CosineLR(lb.SGD(lb.Linear(2, 2).parameters(), lr=0.1), 5, min_lr=1.0),
+     ValueError, ["min_lr", "0.1", "1.0"]),
+    # -- training loop ---------------------------------------------------------------------------------------
+    ("fit batch_size=0", lambda: _fit(batch_size=0), ValueError, ["batch_size", ">= 1", "0"]),
+    ("fit batch_size=2.5", lambda: _fit(batch_size=2.5), TypeError, ["batch_size", "2.5"]),
+    ("fit epochs=0", lambda: _fit(epochs=0), ValueError, ["epochs", "0"]),
+    ("fit max_steps=0", lambda: _fit(max_steps=0), ValueError, ["max_steps", ">= 1", "0"]),
+    ("fit max_steps=-3", lambda: _fit(max_steps=-3), ValueError, ["max_steps", "-3"]),
+    ("fit divergence_factor=0", lambda: _fit(divergence_factor=0), ValueError, ["divergence_factor", "> 1", "0"]),
+    ("fit callback_every=0", lambda: _fit(callback_every=0), ValueError, ["callback_every", "0"]),
+    ("fit callback not callable", lambda: _fit(callback=3), TypeError, ["callback", "3"]),
+    ("fit val_data=X", lambda: _fit(val_data=np.ones((5, 4))), TypeError, ["val_data", "pair", "(5, 4)"]),
+    ("fit val_data features", lambda: _fit(val_data=(np.ones((5, 3)), np.zeros(5, np.int64))), ValueError,
+     ["val_data", "(4,)", "(3,)"]),
+    ("fit train_data=X", lambda: _fit(train_data=np.ones((8, 4))), TypeError, ["train_data", "pair"]),
+    ("fit lengths differ", lambda: _fit(train_data=(np.ones((8, 4)), np.zeros(7, np.int64))), ValueError,
+     ["8 samples", "7"]),
+    ("fit empty data", lambda: _fit(train_data=(np.ones((0, 4)), np.zeros(0, np.int64))), ValueError, ["empty"]),
+    ("fit NaN in X", lambda: _fit(train_data=(np.full((8, 4), np.nan), np.zeros(8, np.int64))), ValueError,
+     ["NaN", "sample 0"]),
+    ("fit string labels", lambda: _fit(train_data=(np.ones((2, 4)), np.array(["a", "b"]))), TypeError,
+     ["y", "<U1"]),
+    ("fit(loss_fn=function)", lambda: lb.fit(lb.Linear(2, 2), np.mean, lb.SGD(lb.Linear(2, 2).parameters()),
+                                             (np.ones((2, 2)), np.ones((2, 2)))), TypeError, ["loss_fn", "Loss"]),
+    ("fit(optimizer=params)", lambda: lb.fit(lb.Linear(2, 2), lb.MSELoss(), lb.Linear(2, 2).parameters(),
+                                             (np.ones((2, 2)), np.ones((2, 2)))), TypeError, ["optimizer", "SGD"]),
+    ("fit(scheduler=3)", lambda: _fit(scheduler=3), TypeError, ["scheduler", "step()"]),
+    ("minibatches batch_size=0", lambda: list(lb.minibatches(X4, np.zeros(3), 0)), ValueError, ["batch_size", "0"]),
+    ("predict empty X", lambda: lb.predict(lb.Linear(4, 2), np.ones((0, 4))), ValueError, ["X", "(0, 4)"]),
+    ("predict batch_size=0", lambda: lb.predict(lb.Linear(4, 2), X4, batch_size=0), ValueError, ["batch_size"]),
+    ("accuracy lengths differ", lambda: lb.accuracy(LOGITS, np.array([0, 1, 2])), ValueError, ["(2, 3)", "(3,)"]),
+    ("accuracy binary lengths", lambda: lb.accuracy(np.ones(3), np.ones(2)), ValueError, ["3 values", "(2,)"]),
+    ("accuracy empty", lambda: lb.accuracy(np.ones((0, 3)), np.ones(0)), ValueError, ["empty", "(0, 3)"]),
+    ("evaluate y missing", lambda: lb.evaluate(lb.Linear(4, 2), lb.MSELoss(), X4, np.ones((2, 2))), ValueError,
+     ["3 samples", "2"]),
+    # -- data ------------------------------------------------------------------------------------------------
+    ("split stratified empty test", lambda: lb.train_test_split(np.ones((3, 1)), np.arange(3), 0.2, stratify=True),
+     ValueError, ["test_size=0.2", "test part", "empty"]),
+    ("split stratified empty train", lambda: lb.train_test_split(np.ones((2, 1)), np.arange(2), 0.9,
+                                                                  stratify=True), ValueError, ["train part"]),
+    ("split stratified 2-D y", lambda: lb.train_test_split(np.ones((4, 1)), np.ones((4, 2)), stratify=True),
+     ValueError, ["stratify", "(N,)", "(4, 2)"]),
+    ("split test_size=1", lambda: lb.train_test_split(np.ones((4, 1)), np.arange(4), 1.0), ValueError,
+     ["test_size", "(0, 1)", "1.0"]),
+    ("split test_size='0.2'", lambda: lb.train_test_split(np.ones((4, 1)), np.arange(4), "0.2"), TypeError,
+     ["test_size", "'0.2'"]),
+    ("split lengths", lambda: lb.train_test_split(np.ones((4, 1)), np.arange(3)), ValueError, ["4 samples", "3"]),
+    ("standardize features differ", lambda: data.standardize(np.ones((3, 2)), np.ones((3, 3))), ValueError,
+     ["others[0]", "(2,)", "(3, 3)"]),
+    ("standardize empty", lambda: data.standardize(np.ones((0, 2))), ValueError, ["train", "empty"]),
+    ("standardize eps=0 constant", lambda: data.standardize(np.ones((3, 2)), eps=0.0), ValueError,
+     ["constant", "eps"]),
+    ("standardize strings", lambda: data.standardize(np.array([["a"]])), TypeError, ["train", "<U1"]),
+    ("blobs n=0", lambda: data.blobs(0), ValueError, ["n", "0"]),
+    ("moons noise<0", lambda: data.moons(10, noise=-1.0), ValueError, ["noise", "-1.0"]),
+    ("spirals classes=0", lambda: data.spirals(10, classes=0), ValueError, ["classes", "0"]),
+    ("regression_1d n=2.0", lambda: data.regression_1d(2.0), TypeError, ["n", "2.0"]),
+    ("gaussian_mixture shapes", lambda: data.gaussian_mixture(10, stds=(1.0,)), ValueError, ["stds (K,)", "(1,)"]),
+    ("gaussian_mixture weights<0", lambda: data.gaussian_mixture(10, weights=(1.5, -0.5)), ValueError,
+     ["weights", ">= 0"]),
+    ("scale_images floats", lambda: lb.scale_images(np.ones((2, 3, 3))), ValueError, ["uint8", "float64"]),
+    ("load_mnist kind", lambda: lb.load_mnist(kind="kmnist"), ValueError, ["kind", "'kmnist'"]),
+    # -- text ------------------------------------------------------------------------------------------------
+    ("BPE decode([104.9])", lambda: _tok().decode([104.9]), TypeError, ["ids", "integers", "float64"]),
+    ("BPE decode(['104'])", lambda: _tok().decode(["104"]), TypeError, ["ids", "<U3"]),
+    ("BPE decode out of range", lambda: _tok().decode([99999]), ValueError, ["[0, 260)", "99999"]),
+    ("BPE token_str(99999)", lambda: _tok().token_str(99999), ValueError, ["token_id", "[0, 260)", "99999"]),
+    ("BPE token_str(1.5)", lambda: _tok().token_str(1.5), TypeError, ["token_id", "1.5"]),
+    ("BPE vocab_size=10**20", lambda: BPETokenizer.train("abab", 10**20), ValueError, ["vocab_size", str(10**20)]),
+    ("BPE vocab_size=100", lambda: BPETokenizer.train("abab", 100), ValueError, ["vocab_size", "256", "100"]),
+    ("BPE train(bytes)", lambda: BPETokenizer.train(b"abab", 300), TypeError, ["text", "str", "bytes"]),
+    ("BPE encode(None)", lambda: _tok().encode(None), TypeError, ["text", "NoneType"]),
+    ("BPE merges out of order", lambda: BPETokenizer([((97, 98), 300)]), ValueError, ["256"]),
+    ("context_windows context=0", lambda: text.context_windows(np.arange(10), 0), ValueError, ["context", "0"]),
+    ("context_windows too short", lambda: text.context_windows(np.arange(3), 3), ValueError, ["4 tokens", "3"]),
+    ("context_windows float ids", lambda: text.context_windows(np.ones(10) * 0.5, 3), TypeError, ["ids", "float"]),
+    ("sample temperature NaN", lambda: text.sample(lambda ids: np.zeros(3), [0], 2, temperature=float("nan")),
+     ValueError, ["temperature", "nan"]),
+    ("sample temperature<0", lambda: text.sample(lambda ids: np.zeros(3), [0], 2, temperature=-1.0), ValueError,
+     ["temperature", "-1.0"]),
+    ("sample all logits -inf", lambda: text.sample(lambda ids: np.full(3, -np.inf), [0], 2), ValueError,
+     ["logits", "finite", "-inf"]),
+    ("sample NaN logits", lambda: text.sample(lambda ids: np.array([0.0, np.nan]), [0], 1), ValueError,
+     ["logits", "nan"]),
+    ("sample n_tokens=-1", lambda: text.sample(lambda ids: np.zeros(3), [0], -1), ValueError, ["n_tokens", "-1"]),
+    ("sample float prompt", lambda: text.sample(lambda ids: np.zeros(3), [0.5], 1), TypeError, ["prompt_ids"]),
+    # -- widgets -------------------------------------------------------------------------------------------
+    ("log_slider(min=0)", lambda: _widgets().log_slider(0.1, 0, 1), ValueError, ["min", "> 0", "0"]),
+    ("log_slider(max<min)", lambda: _widgets().log_slider(0.1, 1, 0.5), ValueError, ["max", "0.5"]),
+    ("log_slider(value outside)", lambda: _widgets().log_slider(5, 0.1, 1), ValueError, ["value", "5"]),
+    ("conv_figure(padding=-1)", lambda: _widgets().conv_figure(np.zeros((5, 5)), padding=-1), ValueError,
+     ["padding", ">= 0", "-1"]),
+    ("conv_figure(stride=0)", lambda: _widgets().conv_figure(np.zeros((5, 5)), stride=0), ValueError, ["stride"]),
+    ("conv_figure(kernel shape)", lambda: _widgets().conv_figure(np.zeros((5, 5)), kernel=np.ones((2, 2))),
+     ValueError, ["kernel", "(3, 3)", "(2, 2)"]),
+    ("depth_explorer(depths reversed)", lambda: _widgets().depth_explorer(lambda d: lb.Linear(2, 2), None,
+                                                                          depths=(5, 1)), ValueError, ["depths[1]"]),
+    ("polynomial_explorer(degrees)", lambda: _widgets().polynomial_explorer(np.arange(5.0), np.arange(5.0),
+                                                                            degrees=(0, -1)), ValueError,
+     ["degrees[1]", "-1"]),
+    ("polynomial_fit(degree=-1)", lambda: _widgets().polynomial_fit(np.arange(5.0), np.arange(5.0), -1), ValueError,
+     ["degree", "-1"]),
+    ("polynomial_figure(degree>max)", lambda: _widgets().polynomial_figure(np.arange(9.0), np.arange(9.0), 5,
+                                                                           max_degree=3), ValueError, ["degree", "5"]),
+    ("explore(lr=3)", lambda: _widgets().explore(lambda lr: None, lr=3), TypeError, ["control 'lr'", "3"]),
+    ("live_loss_plot(metrics=())", lambda: _widgets().live_loss_plot(metrics=()), ValueError, ["metrics"]),
+    ("train_curve(lr=0)", lambda: _widgets().train_curve(lambda: lb.Linear(2, 2), (np.ones((4, 2)), np.ones((4, 2))),
+                                                         lr=0), ValueError, ["lr", "positive", "0"]),
+    ("optimizer name", lambda: _widgets().train_curve(lambda: lb.Linear(2, 2), (np.ones((4, 2)), np.ones((4, 2))),
+                                                      lr=0.1, optimizer="rmsprop"), ValueError, ["'rmsprop'"]),
+    # -- more found by trying ------------------------------------------------------------------------------
+    ("sample(3, ...)", lambda: text.sample(3, [0], 2), TypeError, ["next_logits_fn", "int"]),
+    ("BPETokenizer(malformed merges)", lambda: BPETokenizer([(1, 2)]), TypeError, ["merges", "(a, b)"]),
+    ("Module.train('no')", lambda: lb.Linear(2, 2).train("no"), TypeError, ["mode", "'no'"]),
+    ("softmax(axis=0.5)", lambda: F.softmax(np.ones(3), axis=0.5), TypeError, ["axis", "0.5"]),
+    ("Parameter of strings", lambda: lb.Parameter(np.array(["a"])), TypeError, ["value", "<U1"]),
+    ("fit(epochs=1.5)", lambda: _fit(epochs=1.5), TypeError, ["epochs", "1.5"]),
+    # -- gradient checks -------------------------------------------------------------------------------------
+    ("check_module float32", lambda: lb.check_module(lb.Linear(2, 2), np.ones((1, 2))), TypeError,
+     ["float32", "float64"]),
+    ("check_module h=0", lambda: lb.check_module(lb.Linear(2, 2, dtype=np.float64), np.ones((1, 2)), h=0), ValueError,
+     ["h", "> 0"]),
+    ("rel_error shapes", lambda: lb.rel_error(np.ones(2), np.ones(3)), ValueError, ["(2,)", "(3,)"]),
+    ("numerical_gradient float32", lambda: lb.gradcheck.numerical_gradient(lambda: 0.0, np.ones(2, np.float32)),
+     TypeError, ["float64", "float32"]),
+]
+
+
+@pytest.mark.parametrize("call, error, words", [pytest.param(*row[1:], id=row[0]) for row in ERRORS])
+def test_bad_input_raises_a_clear_error(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    for word in words:
+        assert word in message, f"{word!r} missing from the message: {message}"
+
+
+# -- Half-changed state: an operation that raises leaves everything as it was -----------------------------------
+
+def _model_and_optimizer():
+    """A model with every kind of state: parameters, gradients, caches, running statistics, a random generator,
+    and an optimizer that has taken a step (moments, step count)."""
+    rng = np.random.default_rng(0)
+    model = lb.Sequential(lb.Linear(4, 5, rng=1, dtype=np.float64), lb.BatchNorm1d(5, dtype=np.float64),
+                          lb.ReLU(), lb.Dropout(0.3, rng=2), lb.Linear(5, 3, rng=3, dtype=np.float64))
+    opt = lb.Adam(model.parameters(), lr=0.01)
+    loss = lb.CrossEntropyLoss()
+    x, y = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    loss(model(x), y)
+    model.backward(loss.backward())
+    opt.step()
+    loss(model(x), y)  # fresh caches and gradients on top of the step
+    model.backward(loss.backward())
+    return model, opt
+
+
+def _state(model, opt) -> bytes:
+    # Everything the objects hold (parameters, grads, caches, buffers, random states, optimizer moments), as bytes.
+    return pickle.dumps((model, opt))
+
+
+def _load_wrong_later_key(model, opt):
+    state = model.state_dict()
+    state = {k: (v + 1 if k != "4.bias" else np.zeros(7)) for k, v in state.items()}
+    model.load_state_dict(state)
+
+
+def _load_string_values(model, opt):
+    model.load_state_dict({k: np.full(v.shape, "x") for k, v in model.state_dict().items()})
+
+
+# (case, action on (model, optimizer), exception, words in the message)
+STATEFUL = [
+    ("backward: wrong grad shape", lambda m, o: m.backward(np.ones((6, 4))), ValueError,
+     ["grad_out", "(6, 3)", "(6, 4)"]),
+    ("backward: wrong batch size", lambda m, o: m.backward(np.ones((5, 3))), ValueError, ["(6, 3)", "(5, 3)"]),
+    ("backward: 1-D grad", lambda m, o: m.backward(np.ones(18)), ValueError, ["(6, 3)", "(18,)"]),
+    ("backward: complex grad", lambda m, o: m.backward(np.ones((6, 3), complex)), TypeError, ["grad_out"]),
+    ("forward: wrong features", lambda m, o: m(np.ones((6, 3))), ValueError, ["(N, 4)", "(6, 3)"]),
+    ("forward: fails in a later layer", lambda m, o: lb.Sequential(*m.layers, lb.Linear(7, 2))(np.ones((6, 4))),
+     ValueError, ["(N, 7)", "(6, 3)"]),
+    ("forward: batch of one in train mode", lambda m, o: m(np.ones((1, 4))), ValueError, ["more than one"]),
+    ("load_state_dict: a later key has the wrong shape", _load_wrong_later_key, ValueError,
+     ["4.bias", "(3,)", "(7,)"]),
+    ("load_state_dict: missing key", lambda m, o: m.load_state_dict({"0.weight": np.zeros((5, 4))}), KeyError,
+     ["missing", "4.bias"]),
+    ("load_state_dict: strings", _load_string_values, TypeError, ["real numbers", "<U1"]),
+    ("load_state_dict: not a dict", lambda m, o: m.load_state_dict([1, 2]), TypeError, ["dict", "list"]),
+    ("load: an .npy file", lambda m, o: m.load(_npy_file()), ValueError, ["single array", ".npz"]),
+    ("load: a text file", lambda m, o: m.load(_text_file()), ValueError, ["not an .npz"]),
+    ("fit: val_data with wrong features", lambda m, o: lb.fit(m, lb.CrossEntropyLoss(), o, (np.ones((6, 4)),
+     np.zeros(6, np.int64)), val_data=(np.ones((6, 2)), np.zeros(6, np.int64)), progress=False), ValueError,
+     ["val_data", "(4,)", "(2,)"]),
+    ("fit: max_steps=0", lambda m, o: lb.fit(m, lb.CrossEntropyLoss(), o, (np.ones((6, 4)), np.zeros(6, np.int64)),
+                                           max_steps=0, progress=False), ValueError, ["max_steps"]),
+    ("module used twice in one forward", lambda m, o: lb.Sequential(m, m)(np.ones((6, 4))), ValueError,
+     ["called twice", "Sequential"]),
+]
+
+_TMP = {}
+
+
+def _npy_file():
+    return _TMP["npy"]
+
+
+def _text_file():
+    return _TMP["txt"]
+
+
+@pytest.mark.parametrize("action, error, words", [pytest.param(*row[1:], id=row[0]) for row in STATEFUL])
+def test_a_failed_operation_changes_nothing(action, error, words, tmp_path):
+    _TMP["npy"] = tmp_path / "w.npy"
+    np.save(_TMP["npy"], np.ones(3))
+    _TMP["txt"] = tmp_path / "w.npz"
+    _TMP["txt"].write_text("not numpy")
+    model, opt = _model_and_optimizer()
+    before = _state(model, opt)
+    with pytest.raises(error) as info:
+        action(model, opt)
+    for word in words:
+        assert word in str(info.value), f"{word!r} missing from: {info.value}"
+    assert _state(model, opt) == before
+
+
+@pytest.mark.parametrize("layer, x, grad", [
+    (lb.Linear(3, 2, dtype=np.float64), np.ones((4, 3)), np.ones((4, 3))),
+    (lb.ReLU(), np.ones((4, 3)), np.ones((3, 4))),
+    (lb.Sigmoid(), np.ones((4, 3)), np.ones(12)),
+    (lb.Tanh(), np.ones((4, 3)), np.ones((4, 1))),
+    (lb.Softmax(), np.ones((4, 3)), np.ones((4, 4))),
+    (lb.Dropout(0.5, rng=0), np.ones((4, 3)), np.ones((4, 1))),
+    (lb.Flatten(), np.ones((2, 3, 2)), np.ones((2, 3, 2))),
+    (lb.Conv2d(1, 2, 3, dtype=np.float64), np.ones((1, 1, 5, 5)), np.ones((1, 2, 5, 5))),
+    (lb.MaxPool2d(2), np.ones((1, 1, 4, 4)), np.ones((1, 1, 4, 4))),
+    (lb.AvgPool2d(2), np.ones((1, 1, 4, 4)), np.ones((1, 1, 1, 2))),
+    (lb.GlobalAvgPool2d(), np.ones((2, 3, 4, 4)), np.ones((2, 4))),
+    (lb.BatchNorm1d(3, dtype=np.float64), np.arange(12.0).reshape(4, 3), np.ones((3, 3))),
+    (lb.LayerNorm(3, dtype=np.float64), np.arange(12.0).reshape(4, 3), np.ones((4, 4))),
+    (lb.GroupNorm(1, 2, dtype=np.float64), np.arange(12.0).reshape(2, 2, 3), np.ones((2, 2, 2))),
+    (lb.Embedding(5, 2, dtype=np.float64), np.array([[1, 2, 3]]), np.ones((1, 3, 3))),
+    (lb.PositionalEmbedding(4, 2, dtype=np.float64), np.ones((1, 3, 2)), np.ones((1, 4, 2))),
+    (lb.MultiHeadAttention(4, 2, dtype=np.float64), np.ones((1, 3, 4)), np.ones((1, 3, 3))),
+    (lb.NextTokenMLP(5, context=2, embed_dim=2, hidden=3, dtype=np.float64), np.array([[1, 2]]), np.ones((1, 2, 4))),
+    (lb.TinyTransformer(5, 4, dim=4, num_heads=1, num_layers=1, dtype=np.float64), np.array([[1, 2]]),
+     np.ones((1, 2, 4))),
+], ids=lambda v: type(v).__name__ if isinstance(v, lb.Module) else None)
+def test_every_backward_checks_the_gradient_shape_before_touching_state(layer, x, grad):
+    layer(x)
+    before = pickle.dumps(layer)
+    with pytest.raises(ValueError, match="grad_out must have the shape of the forward output"):
+        layer.backward(grad)
+    assert pickle.dumps(layer) == before
+
+
+# -- Silent wrong answers that are now right (or refused) -------------------------------------------------------
+
+def test_soft_targets_that_do_not_sum_to_one_get_the_true_gradient(rng):
+    logits = rng.standard_normal((4, 3))
+    targets = rng.random((4, 3))  # rows sum to anything in (0, 3)
+    loss = lb.CrossEntropyLoss()
+    assert lb.check_loss(loss, logits, targets)["pred"] < 1e-7  # was 0.13 with p − y
+    # and rows that sum to exactly 1 keep the familiar p − y, bit for bit
+    onehot = lb.one_hot(np.array([0, 2, 1, 1]), 3, dtype=np.float64)
+    loss(logits, onehot)
+    assert np.array_equal(loss.backward(), (F.softmax(logits) - onehot) / 4)
+
+
+def test_a_layer_used_twice_is_refused_and_its_parameters_are_listed_once():
+    lin = lb.Linear(3, 3, rng=0, dtype=np.float64)
+    model = lb.Sequential(lin, lb.Tanh(), lin)
+    assert len(model.parameters()) == 2 and model.num_parameters() == 12
+    assert list(model.state_dict()) == ["0.weight", "0.bias"]
+    with pytest.raises(ValueError, match=r"Linear\(3 → 3\) is called twice in one forward pass"):
+        model(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="called twice"):
+        lb.check_module(model, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="called twice"):
+        lb.fit(model, lb.MSELoss(), lb.SGD(model.parameters()), (np.ones((4, 3)), np.ones((4, 3))), progress=False)
+    assert lin._x is None  # the failed forward left no half-written cache
+
+
+def test_a_parameter_shared_by_two_layers_gets_both_gradients_and_one_update():
+    a, b = lb.Linear(3, 3, rng=0, dtype=np.float64), lb.Linear(3, 3, rng=1, dtype=np.float64)
+    b.weight = a.weight  # weight tying: share the Parameter, not the module
+    model = lb.Sequential(a, lb.Tanh(), b)
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    errors = lb.check_module(model, np.random.default_rng(0).standard_normal((2, 3)))
+    assert max(errors.values()) < 1e-7
+    opt = lb.SGD(model.parameters() + [a.weight], lr=0.1)  # listed twice by hand: still updated once
+    assert len(opt.params) == 3
+    before = a.weight.value.copy()
+    a.weight.grad[...] = 1.0
+    opt.step()
+    np.testing.assert_allclose(a.weight.value, before - 0.1)
+
+
+@pytest.mark.parametrize("layer", [lb.Sigmoid(), lb.Tanh(), lb.ReLU(), lb.Softmax(), lb.Identity(), lb.Flatten()])
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, bool])
+def test_integer_and_bool_inputs_are_promoted_to_float64(layer, dtype):
+    x = np.array([[0, 1, 3]], dtype=dtype)
+    y = layer(x)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, layer(x.astype(np.float64)))
+
+
+def test_the_dtype_policy_examples_from_the_issue():
+    np.testing.assert_allclose(lb.Sigmoid()([-3, 0, 3]), 1 / (1 + np.exp(-np.array([-3.0, 0.0, 3.0]))))
+    p = lb.Softmax()(np.array([[250, 255]], dtype=np.uint8))
+    np.testing.assert_allclose(p, F.softmax(np.array([[250.0, 255.0]])))
+    y = lb.Dropout(0.5, rng=0)(np.arange(1, 9))
+    assert np.isfinite(y).all() and set(np.unique(y)) <= {0.0} | set(2.0 * np.arange(1, 9))
+    x = np.ones((2, 4), np.float32)
+    assert lb.Linear(4, 2)(x).dtype == np.float32  # floats keep their dtype
+    assert lb.Linear(4, 2, dtype=np.float64)([[1, 2, 3, 4]]).shape == (1, 2)  # lists are fine
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, bool])
+def test_standardize_integer_data_comes_back_float64(dtype):
+    X = (np.arange(12).reshape(6, 2) % 3).astype(dtype)
+    (Z,) = data.standardize(X)
+    assert Z.dtype == np.float64 and np.abs(Z).max() > 0.5
+    np.testing.assert_allclose(Z, data.standardize(X.astype(np.float64))[0])
+
+
+def test_batch_norm_backward_differentiates_the_mode_of_its_forward(rng):
+    bn = lb.BatchNorm1d(3, dtype=np.float64)
+    x, g = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    bn(x)
+    expected = bn.backward(g)
+    bn.zero_grad()
+    bn(x)
+    bn.eval()  # between forward and backward: the backward must still be the training-mode one
+    np.testing.assert_array_equal(bn.backward(g), expected)
+
+
+def test_check_module_leaves_running_statistics_unchanged(rng):
+    bn = lb.BatchNorm1d(3, dtype=np.float64)
+    mean, var = bn.running_mean.copy(), bn.running_var.copy()
+    assert max(lb.check_module(bn, rng.standard_normal((5, 3))).values()) < 1e-7
+    np.testing.assert_array_equal(bn.running_mean, mean)
+    np.testing.assert_array_equal(bn.running_var, var)
+
+
+def test_save_without_suffix_then_load_without_suffix(tmp_path):
+    a, b = lb.Linear(3, 2, rng=0), lb.Linear(3, 2, rng=1)
+    a.save(tmp_path / "weights")  # numpy writes weights.npz
+    b.load(tmp_path / "weights")
+    np.testing.assert_array_equal(a.weight.value, b.weight.value)
+
+
+def test_load_mnist_into_an_unwritable_cache_says_what_to_do(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(lb.MNISTUnavailable, match="cannot be written") as info:
+        lb.load_mnist(cache_dir=blocker / "sub", progress=False)
+    assert "put these 4 files" in str(info.value)
+
+
+def test_cosine_schedule_never_divides_by_zero_and_stays_in_range():
+    opt = lb.SGD(lb.Linear(2, 2).parameters(), lr=0.1)
+    sched = lb.CosineLR(opt, total=1, min_lr=0.01)
+    for _ in range(3):
+        sched.step()
+        assert 0.01 <= opt.lr <= 0.1
