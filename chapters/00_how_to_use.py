@@ -175,7 +175,7 @@ history = lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.3
 #
 # | you meet in a chapter | it lives in |
 # |---|---|
-# | `lb.Linear`, `lb.ReLU`, `lb.Sequential`, … | `littlebook/nn.py` (convolution: `conv.py`, normalisation: `norm.py`) |
+# | `lb.Linear`, `lb.ReLU`, `lb.Sequential`, … | `littlebook/nn.py` (also `conv.py`, `norm.py`) |
 # | `lb.CrossEntropyLoss`, `lb.MSELoss`, … | `littlebook/losses.py` |
 # | `lb.SGD` (and the optimizers of chapter 3) | `littlebook/optim.py` |
 # | `lb.fit`, `lb.TrainingDiverged` | `littlebook/train.py` |
