@@ -174,6 +174,75 @@ def activation_curves(x=None, axes=None):
     return fig, axes
 
 
+# -- chapter 6: attention and the transformer block ------------------------------------------------------
+
+def _box(ax, x, y, text, width=1.6, height=0.5, color="#dde8f5"):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.04",
+                                facecolor=color, edgecolor="k", lw=0.8))
+    ax.text(x, y, text, ha="center", va="center", fontsize=8)
+
+
+def _arrow(ax, start, end, text=None):
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", lw=0.9, color="k"))
+    if text:
+        ax.text((start[0] + end[0]) / 2 + 0.08, (start[1] + end[1]) / 2, text, fontsize=7, va="center",
+                color="0.3")
+
+
+def attention_diagrams(num_heads: int = 2, axes=None):
+    """Two box-and-arrow drawings for chapter 6 (data flows bottom to top).
+
+    Left, multi-head self-attention: x (T, D) → three projections W_Q, W_K, W_V → each split into ``num_heads``
+    slices of d = D/H features → per head softmax(Q_h K_hᵀ/√d + M) V_h → the heads joined side by side (concat)
+    → W_O → y. Right, the pre-norm transformer block: x + MHA(LN(x)), then + MLP(LN(·)), with the two residual
+    paths drawn around their branches. ``axes``: two Axes; otherwise a new figure. Returns the axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 5.2), gridspec_kw={"width_ratios": [1.6, 1]})
+    ax, bx = axes
+    h_x = np.linspace(-1.6, 1.6, 3)                         # Q, K, V columns
+    _box(ax, 0, 0, "x  (T, D)", color="#eeeeee")
+    for xq, name in zip(h_x, "QKV"):
+        _arrow(ax, (0, 0.25), (xq, 0.85))
+        _box(ax, xq, 1.1, f"{name} = x W$_{name}^\\top$", width=1.3)
+    head_x = np.linspace(-1.6, 1.6, num_heads)
+    for i, xh in enumerate(head_x):
+        for xq in h_x:
+            _arrow(ax, (xq, 1.35), (xh, 2.05))
+        _box(ax, xh, 2.4, f"head {i + 1}: d = D/{num_heads}\nsoftmax(Q$_h$K$_h^\\top$/√d + M) V$_h$",
+             width=2.2, height=0.7, color="#fbe3c8")
+        _arrow(ax, (xh, 2.75), (0, 3.35))
+    ax.text(2.35, 1.75, f"split into\n{num_heads} heads", fontsize=7, color="0.3", va="center")
+    _box(ax, 0, 3.6, "concat (join the heads)", width=2.4)
+    _arrow(ax, (0, 3.85), (0, 4.3))
+    _box(ax, 0, 4.55, "y = concat · W$_O^\\top$  (T, D)", width=2.6)
+    ax.set(xlim=(-3, 3.2), ylim=(-0.5, 5.1), title="multi-head self-attention")
+    ax.set_axis_off()
+
+    _box(bx, 0, 0, "x", color="#eeeeee", width=1.0)
+    for y0, branch in [(0.25, "MHA"), (2.45, "MLP")]:      # each branch: LN → layer, added back at ⊕
+        _arrow(bx, (0, y0), (0, y0 + 0.35))
+        _box(bx, 0, y0 + 0.6, "LayerNorm", width=1.4)
+        _arrow(bx, (0, y0 + 0.85), (0, y0 + 1.15))
+        _box(bx, 0, y0 + 1.4, "causal MHA" if branch == "MHA" else "MLP: Linear, ReLU, Linear", width=2.2,
+             color="#fbe3c8" if branch == "MHA" else "#dff0d8")
+        _arrow(bx, (0, y0 + 1.65), (0, y0 + 1.95))
+        bx.text(0, y0 + 2.05, "⊕", ha="center", va="center", fontsize=14)
+        bx.plot([0, 1.4, 1.4], [y0 - 0.05, y0 - 0.05, y0 + 2.05], color="k", lw=0.9)   # the residual path
+        _arrow(bx, (1.4, y0 + 2.05), (0.12, y0 + 2.05))
+        bx.text(1.5, y0 + 1.0, "residual", rotation=90, fontsize=7, color="0.3", va="center")
+    _arrow(bx, (0, 4.6), (0, 4.95))
+    _box(bx, 0, 5.15, "x + Attn(LN(x)), then + MLP(LN(·))", width=2.9, height=0.4, color="#eeeeee")
+    bx.set(xlim=(-1.7, 2.0), ylim=(-0.5, 5.5), title="pre-norm transformer block")
+    bx.set_axis_off()
+    return axes
+
+
+__all__ += ["attention_diagrams"]
+
+
 # -- chapter 4: convolution positions and normalisation sets -------------------------------------------
 
 def stride_padding_panels(image, kernel, stride: int = 1, padding: int = 0, axes=None):

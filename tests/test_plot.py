@@ -152,6 +152,19 @@ def test_activation_curves_match_the_textbook_formulas():
     np.testing.assert_array_equal(derivs["relu'"], (x > 0).astype(float))
 
 
+def test_attention_diagrams_draw_heads_and_the_pre_norm_block():
+    ax, bx = plot.attention_diagrams(num_heads=3)
+    left = " ".join(t.get_text() for t in ax.texts)
+    for word in ["x W$_Q", "x W$_K", "x W$_V", "head 1", "head 3", "softmax", "concat", "W$_O"]:
+        assert word in left, word
+    assert "head 4" not in left
+    right = [t.get_text() for t in bx.texts]
+    assert right.count("LayerNorm") == 2 and right.count("⊕") == 2 and right.count("residual") == 2
+    assert any("causal MHA" in t for t in right) and any("MLP" in t for t in right)
+    assert len(ax.patches) == 1 + 3 + 3 + 2 and len(bx.patches) == 2 + 4   # boxes: x, Q/K/V, heads, concat, y
+    assert not ax.axison and not bx.axison
+
+
 def test_no_global_matplotlib_state_leaks():
     before = dict(plt.rcParams)
     h = _history(diverged_at=5)
