@@ -86,10 +86,12 @@ collapsed.bias.value[...] = W2 @ b1 + b2
 x64 = X_train[:100].astype(np.float64)
 no_activation = lb.Sequential(first, second)(x64)
 with_relu = lb.Sequential(first, lb.ReLU(), second)(x64)
-print(f"max |two linear layers − one linear layer| = {np.abs(no_activation - collapsed(x64)).max():.1e}")
-print(f"max |with ReLU between − one linear layer| = {np.abs(with_relu - collapsed(x64)).max():.2f}")
-assert np.allclose(no_activation, collapsed(x64))
-assert not np.allclose(with_relu, collapsed(x64))
+gap_linear = np.abs(no_activation - collapsed(x64)).max()
+gap_relu = np.abs(with_relu - collapsed(x64)).max()
+assert gap_linear < 1e-12  # float64 round-off only (~1e-15: the order of the sums differs between CPUs)
+assert gap_relu > 1.0  # 2.87 here: the ReLU changes the function by far more than round-off
+print("max |two linear layers − one linear layer| < 1e-12 (round-off)")
+print(f"max |with ReLU between − one linear layer| ≈{gap_relu:.2f}")
 
 # %% [markdown]
 # The chapter's MLP: 64 inputs → 256 → 128 → 10 logits, one per digit. `make_mlp(rng)` builds it with weights
@@ -135,7 +137,7 @@ assert model.num_parameters() == (64 * 256 + 256) + (256 * 128 + 128) + (128 * 1
 # %%
 model = make_mlp(rng=0)
 W1 = model[0].weight.value
-print(f"first layer: W {W1.shape}, std {W1.std():.4f} (target √(2/64) = {np.sqrt(2 / 64):.4f}), "
+print(f"first layer: W {W1.shape}, std ≈{W1.std():.4f} (target √(2/64) = {np.sqrt(2 / 64):.4f}), "
       f"biases all zero: {not model[0].bias.value.any()}")
 assert abs(W1.std() / np.sqrt(2 / 64) - 1) < 0.02
 assert np.array_equal(make_mlp(rng=0)[0].weight.value, W1)  # same seed, same weights
@@ -160,7 +162,7 @@ for xb, yb in list(lb.minibatches(X_train, y_train, 32, rng=0))[:20]:
 W_sym, W_rand = symmetric[0].weight.value, make_mlp(rng=0)[0].weight.value
 same_rows = np.abs(W_sym - W_sym[0]).max() < 1e-6  # equal up to float32 rounding
 print(f"after 20 steps, all 256 rows of W1 still equal: {same_rows} "
-      f"(from a random start they differ by up to {np.abs(W_rand - W_rand[0]).max():.2f})")
+      f"(from a random start they differ by up to ≈{np.abs(W_rand - W_rand[0]).max():.2f})")
 assert same_rows  # 256 copies of one neuron
 assert np.ptp(W_sym) > 1e-3  # ... although the weights did change
 
@@ -174,7 +176,7 @@ assert np.ptp(W_sym) > 1e-3  # ... although the weights did change
 xb, yb = next(lb.minibatches(X_train, y_train, batch_size=32, rng=0))
 logits = model(xb)
 print(f"batch {xb.shape} → logits {logits.shape}")
-print("logits of the first image:", logits[0].round(2), f"  its label: {yb[0]}")
+print("logits of the first image: ≈", logits[0].round(2), f"  its label: {yb[0]}", sep="")
 assert logits.shape == (32, 10)
 
 # %% [markdown]
@@ -187,8 +189,9 @@ assert logits.shape == (32, 10)
 loss_fn = lb.CrossEntropyLoss()
 loss = loss_fn(logits, yb)
 by_hand = -lb.functional.log_softmax(logits)[np.arange(32), yb].mean()
-print(f"loss = {loss:.4f}   (by hand: {by_hand:.4f};  uniform guessing: log 10 = {np.log(10):.4f})")
+print(f"loss ≈{loss:.4f}   (by hand: ≈{by_hand:.4f};  uniform guessing: log 10 = {np.log(10):.4f})")
 assert np.isclose(loss, by_hand, rtol=1e-5)
+assert abs(loss - np.log(10)) < 0.2  # random weights: close to guessing (2.32 here; other seeds 2.2-2.4)
 
 # %% [markdown]
 # ### d) Backpropagate
@@ -201,7 +204,7 @@ assert np.isclose(loss, by_hand, rtol=1e-5)
 model.zero_grad()
 model.backward(loss_fn.backward())
 for name, p in model.named_parameters():
-    print(f"{name:9s} value {str(p.value.shape):10s} grad {str(p.grad.shape):10s} ‖grad‖ = {np.linalg.norm(p.grad):.3f}")
+    print(f"{name:9s} value {str(p.value.shape):10s} grad {str(p.grad.shape):10s} ‖grad‖ ≈{np.linalg.norm(p.grad):.3f}")
     assert p.grad.shape == p.value.shape and np.linalg.norm(p.grad) > 0
 
 # %% [markdown]
@@ -218,8 +221,8 @@ before = loss_fn(model(xb), yb)
 for p in model.parameters():
     p.value -= lr * p.grad  # the update, by hand
 after = loss_fn(model(xb), yb)
-print(f"loss before {before:.4f} → after {after:.4f}: decrease {before - after:.4f}, "
-      f"predicted η‖∇L‖² = {lr * grad_sq:.4f}")
+print(f"loss before ≈{before:.4f} → after ≈{after:.4f}: decrease ≈{before - after:.4f}, "
+      f"predicted η‖∇L‖² ≈{lr * grad_sq:.4f}")
 assert after < before
 assert abs((before - after) / (lr * grad_sq) - 1) < 0.2
 
@@ -260,7 +263,8 @@ for epoch in range(1, 4):                                          # f)
         losses.append(loss)
     epoch_losses.append(np.mean(losses))
     test_loss, test_acc = lb.evaluate(model, loss_fn, X_test, y_test)
-    print(f"epoch {epoch}: {len(losses)} steps, mean train loss {epoch_losses[-1]:.3f}, test accuracy {test_acc:.3f}")
+    print(f"epoch {epoch}: {len(losses)} steps, mean train loss ≈{epoch_losses[-1]:.3f}, test accuracy ≈{test_acc:.3f}")
+# seeds 0-4 and four CPU configurations: the loss falls every epoch, test accuracy after 3 epochs 0.93-0.97
 assert epoch_losses[0] > epoch_losses[1] > epoch_losses[2] and test_acc > 0.9
 
 # %% [markdown]
@@ -291,7 +295,7 @@ print(mlp_history)
 
 # %% tags=["nbval-ignore-output"]
 _, mlp_acc = lb.evaluate(mlp, loss_fn, X_test, y_test)
-print(f"MLP test accuracy: {mlp_acc:.4f} ({round((1 - mlp_acc) * len(y_test))} of {len(y_test)} test digits wrong)")
+print(f"MLP test accuracy ≈{mlp_acc:.4f} (≈{round((1 - mlp_acc) * len(y_test))} of {len(y_test)} test digits wrong)")
 plot_history(mlp_history, metrics=("loss", "accuracy"))
 plt.show()
 
@@ -374,7 +378,7 @@ for lr in (0.1, 1.0):
     h1 = net[1](net[0](X_val))  # first hidden layer's ReLU outputs, (270, 256)
     h2 = net[3](net[2](h1))  # second hidden layer's, (270, 128)
     dead1, dead2 = (h1.max(axis=0) == 0).mean(), (h2.max(axis=0) == 0).mean()
-    print(f"η = {lr}: dead ReLUs {dead1:.0%} of layer 1, {dead2:.0%} of layer 2")
+    print(f"η = {lr}: dead ReLUs ≈{100 * dead1:.0f} % of layer 1, ≈{100 * dead2:.0f} % of layer 2")
 assert dead1 > 0.9 and dead2 > 0.9  # η = 1: nearly every hidden unit is dead
 
 # %% [markdown]
@@ -469,10 +473,10 @@ for name, m, acc, hist in [("MLP", mlp, mlp_acc, mlp_history), ("plain CNN", pla
           f"{hist.seconds:12.1f} s")
 
 # %%
-assert cnn_acc >= 0.985 and cnn_acc > mlp_acc, (cnn_acc, mlp_acc)
+assert cnn_acc >= 0.98 and cnn_acc > mlp_acc, (cnn_acc, mlp_acc)  # seeds 0-9: 98.4-99.3 %
 assert plain_acc >= 0.975, plain_acc
 assert cnn.num_parameters() < mlp.num_parameters() / 8
-print("the CNN reaches ≥ 98.5 %, above the MLP, with 8× fewer parameters")
+print("the CNN reaches ≥ 98 %, above the MLP, with 8× fewer parameters")
 
 # %% [markdown]
 # On these 8 × 8 images both CNNs make fewer mistakes than the MLP with an eighth of its parameters, but they take
@@ -568,8 +572,8 @@ ax.legend()
 plt.show()
 
 ratio = res_norms[0] / plain_norms[0]
-print(f"first layer: plain {plain_norms[0]:.1e}, residual {res_norms[0]:.1e} → ratio {ratio:.0e}")
-print(f"last layer:  plain {plain_norms[-1]:.2f}, residual {res_norms[-1]:.2f}")
+print(f"first layer: plain ≈{plain_norms[0]:.1e}, residual ≈{res_norms[0]:.1e} → ratio ≈{ratio:.0e}")
+print(f"last layer:  plain ≈{plain_norms[-1]:.2f}, residual ≈{res_norms[-1]:.2f}")
 assert ratio >= 100  # the plain network's first layer gets a gradient orders of magnitude smaller
 assert plain_norms[0] < 1e-6 * plain_norms[-1]  # vanished along the way: ~10⁻¹³ of the last layer's
 assert res_norms[0] > 0.01 * res_norms[-1]  # the residual network's gradient reaches the first layer
@@ -604,8 +608,9 @@ def jacobian(module, x):
 
 
 J_F, J_block = jacobian(F, x), jacobian(block, x)
-print("∂F/∂x =\n", J_F, "\n∂y/∂x for y = F(x) + x =\n", J_block)
+print("∂F/∂x ≈", J_F, "\n∂y/∂x for y = F(x) + x ≈", J_block, sep="")
 assert np.allclose(J_block, J_F + np.eye(4))
+print("∂y/∂x − ∂F/∂x equals the identity matrix (up to round-off)")
 
 # %% [markdown]
 # ### Training: the plain network stalls, the residual network learns
@@ -627,7 +632,7 @@ ax.set_title("depth 20")
 ax.legend()
 plt.show()
 for name, run in deep_runs.items():
-    print(f"{name:8s}: final train loss {run.train_loss[-1]:.3f}, test accuracy {run.val_acc[-1]:.3f}")
+    print(f"{name:8s}: final train loss ≈{run.train_loss[-1]:.3f}, test accuracy ≈{run.val_acc[-1]:.3f}")
 
 # %%
 assert deep_runs["plain"].train_loss[-1] > 2.2 and deep_runs["plain"].val_acc[-1] < 0.2  # stuck near log 10
@@ -691,7 +696,8 @@ depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: ma
 # %%
 for r, name in [(False, "plain"), (True, "residual")]:
     norms = layer_grad_norms(make_deep(200, r), loss_fn, X_train[:256], y_train[:256])[1]
-    print(f"depth 200, {name:8s}: first layer ‖∂L/∂W‖ = {norms[0]:.2g}, last layer {norms[-1]:.2g}")
+    first = "= 0 exactly" if norms[0] == 0 else f"≈{norms[0]:.2g}"
+    print(f"depth 200, {name:8s}: first layer ‖∂L/∂W‖ {first}, last layer ≈{norms[-1]:.2g}")
     if r:
         assert norms[0] > 0.01 * norms[-1]
     else:
@@ -804,5 +810,5 @@ assert np.isclose(before - w.value, 1.0).all()  # the last step has size η/(1 �
 blocks = slice(1, 21)
 plain_factor = np.exp(-np.polyfit(np.arange(20), np.log(plain_norms[blocks]), 1)[0])
 res_factor = np.exp(-np.polyfit(np.arange(20), np.log(res_norms[blocks]), 1)[0])
-print(f"gradient norm per block, backwards: plain × {plain_factor:.2f}, residual × {res_factor:.2f}")
+print(f"gradient norm per block, backwards: plain × ≈{plain_factor:.2f}, residual × ≈{res_factor:.2f}")
 assert 0.1 < plain_factor < 0.4 and 0.8 < res_factor < 1.3
