@@ -17,7 +17,7 @@ CHECK_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 # JupyterLab refuses to start as root unless told it is intended.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test lint unit pairs nbval nbval-cpus sync execute student bench clean test-latest test-lowest constraints
+.PHONY: setup lab test lint unit pairs nbval nbval-cpus sync execute student html binder-check bench clean test-latest test-lowest constraints
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,8 +43,8 @@ test-lowest:
 
 # Record the versions that just passed as the ones readers install.
 constraints: setup
-	{ sed -n '1,/^[^#]/{/^#/p}' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | \
-	    grep -vi '^littlebook' | sed 's/+cpu$$//'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	{ sed -n '1,/^[^#]/{/^#/p}' constraints.txt; $(BIN)/python -m pip list --format=freeze --exclude-editable | \
+	    grep -vi -E '^(littlebook|pip)==' | sed 's/+cpu$$//'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 lint: setup
 	$(BIN)/ruff check littlebook tests benchmarks tools chapters/*.py
@@ -80,6 +80,14 @@ execute: setup
 	    $(CHECK_ENV) $(BIN)/jupytext --quiet --to ipynb --execute --set-kernel python3 "$$py" && \
 	    $(BIN)/jupytext --quiet --to py:percent "$${py%.py}.ipynb" || exit 1; \
 	done
+
+# The HTML edition: build/html/ from the committed notebooks (no re-execution), offline (tools/html_edition.py).
+html: setup
+	$(BIN)/python tools/html_edition.py --out build/html
+
+# What BinderHub / a JupyterHub image does with binder/, in a fresh venv; every chapter executed there (needs PyPI).
+binder-check:
+	PYTHON=$(PYTHON) bash tools/binder_check.sh
 
 # The student edition: student/NN_name.ipynb with every exercise's solution replaced by a stub (tools/student.py).
 student: setup
