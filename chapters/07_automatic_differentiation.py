@@ -520,8 +520,9 @@ if torch is not None:
 #
 # The check cell after each exercise says what is wrong and gives a hint. Exercises 7.1-7.4 are "implement it".
 #
-# **7.1 (implement it).** A new elementwise operation, $y = \sin a$. The forward is given; write its VJP, which
-# returns the tuple of gradients for the inputs (here one).
+# **7.1 (implement it).** A new elementwise operation, $y = \sin a$. A node is built as
+# `Tensor(data, parents, vjp, op)`, as `_make` does in §7.3. The forward is given; write its VJP, which returns the
+# tuple of gradients for the inputs (here one).
 
 # %%
 # Exercise 7.1: the VJP of sin (return the tuple (∂L/∂a,) from g = ∂L/∂y)
@@ -581,23 +582,25 @@ ex.check_function("7.2", hypot_grads, hypot_grads_numeric,
 
 # %% [markdown]
 # **7.3 (implement it).** Write a topological sort: given the output tensor, return every tensor it depends on
-# (itself included), each exactly once and each after all of its inputs (`node._parents`). A recursive depth-first
-# search is fine here.
+# (itself included), each exactly once and each after all of its inputs (`node._parents`). Write it as a
+# *recursive* depth-first search, as micrograd does (the graph here is shallow); compare it with the iterative
+# `topological_order` of §7.6.
 
 # %%
 # Exercise 7.3: a topological order of the graph below root (inputs first, root last, each node once)
 def my_topological_order(root: Tensor) -> list:
     ### BEGIN SOLUTION
-    order, visited = [], set()
+    result, seen = [], set()
 
-    def visit(node):
-        if node not in visited:
-            visited.add(node)
-            for parent in node._parents:
-                visit(parent)
-            order.append(node)
+    def visit(t):
+        if t in seen:
+            return
+        seen.add(t)
+        for p in t._parents:
+            visit(p)
+        result.append(t)   # after all of t's inputs: post-order
     visit(root)
-    return order
+    return result
     ### END SOLUTION
 
 
