@@ -138,12 +138,14 @@ try:
            progress=False)
 except lb.TrainingDiverged as err:
     print(f"TrainingDiverged at step ≈{err.step}: try a lower learning rate (e.g. {err.lr / 10:g})")
-    diverged_step = err.step
+    diverged_step, diverged_loss = err.step, err.loss
 assert diverged_step == runs[10.0].diverged_at  # fit and the explorers see the same run
+assert diverged_loss > 1e4  # the loss at that step crossed fit's limit, 10⁴ × max(first loss, 1): 4.4e6 here
 
 # %% [markdown]
 # The same run as the slider draws it, here with a logarithmic loss axis: the loss jumps a thousandfold within
-# three steps, bounces, and `fit` stops the run at the step where it crosses 10⁴ times its start.
+# three steps and bounces; at the step marked in red it explodes to millions and `fit` stops the run (that last
+# loss is not drawn: the run stops before recording it).
 
 # %%
 from littlebook.widgets import lr_figure
@@ -193,12 +195,23 @@ print(inspect.getsource(lb.ReLU))
 # %% [markdown]
 # ## Exercise
 #
-# With the slider, find which of the learning rates 0.1, 0.32, 1 and 3.2 gives the lowest final loss after
-# 20 epochs. Put it in `answer`; the cell checks it.
+# Every chapter ends with exercises. Each one is a code cell whose first line says what to write, followed by a
+# check cell: run it, and it either prints "correct ✓" or says what is wrong and gives a hint (never the answer).
+# In the student edition the answer is replaced by `...` or by `raise NotImplementedError`.
+#
+# **0.1** With the slider, find which of the learning rates 0.1, 0.32, 1 and 3.2 gives the lowest final loss after
+# 20 epochs, and put it in `answer`.
 
 # %%
+# Exercise 0.1: the learning rate (0.1, 0.32, 1.0 or 3.2) with the lowest final loss after 20 epochs
+### BEGIN SOLUTION
 answer = 1.0
+### END SOLUTION
+
+# %%
+import littlebook.exercises as ex
 
 final_loss = {lr: train_curve(make_model, (X2, y2), lr, epochs=20).train_loss[-1] for lr in (0.1, 0.32, 1.0, 3.2)}
-assert answer == min(final_loss, key=final_loss.get), "not the lowest: move the slider again"
-print("correct")
+# starting weights 0-3 all give the same winner, by a factor > 2 over the runner-up
+ex.check_value("0.1", answer, min(final_loss, key=final_loss.get),
+               hint="set the slider to each of the four values and read the final loss printed above the figure")
