@@ -43,6 +43,7 @@ from scipy.signal import correlate2d
 from threadpoolctl import threadpool_limits
 
 import littlebook as lb
+import littlebook.exercises as ex
 from littlebook.plot import image_grid
 from littlebook.timing import time_calls
 
@@ -252,7 +253,8 @@ accuracy = np.mean(predicted == labels)
 print("distances:", sq_dist.shape, f"| nearest-mean accuracy ≈{accuracy:.3f}")
 assert sq_dist.shape == (1797, 10)
 assert np.isclose(sq_dist[5, 7], np.sum((vectors[5] - class_means[7]) ** 2), rtol=1e-5)  # one entry, directly
-# 0.905 (1,626 of 1,797) on every configuration; float32 sums in another order could only flip a near-tie
+# 1,626 of 1,797 on every configuration: for every digit the nearest and second-nearest means differ by at least a
+# relative 3e-4, far above float32 rounding, so no summation order flips a prediction
 assert 0.89 < accuracy < 0.92
 
 # %% [markdown]
@@ -687,78 +689,216 @@ plt.show()
 #
 # ## Exercises
 #
-# Each exercise has an answer cell (the one stored here works) followed by a check cell. Replace the answer with
-# your own and run both: a wrong answer makes the check fail.
+# Each exercise has a solution cell, marked `# Exercise 2.N`, followed by a check cell. In the student edition the
+# solution is replaced by `...` or by `raise NotImplementedError`: write your own and run both cells. A check
+# says what is wrong and gives a hint, never the answer.
 #
-# **Exercise 1.** What are the strides, in bytes, of a C-contiguous float64 tensor of shape (3, 4, 5)? Work them
-# out by hand.
+# **Exercise 2.1 (strides by hand).** What are the strides, in bytes, of a C-contiguous float64 tensor `u` of shape
+# (3, 4, 5)? And of its view `u.transpose(2, 0, 1)`? Work them out by hand (section 2.1).
 
 # %%
-answer_1 = (4 * 5 * 8, 5 * 8, 8)
+# Exercise 2.1: the strides of u (3, 4, 5) float64 and of u.transpose(2, 0, 1)
+### BEGIN SOLUTION
+strides_u = (4 * 5 * 8, 5 * 8, 8)
+strides_transposed = (8, 4 * 5 * 8, 5 * 8)
+### END SOLUTION
 
 # %%
-assert tuple(answer_1) == np.zeros((3, 4, 5), dtype=np.float64).strides, f"{answer_1} are not the strides"
-print("exercise 1: correct")
+u = np.zeros((3, 4, 5), dtype=np.float64)
+ex.check_value("2.1", strides_u, u.strides, name="strides_u",
+               hint="the last axis steps one scalar (8 bytes); each axis steps over a whole block of the axes after it")
+ex.check_value("2.1", strides_transposed, u.transpose(2, 0, 1).strides, name="strides_transposed",
+               hint="a transpose moves the strides with the axes: the memory does not change")
 
 # %% [markdown]
-# **Exercise 2.** For `a = np.zeros((4, 6))`, which of these give a view of `a` (True) and which a copy (False)?
+# **Exercise 2.2 (view or copy).** For `a = np.zeros((4, 6))`, which of these give a view of `a` (True) and which
+# a copy (False)? `a[:, 1]`, `a[[0, 2]]`, `a.T`, `a.T.reshape(-1)`, `a[::2].reshape(2, 2, 3)`.
 
 # %%
-answer_2 = {"a[:, 1]": True, "a[[0, 2]]": False, "a.T": True, "a.T.reshape(-1)": False, "a[::2].reshape(2, 2, 3)": True}
+# Exercise 2.2: True for a view, False for a copy
+### BEGIN SOLUTION
+views = {"a[:, 1]": True, "a[[0, 2]]": False, "a.T": True, "a.T.reshape(-1)": False, "a[::2].reshape(2, 2, 3)": True}
+### END SOLUTION
 
 # %%
 a = np.zeros((4, 6))
-for expression, is_view in answer_2.items():
-    assert np.shares_memory(eval(expression), a) == is_view, f"{expression}: wrong"
-print("exercise 2: correct")
+expressions = ["a[:, 1]", "a[[0, 2]]", "a.T", "a.T.reshape(-1)", "a[::2].reshape(2, 2, 3)"]
+truth = {e: np.shares_memory(eval(e), a) for e in expressions}
+for e in expressions:
+    if isinstance(views, dict) and views.get(e) != truth[e]:  # name the first wrong one
+        ex.check_value("2.2", views.get(e), truth[e], name=f"your answer for {e}",
+                       hint="a view only changes shape, strides and offset; a list index or a new order of "
+                            "scalars needs new memory")
+ex.check_value("2.2", views, truth, name="views", hint="one True or False per expression, keyed by its text")
 
 # %% [markdown]
-# **Exercise 3.** What is the shape of the result of adding tensors of shapes (8, 1, 6, 1) and (7, 1, 5)?
+# **Exercise 2.3 (broadcast shape).** What is the shape of the result of adding tensors of shapes (8, 1, 6, 1) and
+# (7, 1, 5)?
 
 # %%
-answer_3 = (8, 7, 6, 5)
+# Exercise 2.3: the broadcast shape of (8, 1, 6, 1) + (7, 1, 5)
+### BEGIN SOLUTION
+sum_shape = (8, 7, 6, 5)
+### END SOLUTION
 
 # %%
-assert tuple(answer_3) == (np.ones((8, 1, 6, 1)) + np.ones((7, 1, 5))).shape, "align the shapes from the right"
-print("exercise 3: correct")
+ex.check_value("2.3", sum_shape, (np.ones((8, 1, 6, 1)) + np.ones((7, 1, 5))).shape, name="sum_shape",
+               hint="align the shapes from the right; a missing axis counts as length 1")
 
 # %% [markdown]
-# **Exercise 4.** The nearest-mean classifier of section 2.4 built an $(N, 10, 64)$ tensor of differences. Using
-# $|x - m|^2 = |x|^2 - 2\,x \cdot m + |m|^2$, compute the same $(N, M)$ squared distances with one matrix product
-# and broadcasting, never making an $(N, M, D)$ tensor.
+# **Exercise 2.4 (implement: broadcasting by hand).** Broadcasting a bias $b$ $(M,)$ against $Z$ $(N, M)$ reads $b$
+# as an $(N, M)$ view with stride 0 on the first axis. Build that view yourself with
+# `np.lib.stride_tricks.as_strided(b, shape=..., strides=...)` (no copy, no `np.broadcast_to`) and use it to add
+# the bias.
 
 # %%
-def answer_4(X, M):
-    """Squared distances (N, M) between the rows of X (N, D) and of M (M, D)."""
-    return (X**2).sum(axis=1)[:, None] - 2 * X @ M.T + (M**2).sum(axis=1)[None, :]
+# Exercise 2.4: stretch(b, n) -> an (n, M) view of b with stride 0 on axis 0; add_bias(Z, b) with it
+def stretch(b, n):
+    ### BEGIN SOLUTION
+    return np.lib.stride_tricks.as_strided(b, shape=(n, b.shape[0]), strides=(0, b.strides[0]), writeable=False)
+    ### END SOLUTION
+
+
+def add_bias(Z, b):
+    ### BEGIN SOLUTION
+    return Z + stretch(b, Z.shape[0])
+    ### END SOLUTION
 
 
 # %%
-_X = np.random.default_rng(1).standard_normal((50, 6))
-_M = np.random.default_rng(2).standard_normal((7, 6))
-_expected = np.array([[np.sum((x - m) ** 2) for m in _M] for x in _X])  # the plain double loop
-assert answer_4(_X, _M).shape == (50, 7) and np.allclose(answer_4(_X, _M), _expected), "wrong distances"
-assert np.allclose(answer_4(vectors, class_means), sq_dist, atol=1e-4)
-print("exercise 4: correct")
+b_ex = np.arange(5, dtype=np.float32)
+view_ex = stretch(b_ex, 7)
+ex.check_value("2.4", view_ex.shape, (7, 5), name="the shape of stretch(b, 7)")
+ex.check_value("2.4", np.shares_memory(view_ex, b_ex), True, name="stretch(b, 7) shares memory with b",
+               hint="as_strided makes a view; do not copy or tile")
+ex.check_value("2.4", view_ex.strides, np.broadcast_to(b_ex, (7, 5)).strides, name="the strides of stretch(b, 7)",
+               hint="stepping along the first axis must not move in memory")
+rng = np.random.default_rng(5)
+ex.check_function("2.4", add_bias, lambda Z, b: Z + b,
+                  inputs=[(rng.standard_normal((4, 3)), rng.standard_normal(3)), (np.ones((1, 6)), np.arange(6.0))],
+                  name="add_bias")
 
 # %% [markdown]
-# **Exercise 5.** A convolution with **stride** 2 computes only every second output position along each axis.
-# Write it for a batch $(N, C, H, W)$ and filters $(O, C, K, K)$ (no bias) with `sliding_window_view` and a single
-# matrix product; the check compares it with `lb.Conv2d(..., stride=2)`.
+# **Exercise 2.5 (implement: distances with one matrix product).** The nearest-mean classifier of section 2.4
+# built an $(N, 10, 64)$ tensor of differences. Using $|x - m|^2 = |x|^2 - 2\,x \cdot m + |m|^2$, compute the same
+# $(N, K)$ squared distances between the rows of $X$ $(N, D)$ and of $C$ $(K, D)$ with one matrix product and
+# broadcasting, never making an $(N, K, D)$ tensor.
 
 # %%
-def answer_5(x, weight, stride=2):
+# Exercise 2.5: sq_distances(X, C) -> (N, K) squared distances, one matrix product and broadcasting
+def sq_distances(X, C):
+    ### BEGIN SOLUTION
+    return (X**2).sum(axis=1)[:, None] - 2 * X @ C.T + (C**2).sum(axis=1)[None, :]
+    ### END SOLUTION
+
+
+# %%
+def sq_distances_loop(X, C):  # the plain double loop
+    return np.array([[np.sum((x - c) ** 2) for c in C] for x in X])
+
+
+ex.check_function("2.5", sq_distances, sq_distances_loop,
+                  inputs=[(np.random.default_rng(1).standard_normal((50, 6)),
+                           np.random.default_rng(2).standard_normal((7, 6)))],
+                  name="sq_distances", hint="|x|² is one number per row of X: shape (N, 1); |c|² one per row of C")
+
+# %% [markdown]
+# Used on the digits (your function if it passed, the loop otherwise), it gives the classifier of section 2.4:
+
+# %%
+nearest = ex.fallback("2.5", sq_distances, sq_distances_loop)(vectors.astype(np.float64), class_means)
+assert np.array_equal(nearest.argmin(axis=1), predicted)  # the same classifier as section 2.4
+print("the nearest-mean classifier with these distances predicts the same classes as section 2.4")
+
+# %% [markdown]
+# **Exercise 2.6 (implement: im2col twice).** For a one-channel image $(H, W)$ and a kernel size $K$, build the
+# im2col matrix of section 2.8, shape $(H_o W_o, K^2)$ with one flattened patch per row (row order $(i, j)$):
+# first with two loops over the output positions, then without loops, with `sliding_window_view`. The check
+# compares both with `lb.functional.im2col` and computes a convolution with your matrix.
+
+# %%
+# Exercise 2.6: im2col_loops(image, K) and im2col_windows(image, K) -> (Ho·Wo, K·K)
+def im2col_loops(image, K):
+    ### BEGIN SOLUTION
+    Ho, Wo = image.shape[0] - K + 1, image.shape[1] - K + 1
+    rows = [image[i:i + K, j:j + K].reshape(-1) for i in range(Ho) for j in range(Wo)]
+    return np.array(rows)
+    ### END SOLUTION
+
+
+def im2col_windows(image, K):
+    ### BEGIN SOLUTION
+    windows = sliding_window_view(image, (K, K))  # (Ho, Wo, K, K), a view
+    return windows.reshape(-1, K * K)
+    ### END SOLUTION
+
+
+# %%
+def im2col_library(image, K):
+    return lb.functional.im2col(image[None, None], K).T  # (1·K·K, 1·Ho·Wo) → (Ho·Wo, K·K)
+
+
+img_ex = np.random.default_rng(6).standard_normal((7, 9))
+for fn, name in ((im2col_loops, "im2col_loops"), (im2col_windows, "im2col_windows")):
+    ex.check_function("2.6", fn, im2col_library, inputs=[(img_ex, 3), (img_ex, 2), (digit, 3)], name=name,
+                      hint="row i·Wo + j is the patch image[i:i+K, j:j+K] flattened row by row")
+
+# %% [markdown]
+# A convolution is then one product of this matrix with the flattened filter (your function if it passed, the
+# library's otherwise):
+
+# %%
+conv_ex = lb.Conv2d(1, 1, kernel_size=3, bias=False, rng=7, dtype=np.float64)
+cols_ex = ex.fallback("2.6", im2col_windows, im2col_library)(img_ex, 3)
+y_ex = (cols_ex @ conv_ex.weight.value.reshape(-1)).reshape(5, 7)
+assert np.allclose(y_ex, conv_ex(img_ex[None, None])[0, 0])  # a convolution is one product with the im2col matrix
+print("im2col matrix @ flattened filter = lb.Conv2d's output")
+
+# %% [markdown]
+# **Exercise 2.7 (implement: a strided convolution).** A convolution with **stride** 2 computes only every second
+# output position along each axis. Write it for a batch $(N, C, H, W)$ and filters $(O, C, K, K)$ (no bias) with
+# `sliding_window_view` and a single matrix product; the check compares it with `lb.Conv2d(..., stride=2)`.
+
+# %%
+# Exercise 2.7: conv2d_strided(x, weight, stride) -> (N, O, Ho, Wo) with one matrix product
+def conv2d_strided(x, weight, stride=2):
+    ### BEGIN SOLUTION
     O, C, K, _ = weight.shape
     windows = sliding_window_view(x, (K, K), axis=(2, 3))[:, :, ::stride, ::stride]  # keep every stride-th patch
     N, _, Ho, Wo = windows.shape[:4]
     cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * K * K)
     return (cols @ weight.reshape(O, -1).T).reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)
+    ### END SOLUTION
 
 
 # %%
-_conv = lb.Conv2d(3, 5, kernel_size=3, stride=2, bias=False, rng=3)
-_x = np.random.default_rng(4).standard_normal((2, 3, 9, 9)).astype(np.float32)
-_y = answer_5(_x, _conv.weight.value)
-assert _y.shape == _conv(_x).shape == (2, 5, 4, 4), f"wrong shape {_y.shape}"
-assert np.allclose(_y, _conv(_x), atol=1e-5), "wrong values"
-print("exercise 5: correct")
+conv_s2 = lb.Conv2d(3, 5, kernel_size=3, stride=2, bias=False, rng=3, dtype=np.float64)
+x_s2 = np.random.default_rng(4).standard_normal((2, 3, 9, 9))
+ex.check_function("2.7", lambda x: conv2d_strided(x, conv_s2.weight.value), conv_s2,
+                  inputs=[(x_s2,), (x_s2[:, :, :8, :8],)], name="conv2d_strided",
+                  hint="take every stride-th window along both spatial axes, then flatten as in section 2.8; the "
+                       "output is (N, O, Ho, Wo), channels before positions")
+
+# %% [markdown]
+# **Exercise 2.8 (arithmetic intensity).** A square product $A B$ of two $n \times n$ float32 matrices reads $A$ and
+# $B$ and writes the result. Write its arithmetic intensity (FLOP per byte) as a function of $n$. How large must
+# $n$ be for the intensity to exceed 100 FLOP/byte?
+
+# %%
+# Exercise 2.8: square_intensity(n) in FLOP/byte, and the smallest n with an intensity above 100
+def square_intensity(n):
+    ### BEGIN SOLUTION
+    return 2 * n**3 / (4 * 3 * n**2)
+    ### END SOLUTION
+
+
+### BEGIN SOLUTION
+smallest_n = 601
+### END SOLUTION
+
+# %%
+ex.check_function("2.8", square_intensity, lambda n: intensity(n, n, n), inputs=[(1,), (64,), (1024,)],
+                  name="square_intensity", hint="2n³ FLOPs (one multiply and one add per term); three n×n float32 "
+                                                "matrices move 4 bytes per entry")
+ex.check_value("2.8", smallest_n, next(n for n in range(1, 10_000) if intensity(n, n, n) > 100), name="smallest_n",
+               hint="solve your formula > 100 for n; n is an integer")
