@@ -173,6 +173,13 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
         raise TypeError(f"fit: loss_fn must be a littlebook Loss (e.g. CrossEntropyLoss()), got {loss_fn!r}")
     if not all(hasattr(optimizer, a) for a in ("step", "zero_grad", "lr")):
         raise TypeError(f"fit: optimizer must be an optimizer such as SGD(model.parameters()), got {optimizer!r}")
+    model_params = {id(p) for p in model.parameters()}
+    if model_params and hasattr(optimizer, "params") and not any(id(p) in model_params for p in optimizer.params):
+        # e.g. SGD(other_model.parameters()): every step would update another model, this one would never learn
+        raise ValueError("fit: the optimizer holds none of the model's parameters; build it with "
+                         "SGD(model.parameters(), ...) for this model")
+    if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
+        raise ValueError("fit: the scheduler controls another optimizer than the one given to fit")
     X, y = _as_pair(train_data, "fit", "train_data")
     _check_data(X, y, "fit")
     if val_data is not None:
