@@ -18,7 +18,8 @@
 #
 # Every layer in chapters 3 to 6 came as a pair: a forward pass, and a backward pass written by hand from its
 # derivative. Some of those were one line (ReLU), some took a page of algebra (layer norm's paths through the mean
-# and the variance, attention's six products), and every one of them needed a gradient check to be trusted. Real
+# and the variance, attention's backward derived in chapter 6), and every one of them needed a gradient check to be
+# trusted. Real
 # frameworks do not ask for the second half: you write the forward computation, and the library works out the
 # backward pass by itself. This chapter builds that machinery, **reverse-mode automatic differentiation**, in
 # one file of numpy that reads in one sitting (`littlebook/autograd.py`), checks that it gives exactly the
@@ -391,9 +392,9 @@ assert err_focal < 1e-8
 print("focal loss: ∂L/∂z vs central differences, relative error < 1e-8 (no backward written)")
 
 # %% [markdown]
-# And a layer: chapter 4 derived layer norm's backward by hand, with its paths through the mean and the variance
-# (`lb.LayerNorm`). Written in `Tensor` operations it is four lines, and the automatic gradients equal the
-# hand-derived ones, for the input and for $\gamma$ and $\beta$:
+# And a layer: layer norm of chapter 4, whose backward in `lb.LayerNorm` (`littlebook/norm.py`) is written by hand,
+# with its paths through the mean and the variance. Written in `Tensor` operations it is four lines, and the
+# automatic gradients equal the hand-written ones, for the input and for $\gamma$ and $\beta$:
 
 # %%
 def layer_norm(x, gamma, beta, eps=1e-5):
@@ -417,12 +418,12 @@ assert rel_error(out_t.data, out_ln) < 1e-12
 for name, auto, by_hand in [("x", xt.grad, grad_x_ln), ("γ", gamma_t.grad, ln.weight.grad), ("β", beta_t.grad,
                                                                                             ln.bias.grad)]:
     assert rel_error(auto, by_hand) < 1e-10
-    print(f"layer norm ∂L/∂{name}: automatic vs chapter 4's hand-written backward, relative error < 1e-10")
+    print(f"layer norm ∂L/∂{name}: automatic vs lb.LayerNorm's hand-written backward, relative error < 1e-10")
 
 # %% [markdown]
 # ## 7.9 Training with `Tensor`
 #
-# A training step is the same five lines as in chapter 3: forward, loss, zero the gradients, backward, update.
+# A training step has the same parts as chapter 3's loop: forward, loss, zero the gradients, backward, update.
 # Plain SGD on minibatches of 64 digits, learning rate 0.5, three epochs over the 1 437 training images of a
 # stratified 80/20 split; the explicit network with `lb.SGD` takes the very same steps, so the two runs should stay
 # equal to round-off. The loss falls from about 2.2 nats (a guess among ten classes is $\log 10 \approx 2.3$) to
