@@ -45,6 +45,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import littlebook as lb
+import littlebook.exercises as ex
 from littlebook.plot import activation_curves, image_grid, norm_cube, stride_padding_panels
 from littlebook.widgets import conv_explorer
 
@@ -510,7 +511,7 @@ def correlate(a, k):
 def conv2d_backward_by_hand(x, weight, g, stride, padding):
     """∂L/∂W, ∂L/∂b, ∂L/∂x of a convolution from the formulas above, one (n, o, c) at a time."""
     K = weight.shape[-1]
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    xp = np.pad(x, [(0, 0), (0, 0), (padding, padding), (padding, padding)])
     g1 = np.zeros(g.shape[:2] + (xp.shape[2] - K + 1, xp.shape[3] - K + 1))  # the stride-1 output grid
     g1[:, :, ::stride, ::stride] = g  # dilate: g[i, j] goes to (i·S, j·S)
     grad_w, grad_xp = np.zeros_like(weight), np.zeros_like(xp)
@@ -881,12 +882,12 @@ gamma = bn.weight.value
 mu, var = x_bn.mean(axis=0), x_bn.var(axis=0)
 s_bn = np.sqrt(var + bn.eps)
 xhat = (x_bn - mu) / s_bn
-g = gamma * grad_y  # ∂L/∂x̂
-direct = g / s_bn
-through_var = -xhat / s_bn * (g * xhat).mean(axis=0)
-through_mean = -g.mean(axis=0) / s_bn
+gx = gamma * grad_y  # ∂L/∂x̂, the g of the formulas
+direct = gx / s_bn
+through_var = -xhat / s_bn * (gx * xhat).mean(axis=0)
+through_mean = -gx.mean(axis=0) / s_bn
 by_hand = direct + through_var + through_mean
-compact = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) / s_bn
+compact = (gx - gx.mean(axis=0) - xhat * (gx * xhat).mean(axis=0)) / s_bn
 numeric = lb.gradcheck.numerical_gradient(lambda: float(np.sum(bn(x_bn) * grad_y)), x_bn)
 
 errors_bn = {"∂L/∂x vs lb.BatchNorm1d": lb.rel_error(by_hand, grad_x_lib),
@@ -1182,58 +1183,285 @@ model.zero_grad()
 #
 # ## Exercises
 #
-# Each exercise is followed by an answer cell whose assertions check it. Try first, then run the answer.
+# The check cell after each exercise says what is wrong and gives a hint, never the answer. Exercises 4.3-4.7 and
+# 4.10 are "implement it": write a layer's forward or backward pass and compare it with the library's.
 #
-# **Exercise 1 (output size).** A 28 × 28 MNIST image goes through `Conv2d(1, 8, kernel_size=5, stride=2,
-# padding=1)`. What is the height of the output? What padding would keep 28 × 28 with a 5 × 5 kernel and stride 1?
+# **4.1 (output size).** A 28 × 28 MNIST image goes through `Conv2d(1, 8, kernel_size=5, stride=2, padding=1)`.
+# What is the height of the output? What padding keeps 28 × 28 with a 5 × 5 kernel and stride 1?
 
 # %%
-# Answer: ⌊(28 + 2·1 − 5)/2⌋ + 1 = ⌊25/2⌋ + 1 = 13;  "same" padding for K = 5 is P = (5 − 1)/2 = 2.
-assert lb.Conv2d(1, 8, kernel_size=5, stride=2, padding=1)(np.zeros((1, 1, 28, 28))).shape == (1, 8, 13, 13)
-assert lb.Conv2d(1, 8, kernel_size=5, padding=2)(np.zeros((1, 1, 28, 28))).shape == (1, 8, 28, 28)
+# Exercise 4.1: the output height, and the "same" padding for K = 5
+### BEGIN SOLUTION
+height = (28 + 2 * 1 - 5) // 2 + 1
+same_padding = (5 - 1) // 2
+### END SOLUTION
+
+# %%
+ex.check_value("4.1", height, lb.Conv2d(1, 8, kernel_size=5, stride=2, padding=1)(np.zeros((1, 1, 28, 28))).shape[2],
+               hint="⌊(H + 2P − K)/S⌋ + 1: the floor drops a window that does not fit", name="height")
+ex.check_value("4.1", same_padding, next(P for P in range(5) if lb.conv_output_size(28, 5, 1, P) == 28),
+               hint="with stride 1 the map shrinks by K − 1; pad half of that on each side", name="same_padding")
 
 # %% [markdown]
-# **Exercise 2 (parameters).** How many parameters does `Conv2d(3, 16, kernel_size=3)` have? How many would a
-# dense layer need to map a 3 × 32 × 32 image to an output of the same size (16 × 30 × 30)?
+# **4.2 (parameters).** How many parameters does `Conv2d(3, 16, kernel_size=3)` have? How many would a dense layer
+# need to map a 3 × 32 × 32 image to an output of the same size as the convolution's (16 × 30 × 30)?
 
 # %%
-# Answer: the conv layer has 16 filters of 3·3·3 weights plus 16 biases = 448, whatever the image size;
-# the dense layer has (3·32·32)·(16·30·30) weights + 16·30·30 biases = 44,251,200 — about 100,000 times more.
-assert lb.Conv2d(3, 16, kernel_size=3).num_parameters() == 16 * 3 * 3 * 3 + 16 == 448
-dense_count = lambda d_in, d_out: lb.Linear(d_in, d_out).num_parameters()  # noqa: E731
-assert dense_count(12, 5) == 12 * 5 + 5  # the formula d_in·d_out + d_out, checked on a small layer
-assert (3 * 32 * 32) * (16 * 30 * 30) + 16 * 30 * 30 == 44_251_200
+# Exercise 4.2: the parameter counts of the convolution and of the equivalent dense layer
+### BEGIN SOLUTION
+conv_params = 16 * 3 * 3 * 3 + 16
+dense_params = (3 * 32 * 32) * (16 * 30 * 30) + 16 * 30 * 30
+### END SOLUTION
+
+# %%
+conv_layer_ex = lb.Conv2d(3, 16, kernel_size=3)
+d_in, d_out = 3 * 32 * 32, int(np.prod(conv_layer_ex.output_shape((1, 3, 32, 32))[1:]))
+dense_formula = d_in * d_out + d_out  # weights + biases (too many to build the layer)
+assert lb.Linear(12, 5).num_parameters() == 12 * 5 + 5  # the same formula, checked on a small dense layer
+ex.check_value("4.2", conv_params, conv_layer_ex.num_parameters(), name="conv_params",
+               hint="16 filters, each with one weight per input channel and kernel position, and one bias each")
+ex.check_value("4.2", dense_params, dense_formula, name="dense_params",
+               hint="one weight per (input value, output value) pair, plus one bias per output value")
 
 # %% [markdown]
-# **Exercise 3 (order of activation and pooling).** Section 4.8 showed that ReLU and max pooling commute. Show with
-# a 2 × 2 example that ReLU and *average* pooling do not.
+# **4.3 (implement it: a dense layer's backward pass).** For the 2 → 3 layer of section 4.1,
+# $z = x\mathbf W^\top + \mathbf b$ on a batch x of shape (N, 2), write the backward pass: from
+# $\partial L/\partial z$ (N, 3) return $\partial L/\partial x$ (N, 2), $\partial L/\partial\mathbf W$ (3, 2) and
+# $\partial L/\partial\mathbf b$ (3,), summed over the batch.
 
 # %%
-# Answer: a window with mixed signs. ReLU first: mean(1, 0, 0, 0) = 0.25; pooling first: ReLU(mean) = ReLU(−0.5) = 0.
+# Exercise 4.3: linear_backward(x, W, grad_z) -> (∂L/∂x, ∂L/∂W, ∂L/∂b)
+def linear_backward(x, W, grad_z):
+    ### BEGIN SOLUTION
+    return grad_z @ W, grad_z.T @ x, grad_z.sum(axis=0)
+    ### END SOLUTION
+
+
+# %%
+def linear_backward_library(x, W, grad_z):
+    lin = lb.Linear(W.shape[1], W.shape[0], dtype=np.float64)
+    lin.weight.value[...] = W
+    lin(x)
+    grad_x = lin.backward(grad_z)
+    return (grad_x, lin.weight.grad, lin.bias.grad)
+
+
+rng = np.random.default_rng(9)
+W_ex = np.array([[1.0, -1.0], [0.5, 0.5], [-2.0, 1.0]])  # the layer of section 4.1
+ex.check_function("4.3", linear_backward, linear_backward_library,
+                  inputs=[(rng.normal(size=(4, 2)), W_ex, rng.normal(size=(4, 3))),
+                          (rng.normal(size=(1, 2)), W_ex, rng.normal(size=(1, 3)))],
+                  name="linear_backward", hint="z_ni = Σ_j W_ij x_nj + b_i: differentiate by x_nj, by W_ij and by "
+                  "b_i, and sum over the samples n where a parameter is shared")
+
+# %% [markdown]
+# **4.4 (implement it: convolution with loops).** Write the forward pass of `Conv2d` directly from the formula of
+# section 4.3, with loops over samples, output channels and output positions: pad the input, cut out each
+# $C_{in}\times K\times K$ patch, multiply it element-wise with the filter, sum, add the bias.
+
+# %%
+# Exercise 4.4: conv2d_loops(x, weight, bias, stride, padding) -> (N, C_out, Ho, Wo), with explicit loops
+def conv2d_loops(x, weight, bias, stride=1, padding=0):
+    ### BEGIN SOLUTION
+    N, _, H, W = x.shape
+    C_out, _, K, _ = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    Ho, Wo = (H + 2 * padding - K) // stride + 1, (W + 2 * padding - K) // stride + 1
+    y = np.zeros((N, C_out, Ho, Wo))
+    for n in range(N):
+        for o in range(C_out):
+            for i in range(Ho):
+                for j in range(Wo):
+                    patch = xp[n, :, i * stride:i * stride + K, j * stride:j * stride + K]
+                    y[n, o, i, j] = np.sum(patch * weight[o]) + bias[o]
+    return y
+    ### END SOLUTION
+
+
+# %%
+def conv2d_library(x, weight, bias, stride=1, padding=0):
+    layer = lb.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2], stride=stride, padding=padding,
+                      dtype=np.float64)
+    layer.weight.value[...], layer.bias.value[...] = weight, bias
+    return layer(x)
+
+
+rng = np.random.default_rng(8)
+conv_inputs = [(rng.normal(size=(2, 3, 7, 7)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4), S, P)
+               for S, P in [(1, 0), (1, 1), (2, 1), (3, 2)]]
+ex.check_function("4.4", conv2d_loops, conv2d_library, inputs=conv_inputs, name="conv2d_loops",
+                  hint="output (i, j) starts at row i·S, column j·S of the *padded* input; "
+                  "Ho = ⌊(H + 2P − K)/S⌋ + 1")
+
+# %% [markdown]
+# **4.5 (implement it: convolution as one matrix product).** Loops over output positions are slow in Python. Write
+# the same forward pass with **im2col**: build a matrix with one row per (input channel, kernel row, kernel column)
+# and one column per (sample, output row, output column) holding the input value that weight meets at that output
+# position — loop over the $K\times K$ kernel offsets only, copying a strided slice of the padded input each time
+# — then compute every output at once as (filters reshaped to $C_{out}\times C_{in}K^2$) @ (that matrix), and
+# reshape to (N, C_out, Ho, Wo).
+
+# %%
+# Exercise 4.5: conv2d_im2col(x, weight, bias, stride, padding): patches matrix + one matrix product
+def conv2d_im2col(x, weight, bias, stride=1, padding=0):
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    C_out, _, K, _ = weight.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    Ho, Wo = (H + 2 * padding - K) // stride + 1, (W + 2 * padding - K) // stride + 1
+    cols = np.empty((C, K, K, N, Ho, Wo))
+    for u in range(K):
+        for v in range(K):  # the input values that weight (·, u, v) meets, at every output position
+            cols[:, u, v] = xp[:, :, u:u + stride * Ho:stride, v:v + stride * Wo:stride].transpose(1, 0, 2, 3)
+    y = weight.reshape(C_out, -1) @ cols.reshape(C * K * K, -1) + bias[:, None]
+    return y.reshape(C_out, N, Ho, Wo).transpose(1, 0, 2, 3)
+    ### END SOLUTION
+
+
+# %%
+ex.check_function("4.5", conv2d_im2col, conv2d_library, inputs=conv_inputs, name="conv2d_im2col",
+                  hint="the rows must be ordered like weight.reshape(C_out, -1)'s columns: channel, then kernel row, "
+                  "then kernel column; the slice for offset (u, v) is xp[:, :, u::S, v::S], cut to Ho × Wo")
+
+# %% [markdown]
+# **4.6 (implement it: max-pool backward).** Write the backward pass of $k\times k$ max pooling with stride $k$:
+# every output's gradient goes to the position of its window's maximum; on ties, to the first maximum in row-major
+# order (as littlebook does); everything else gets 0. Rows and columns that no window covers get 0 too.
+
+# %%
+# Exercise 4.6: maxpool_backward(x, grad_out, k) -> ∂L/∂x of k×k max pooling with stride k
+def maxpool_backward(x, grad_out, k):
+    ### BEGIN SOLUTION
+    grad_x = np.zeros_like(x)
+    N, C, Ho, Wo = grad_out.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    win = x[n, c, i * k:(i + 1) * k, j * k:(j + 1) * k]
+                    u, v = np.unravel_index(np.argmax(win), win.shape)  # the first maximum
+                    grad_x[n, c, i * k + u, j * k + v] += grad_out[n, c, i, j]
+    return grad_x
+    ### END SOLUTION
+
+
+# %%
+def maxpool_backward_library(x, grad_out, k):
+    pool_ = lb.MaxPool2d(k)
+    pool_(x)
+    return pool_.backward(grad_out)
+
+
+rng = np.random.default_rng(10)
+ties = rng.integers(0, 3, size=(2, 2, 6, 6)).astype(np.float64)  # few distinct values: many ties
+ex.check_function("4.6", maxpool_backward, maxpool_backward_library, name="maxpool_backward",
+                  inputs=[(rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(2, 3, 3, 3)), 2),
+                          (rng.normal(size=(1, 2, 7, 7)), rng.normal(size=(1, 2, 3, 3)), 2),  # row 6 not covered
+                          (rng.normal(size=(1, 1, 6, 6)), rng.normal(size=(1, 1, 2, 2)), 3),
+                          (ties, rng.normal(size=(2, 2, 3, 3)), 2)],
+                  hint="np.argmax of a window returns the first maximum in row-major order; np.unravel_index turns "
+                  "it into (row, column) inside the window")
+
+# %% [markdown]
+# **4.7 (implement it: batch-norm backward).** Write the training-mode backward pass of batch normalisation for a
+# batch x of shape (N, D), from $\partial L/\partial y$: return $\partial L/\partial x$ (through $\hat x$, the
+# variance and the mean), $\partial L/\partial\gamma$ and $\partial L/\partial\beta$. Recompute the batch
+# statistics from x (biased variance, $\epsilon = 10^{-5}$).
+
+# %%
+# Exercise 4.7: batchnorm_backward(x, gamma, grad_y) -> (∂L/∂x, ∂L/∂γ, ∂L/∂β), training mode
+def batchnorm_backward(x, gamma, grad_y, eps=1e-5):
+    ### BEGIN SOLUTION
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    s = np.sqrt(var + eps)
+    xhat = (x - mu) / s
+    g = gamma * grad_y
+    grad_x = (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0)) / s
+    return grad_x, (grad_y * xhat).sum(axis=0), grad_y.sum(axis=0)
+    ### END SOLUTION
+
+
+# %%
+def batchnorm_library(x, gamma):
+    layer = lb.BatchNorm1d(x.shape[1], dtype=np.float64)
+    layer.weight.value[...] = gamma
+    return layer
+
+
+def batchnorm_backward_library(x, gamma, grad_y):
+    layer = batchnorm_library(x, gamma)
+    layer(x)
+    grad_x = layer.backward(grad_y)
+    return (grad_x, layer.weight.grad, layer.bias.grad)
+
+
+rng = np.random.default_rng(11)
+x_ex, gamma_ex = rng.normal(1.0, 2.0, size=(6, 3)), np.array([0.5, 2.0, -1.0])
+ex.check_backward("4.7", lambda x: batchnorm_library(x, gamma_ex)(x),
+                  lambda x, g: batchnorm_backward(x, gamma_ex, g)[0], x_ex,
+                  hint="three paths: through x̂_i directly, through the batch variance, through the batch mean")
+ex.check_function("4.7", batchnorm_backward, batchnorm_backward_library, name="batchnorm_backward",
+                  inputs=[(x_ex, gamma_ex, rng.normal(size=(6, 3))),
+                          (rng.normal(size=(4, 2)), np.ones(2), rng.normal(size=(4, 2)))],
+                  hint="∂L/∂γ and ∂L/∂β sum over the batch; ∂L/∂x needs the three paths of section 4.6")
+
+# %% [markdown]
+# **4.8 (order of activation and pooling).** Section 4.8 shows that ReLU and max pooling commute. Find a 2 × 2
+# window (a (1, 1, 2, 2) array) for which ReLU and *average* pooling do not: ReLU-then-average differs from
+# average-then-ReLU.
+
+# %%
+# Exercise 4.8: a (1, 1, 2, 2) window where AvgPool2d(2) and ReLU do not commute
+### BEGIN SOLUTION
 window = np.array([[[[1.0, -1.0], [-1.0, -1.0]]]])
-relu_then_pool = lb.AvgPool2d(2)(lb.ReLU()(window))
-pool_then_relu = lb.ReLU()(lb.AvgPool2d(2)(window))
-assert relu_then_pool.item() == 0.25 and pool_then_relu.item() == 0.0
-
-# %% [markdown]
-# **Exercise 4 (dropout).** A layer of 1,000 units, all with activation 1, goes through `Dropout(p=0.2)` in training
-# mode. Which values can an output take? What is the expected sum of the outputs, and what is it in eval mode?
+### END SOLUTION
 
 # %%
-# Answer: 0 (dropped) or 1/(1 − 0.2) = 1.25 (kept); expected sum 1000·0.8·1.25 = 1000; in eval exactly 1000.
+ex.check_value("4.8", np.shape(window), (1, 1, 2, 2), name="the shape of window",
+               hint="np.array([[[[a, b], [c, d]]]])")
+relu_then_pool = lb.AvgPool2d(2)(lb.ReLU()(np.asarray(window, dtype=np.float64))).item()
+pool_then_relu = lb.ReLU()(lb.AvgPool2d(2)(np.asarray(window, dtype=np.float64))).item()
+ex.check_value("4.8", relu_then_pool != pool_then_relu, True, name="whether the two orders differ",
+               hint="if all four values have the same sign, both orders agree: mix signs")
+
+# %% [markdown]
+# **4.9 (dropout).** A layer of 1,000 units, all with activation 1, goes through `Dropout(p=0.2)` in training mode.
+# What value does a kept unit output? What is the expected sum of the 1,000 outputs? And the sum in eval mode?
+
+# %%
+# Exercise 4.9: the value of a kept unit, the expected sum in training, the sum in eval mode
+### BEGIN SOLUTION
+kept_value = 1 / (1 - 0.2)
+expected_sum = 1000 * 0.8 * kept_value
+eval_sum = 1000.0
+### END SOLUTION
+
+# %%
 d = lb.Dropout(0.2, rng=1)
-out = d(np.ones((2000, 1000)))  # 2,000 draws
-assert set(np.unique(out)) == {0.0, 1.25}
-assert abs(out.sum(axis=1).mean() - 1000) < 4 * out.sum(axis=1).std() / np.sqrt(2000)
-assert d.eval()(np.ones((1, 1000))).sum() == 1000
+out = d(np.ones((2000, 1000)))  # 2,000 draws of the mask
+ex.check_value("4.9", kept_value, out.max(), name="kept_value", hint="the kept units are scaled by 1/(1 − p)")
+sums = out.sum(axis=1)
+ex.check_value("4.9", expected_sum, sums.mean(), atol=4 * sums.std() / np.sqrt(len(sums)), name="expected_sum",
+               hint="each unit is kept with probability 1 − p and then scaled")  # 4 standard errors
+ex.check_value("4.9", eval_sum, float(d.eval()(np.ones((1, 1000))).sum()), name="eval_sum",
+               hint="in eval mode dropout is the identity")
 
 # %% [markdown]
-# **Exercise 5 (batch norm at test time).** In evaluation mode batch norm is an affine map, so it can be folded
-# into the dense layer before it: find $\mathbf W'$, $b'$ such that `Linear(W', b')` equals `BatchNorm1d(Linear(W, b))`
-# in eval mode.
+# **4.10 (implement it: fold batch norm into the layer before it).** In evaluation mode batch norm is an affine map,
+# so it can be folded into the dense layer before it. Write `fold(lin, bn)` returning $\mathbf W'$, $b'$ such that
+# $x\mathbf W'^\top + b'$ equals `bn(lin(x))` in eval mode (use `bn.running_mean`, `bn.running_var`, `bn.eps`,
+# `bn.weight.value` = γ and `bn.bias.value` = β).
 
 # %%
-# Answer: with s = γ / √(running_var + ε):  W' = diag(s) W,  b' = s ⊙ (b − running_mean) + β.
+# Exercise 4.10: fold(lin, bn) -> (W', b') with x W'ᵀ + b' = bn(lin(x)) in eval mode
+def fold(lin, bn):
+    ### BEGIN SOLUTION
+    scale = bn.weight.value / np.sqrt(bn.running_var + bn.eps)
+    return scale[:, None] * lin.weight.value, scale * (lin.bias.value - bn.running_mean) + bn.bias.value
+    ### END SOLUTION
+
+
+# %%
 rng = np.random.default_rng(4)
 lin, bn = lb.Linear(6, 3, rng=5, dtype=np.float64), lb.BatchNorm1d(3, dtype=np.float64)
 for _ in range(20):
@@ -1241,9 +1469,12 @@ for _ in range(20):
 bn.weight.value[...], bn.bias.value[...] = rng.normal(size=3), rng.normal(size=3)
 bn.eval()
 
-s = bn.weight.value / np.sqrt(bn.running_var + bn.eps)
-folded = lb.Linear(6, 3, dtype=np.float64)
-folded.weight.value[...] = s[:, None] * lin.weight.value
-folded.bias.value[...] = s * (lin.bias.value - bn.running_mean) + bn.bias.value
-x_new = rng.normal(size=(10, 6))
-assert np.allclose(folded(x_new), bn(lin(x_new)))
+
+def folded_layer(x):
+    W_f, b_f = fold(lin, bn)
+    return x @ np.asarray(W_f).T + b_f
+
+
+ex.check_function("4.10", folded_layer, lambda x: bn(lin(x)), inputs=[(rng.normal(size=(10, 6)),)],
+                  name="x W'ᵀ + b'", hint="eval-mode batch norm is y = s ⊙ (z − running_mean) + β with "
+                  "s = γ / √(running_var + ε); substitute z = x Wᵀ + b")
