@@ -227,8 +227,8 @@ assert 5 <= wins_on_train <= 19 and wins_on_fresh == 0  # measured 17 of 20 and 
 # points uphill, and the **learning rate** $\eta$ sets the size of the step. `lb.fit` runs this loop and
 # `lb.SGD` applies exactly this update: each step computes the loss on a batch of training pairs, its gradient
 # (the `backward` pass; chapter 3 shows how it is computed), and moves $w$. Here the batch is the whole training set
-# (`batch_size=12`, *full-batch* gradient descent), so each step, also called an **epoch** (one pass over the
-# training set), uses all 12 pairs; chapter 3 takes small random batches instead. It reaches the same $w^*$.
+# (`batch_size=12`, *full-batch* gradient descent), so each step uses all 12 pairs and is one **epoch** (one pass
+# over the training set); chapter 3 takes small random batches instead. It reaches the same $w^*$.
 
 # %%
 steps, lr = 2000, 0.5
@@ -238,19 +238,21 @@ history = lb.fit(model, mse, lb.SGD(model.parameters(), lr=lr), (X_train, y_trai
 print(f"loss at w_0 ≈{history.step_loss[0]:.3f}, after {history.steps} steps ≈{history.step_loss[-1]:.4f}")
 print("gradient descent w ≈", np.round(model.weight.value.ravel(), 2), " b ≈", np.round(model.bias.value, 2))
 print("least squares    w ≈", np.round(w_star.ravel(), 2), " b ≈", np.round(b_star, 2))
-# the error shrinks by a factor ≈0.984 per step (see below): after 2000 steps it is far below these tolerances
+# the figure below shows L(w_n) − L(w*) reaching round-off (1e-16) after about 1,100 steps: these tolerances hold
 assert history.steps == steps and abs(history.step_loss[-1] - loss_star) < 1e-6 * loss_star
 assert np.allclose(model.weight.value, w_star, atol=1e-4)
 
 # %% [markdown]
 # **Why the rescaling $t = 2x - 1$.** With the raw powers $x, x^2, x^3$ of $x \in [0, 1]$ the model draws the same
 # curves and reaches the same minimal loss, but plain gradient descent crawls toward it. On $[0, 1]$ the three
-# powers all rise together from 0 to 1, so some combinations of weights (more of $x^2$, less of $x$ and $x^3$)
-# change the predictions very little: the bowl is a long, narrow valley, steep across and almost flat along its
-# floor. The learning rate must be small enough for the steep direction (larger ones bounce and diverge, chapter 0),
-# and with it the flat direction takes tens of thousands of steps. The ratio of the steepest to the flattest
-# curvature of the bowl (its *condition number*, the ratio of the largest to the smallest eigenvalue of
-# $A^\top A$) measures this; chapter 3 §3.4 explains it. Same learning rate, same number of steps:
+# powers all rise together from 0 to 1, so some combinations of weights change the predictions very little: the
+# bowl is a long, narrow valley, steep across and almost flat along its floor. The curvatures of the bowl along its
+# principal directions are the eigenvalues $\lambda$ of $\frac{2}{N} A^\top A$ (its matrix of second derivatives),
+# and along a direction of curvature $\lambda$ each step multiplies the distance to $w^*$ by $1 - \eta\lambda$.
+# The learning rate must be small enough for the steepest direction (larger ones bounce and diverge, chapter 0), and
+# with it the flattest direction needs $1/(\eta\lambda_{\min})$ steps to shrink its error by a factor $e$. The
+# ratio $\lambda_{\max}/\lambda_{\min}$, the *condition number*, measures the problem; chapter 3 §3.4 explains it.
+# Same learning rate, same number of steps:
 
 # %%
 X_raw = x_train ** np.arange(1, degree + 1)  # x, x², x³: the same model without rescaling
@@ -259,19 +261,26 @@ history_raw = lb.fit(raw, mse, lb.SGD(raw.parameters(), lr=lr), (X_raw, y_train)
                      epochs=steps, batch_size=len(X_train), progress=False, rng=0)
 
 
-def condition_number(X):
-    """Largest over smallest curvature of the mean-squared-error bowl of a model linear in w, features X."""
+def curvatures(X):
+    """The curvatures λ (ascending) of the mean-squared-error bowl of a model linear in w with features X."""
     A = np.hstack([X, np.ones((len(X), 1))])
-    eigenvalues = np.linalg.eigvalsh(A.T @ A)
-    return eigenvalues[-1] / eigenvalues[0]
+    return np.linalg.eigvalsh(2 / len(X) * A.T @ A)
+
+
+def condition_number(X):
+    return curvatures(X)[-1] / curvatures(X)[0]
 
 
 loss_raw_star = mse(fit_least_squares(lb.Linear(degree, 1, dtype=np.float64), X_raw, y_train)(X_raw), y_train)
 excess, excess_raw = history.step_loss[-1] - loss_star, history_raw.step_loss[-1] - loss_raw_star
 print(f"condition number ≈{condition_number(X_train):.0f} with t = 2x − 1, ≈{condition_number(X_raw):.0f} with x")
+print(f"steps to shrink the flattest direction's error by e: ≈{1 / (lr * curvatures(X_train)[0]):.0f} with t, "
+      f"≈{1 / (lr * curvatures(X_raw)[0]):.0f} with x")
 print(f"after {steps} steps: L − L(w*) < 1e-9 with t, ≈{excess_raw:.4f} with x")
 assert np.isclose(loss_raw_star, loss_star, rtol=1e-9)  # the same minimum: the same curves, reparametrised
 assert condition_number(X_raw) > 100 * condition_number(X_train)  # measured ≈77 and ≈20,000
+assert 1 / (lr * curvatures(X_raw)[0]) > 5 * steps > 50 / (lr * curvatures(X_train)[0])  # ≈11,500 and ≈63 steps
+assert lr < 2 / curvatures(X_raw)[-1] and lr < 2 / curvatures(X_train)[-1]  # η λ_max < 2: neither run bounces off
 assert excess < 1e-9 and excess_raw > 1e-2  # measured 0.14: far from converged
 
 # %%
@@ -438,8 +447,9 @@ assert worst_ratio > 100 and 0.0225 < np.median(test_losses) < 0.06  # measured 
 # A neural network is a parametric model too: $f(x; w) = W_2 \tanh(W_1 t + b_1) + b_2$ (with $t = 2x - 1$ as
 # before, for the same reason), whose weights are the entries of $W_1, b_1, W_2, b_2$; $\tanh$ is a smooth S-shaped
 # function from $-1$ to $1$ (chapter 4 plots it and its relatives). The network needs no polynomial features: its 32
-# hidden units learn their own. It is trained by the same plain full-batch gradient descent as §1.4, and judged on
-# 1,000 fresh pairs.
+# hidden units learn their own. In code, `lb.Sequential` chains layers, each one's output being the next one's
+# input: `Linear` ($W_1 t + b_1$), `Tanh`, `Linear` ($W_2 \cdot + b_2$). It is trained by the same plain full-batch
+# gradient descent as §1.4, and judged on 1,000 fresh pairs.
 
 # %%
 x_reg, y_reg = lb.data.regression_1d(n=50, rng=0)
@@ -465,7 +475,8 @@ plt.show()
 # %% [markdown]
 # ### Classification
 #
-# Two interleaved half-moons in the plane: $x \in \mathbb{R}^2$, $y \in \{0, 1\}$. The network outputs one score
+# Two interleaved half-moons in the plane: $x \in \mathbb{R}^2$, $y \in \{0, 1\}$. The network has two hidden
+# layers with $\mathrm{ReLU}(z) = \max(0, z)$ in place of $\tanh$ (chapter 4 compares them). It outputs one score
 # (a *logit*) per class, the predicted class is the one with the larger score, and the loss is the cross-entropy
 # (`CrossEntropyLoss`), which chapter 3 derives; here it is enough that it is small when the score of the correct
 # class is much larger than the other. The training loop is plain gradient descent again, on batches of 32 pairs
@@ -559,82 +570,188 @@ plt.show()
 #   best practice or resources, and tuned on validation data, never on the training loss. The chosen model is
 #   reported once on test data; validation and test data are drawn like the training data.
 # - Regression and classification are supervised; density modelling is unsupervised and maximises the likelihood.
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# Each exercise has an answer cell (the one stored here works) followed by a check cell. Replace the answer with
-# your own and run both: a wrong answer makes the check fail.
+# Each exercise is a code cell whose first line says what to write, followed by a check cell that prints
+# "correct ✓" or says what is wrong and gives a hint. In the student edition the solutions are replaced by `...`
+# or `raise NotImplementedError`; nothing after an exercise depends on your answer. Exercises 1.3-1.5 are
+# "implement it".
 #
-# **Exercise 1.** Predictions $\hat y = (1, 2, 3)$ for targets $y = (1.5, 2, 2)$: what is the mean squared error?
+# **1.1** Predictions $\hat y = (1, 2, 3)$ for targets $y = (1.5, 2, 2)$: what is the mean squared error?
 # Compute it by hand (as a number).
 
 # %%
-answer_1 = (0.5**2 + 0**2 + 1**2) / 3
+import littlebook.exercises as ex
 
 # %%
-assert np.isclose(answer_1, lb.MSELoss()(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.0]))), "not the MSE"
-print("exercise 1: correct")
+# Exercise 1.1: the mean squared error of predictions (1, 2, 3) for targets (1.5, 2, 2), by hand
+### BEGIN SOLUTION
+answer_1 = (0.5**2 + 0**2 + 1**2) / 3
+### END SOLUTION
+
+# %%
+ex.check_value("1.1", answer_1, mse(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.0])),
+               hint="square each difference ŷ_n − y_n, then take the mean over the three pairs")
 
 # %% [markdown]
-# **Exercise 2.** How many weights does `lb.Sequential(lb.Linear(2, 16), lb.ReLU(), lb.Linear(16, 3))` have?
+# **1.2** How many weights does `lb.Sequential(lb.Linear(2, 16), lb.ReLU(), lb.Linear(16, 3))` have?
 # Count them by hand from the shapes of $W$ and $b$ in each `Linear`.
 
 # %%
+# Exercise 1.2: the number of weights of Linear(2, 16) → ReLU → Linear(16, 3), counted by hand
+### BEGIN SOLUTION
 answer_2 = (2 * 16 + 16) + (16 * 3 + 3)
+### END SOLUTION
 
 # %%
-assert answer_2 == lb.Sequential(lb.Linear(2, 16), lb.ReLU(), lb.Linear(16, 3)).num_parameters(), "recount"
-print("exercise 2: correct")
+ex.check_value("1.2", answer_2, lb.Sequential(lb.Linear(2, 16), lb.ReLU(), lb.Linear(16, 3)).num_parameters(),
+               hint="a Linear(m, n) has a weight matrix W of shape (n, m) and a bias b of n entries; ReLU has none")
 
 # %% [markdown]
-# **Exercise 3.** Name the category ("regression", "classification" or "density") of each task.
+# **1.3 (implement it).** The loss and its gradient for the linear model $\hat y = X W^\top + b$ of §1.2 (X of
+# shape (N, d), W of shape (1, d), b of shape (1,)), as gradient descent needs them: return
+# $\mathscr{L} = \frac1N \sum_n (\hat y_n - y_n)^2$, $\partial \mathscr{L} / \partial W$ and
+# $\partial \mathscr{L} / \partial b$. (Start from $\partial \mathscr{L} / \partial \hat y_n = \frac2N (\hat y_n -
+# y_n)$.) The check compares with `lb.MSELoss` and the `backward` pass of `lb.Linear`.
 
 # %%
-answer_3 = {
-    "predict tomorrow's temperature in °C": "regression",
-    "tell spam from non-spam e-mails": "classification",
-    "flag transactions that are unlikely under past transactions": "density",
-    "read the digit 0-9 in an 8x8 image": "classification",
-}
+# Exercise 1.3: mean squared error of ŷ = X Wᵀ + b and its gradients with respect to W and b
+def mse_and_gradients(W, b, X, y):
+    """W (1, d), b (1,), X (N, d), y (N, 1) → (loss, ∂L/∂W of shape (1, d), ∂L/∂b of shape (1,))."""
+    ### BEGIN SOLUTION
+    residual = X @ W.T + b - y  # (N, 1)
+    grad_y_hat = 2 * residual / len(X)
+    return float(np.mean(residual**2)), grad_y_hat.T @ X, grad_y_hat.sum(axis=0)
+    ### END SOLUTION
+
 
 # %%
-_key = {"°C": "regression", "spam": "classification", "unlikely": "density", "digit": "classification"}
-for task, category in answer_3.items():
-    expected = next(v for k, v in _key.items() if k in task)
-    assert category == expected, f"{task!r}: not {category!r}"
-print("exercise 3: correct")
+def library_mse_and_gradients(W, b, X, y):
+    layer = lb.Linear(W.shape[1], 1, dtype=np.float64)
+    layer.weight.value[...], layer.bias.value[...] = W, b
+    loss_fn = lb.MSELoss()
+    loss = loss_fn(layer(X), y)
+    layer.backward(loss_fn.backward())
+    return loss, layer.weight.grad, layer.bias.grad
+
+
+_rng = np.random.default_rng(1)
+ex.check_function("1.3", mse_and_gradients, library_mse_and_gradients,
+                  inputs=[(_rng.standard_normal((1, 3)), _rng.standard_normal(1), X_train, y_train),
+                          (_rng.standard_normal((1, 5)), _rng.standard_normal(1), _rng.standard_normal((7, 5)),
+                           _rng.standard_normal((7, 1)))],
+                  hint="ŷ − y has shape (N, 1); ∂L/∂W = (∂L/∂ŷ)ᵀ X sums over the N pairs, ∂L/∂b sums ∂L/∂ŷ")
 
 # %% [markdown]
-# **Exercise 4.** With 40 training points instead of 12, which degree does validation choose? Use
-# `lb.data.regression_1d(n=40, rng=3)` (drawn like the others) for training and the same validation set; write code
-# that finds it.
+# **1.4 (implement it).** At the minimum of the quadratic bowl the gradient is zero. With the matrix $A$ of §1.4
+# (the features and a column of ones) this gives the **normal equations** $A^\top A\, w = A^\top y$. Solve them with
+# `np.linalg.solve` and return the weight (1, d) and the bias (1,). The check compares with `fit_least_squares` on
+# the chapter's training set and on a degree-5 fit.
 
 # %%
+# Exercise 1.4: least squares by the normal equations AᵀA w = Aᵀy; return (W of shape (1, d), b of shape (1,))
+def normal_equations(X, y):
+    ### BEGIN SOLUTION
+    A = np.hstack([X, np.ones((len(X), 1))])
+    w = np.linalg.solve(A.T @ A, A.T @ y)
+    return w[:-1].T, w[-1]
+    ### END SOLUTION
+
+
+# %%
+def library_least_squares(X, y):
+    fitted = fit_least_squares(lb.Linear(X.shape[1], 1, dtype=np.float64), X, y)
+    return fitted.weight.value, fitted.bias.value
+
+
+# normal equations square the condition number (77² ≈ 6,000 for degree 3): rtol 1e-6 leaves a wide margin
+ex.check_function("1.4", normal_equations, library_least_squares,
+                  inputs=[(X_train, y_train), (polynomial_features(x_train, 5), y_train)],
+                  hint="A has the features in its first columns and ones in the last; the last entry of w is b")
+
+# %% [markdown]
+# **1.5 (implement it).** A polynomial feature map for inputs in any interval $[lo, hi]$: rescale to
+# $t = (2x - lo - hi) / (hi - lo) \in [-1, 1]$ (for $[0, 1]$ this is §1.2's $t = 2x - 1$) and return the
+# features $(t, t^2, \dots, t^d)$, shape (N, d), without a Python loop over the samples.
+
+# %%
+# Exercise 1.5: features (t, t², …, t^d) of x (N, 1) rescaled from [lo, hi] to t ∈ [−1, 1]; shape (N, degree)
+def rescaled_polynomial_features(x, degree, lo, hi):
+    ### BEGIN SOLUTION
+    t = (2 * x - lo - hi) / (hi - lo)
+    return t ** np.arange(1, degree + 1)
+    ### END SOLUTION
+
+
+# %%
+def vandermonde_features(x, degree, lo, hi):  # numpy's Vandermonde matrix, without its column of ones
+    return np.polynomial.polynomial.polyvander(np.ravel((2 * x - lo - hi) / (hi - lo)), degree)[:, 1:]
+
+
+ex.check_function("1.5", rescaled_polynomial_features, vandermonde_features,
+                  inputs=[(x_train, 3, 0.0, 1.0), (np.linspace(-5, 15, 9)[:, None], 6, -5.0, 15.0)],
+                  hint="(N, 1) ** (d,) broadcasts to (N, d); check that lo maps to −1 and hi to +1")
+
+# %% [markdown]
+# **1.6** Name the category ("regression", "classification" or "density") of each of these tasks, in order:
+# predict tomorrow's temperature in °C; tell spam from non-spam e-mails; flag bank transactions that are unlikely
+# under past transactions; read the digit 0-9 in an 8×8 image.
+
+# %%
+# Exercise 1.6: the category of each of the four tasks, as a tuple of four strings
+### BEGIN SOLUTION
+answer_6 = ("regression", "classification", "density", "classification")
+### END SOLUTION
+
+# %%
+ex.check_digest("1.6", answer_6, "cebe1e9e92461db4",
+                hint="is y a real number, one of a few classes, or is there no y at all (only the density of x)?")
+
+# %% [markdown]
+# **1.7** With 40 training pairs instead of 12, which degree does validation choose? Draw them with
+# `lb.data.regression_1d(n=40, rng=3)` (drawn like the others), keep the validation set of §1.5, and write code
+# that finds the degree (1 to 11) with the smallest validation loss.
+
+# %%
+# Exercise 1.7: the degree (1-11) with the smallest validation loss when training on regression_1d(n=40, rng=3)
+### BEGIN SOLUTION
 big_train = lb.data.regression_1d(n=40, rng=3)
-answer_4 = int(degrees[np.argmin([train_and_validate(d, train=big_train)[2] for d in degrees])])
-print(f"degree chosen with 40 training points ≈{answer_4}")
+answer_7 = int(degrees[np.argmin([train_and_validate(d, train=big_train)[2] for d in degrees])])
+### END SOLUTION
 
 # %%
-_val = {d: train_and_validate(d, train=big_train)[2] for d in degrees}
-assert _val[answer_4] == min(_val.values()), f"degree {answer_4} does not have the smallest validation loss"
-print("exercise 4: correct; more data lets the validation loss of high degrees come down:",
-      f"degree 9 now has ≈{_val[9]:.3f} (was ≈{val_loss[8]:.3g} with 12 points)")
+_val = {d: train_and_validate(d, train=lb.data.regression_1d(n=40, rng=3))[2] for d in degrees}
+ex.check_value("1.7", answer_7, min(_val, key=_val.get),
+               hint="fit each degree on the 40 pairs with train_and_validate(d, train=...) and compare index [2]")
+print(f"more data lets high degrees predict well: degree 9 has validation loss ≈{_val[9]:.3f} with 40 pairs, "
+      f"≈{val_loss[8]:.3g} with 12")
+assert _val[9] < 0.1 < val_loss[8]  # measured 0.022 and 101: round-off cannot move either across 0.1
 
 # %% [markdown]
-# **Exercise 5.** For a single Gaussian $\mathcal{N}(\mu, \sigma^2)$, maximum likelihood has a closed form. Give
-# $(\mu^*, \sigma^*)$ for the data `samples[:, 0]` (the check verifies that nearby values have a lower likelihood).
+# **1.8** For a single Gaussian $\mathcal{N}(\mu, \sigma^2)$, maximum likelihood has a closed form. Give
+# $(\mu^*, \sigma^*)$ for the data `samples[:, 0]` of §1.6 as a tuple of two numbers (the check also verifies that
+# nearby values have a lower likelihood).
 
 # %%
-answer_5 = (samples.mean(), samples.std())
+# Exercise 1.8: the maximum-likelihood (μ*, σ*) of one Gaussian for samples[:, 0]
+### BEGIN SOLUTION
+answer_8 = (samples.mean(), samples.std())
+### END SOLUTION
 
 # %%
+_x = samples[:, 0]
+_ml = (np.mean(_x), np.sqrt(np.mean((_x - np.mean(_x)) ** 2)))  # the closed form, written independently
+ex.check_array("1.8", answer_8, _ml, rtol=1e-6, name="(μ*, σ*)",
+               hint="μ* is the mean of the samples; σ* is the root of the mean squared deviation from μ* (divide by N)")
+
+
 def _loglik(mu, sigma):
     g = GaussianMixture(1, 1, dtype=np.float64)
     g.means.value[...], g.log_std.value[...] = mu, np.log(sigma)
     return g(samples).mean()
 
 
-mu, sigma = answer_5
-assert all(_loglik(mu, sigma) >= _loglik(mu + dm, sigma * ds) for dm in (-0.01, 0, 0.01) for ds in (0.99, 1, 1.01)), \
-    "a nearby (μ, σ) has a higher likelihood"
-print("exercise 5: correct")
+# and it is a maximum: every nearby (μ, σ) has a lower likelihood (computed from the closed form, not the answer)
+assert all(_loglik(*_ml) > _loglik(_ml[0] + dm, _ml[1] * ds) for dm in (-0.01, 0.01) for ds in (0.99, 1.01))
