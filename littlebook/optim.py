@@ -44,6 +44,14 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def _check_grads(self) -> None:
+        """Every gradient must match its parameter before any update: a failure half-way through the list
+        would leave some parameters (and moments) updated and the rest not."""
+        for i, p in enumerate(self.params):
+            if not isinstance(p.grad, np.ndarray) or p.grad.shape != p.value.shape:
+                raise ValueError(f"{type(self).__name__}.step: params[{i}].grad must have the parameter's shape "
+                                 f"{p.value.shape}, got {np.shape(p.grad)}")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g})"
 
@@ -69,6 +77,7 @@ class SGD(Optimizer):
         self.velocity = [np.zeros_like(p.value) for p in self.params] if momentum else None
 
     def step(self) -> None:
+        self._check_grads()
         for i, p in enumerate(self.params):
             g = p.grad
             if self.weight_decay:
@@ -103,6 +112,7 @@ class Adam(Optimizer):
         self.t = 0
 
     def step(self) -> None:
+        self._check_grads()
         self.t += 1
         c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
         for p, m, v, s in zip(self.params, self.m, self.v, self._scratch, strict=True):

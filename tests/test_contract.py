@@ -414,6 +414,18 @@ def test_a_failed_operation_changes_nothing(action, error, words, tmp_path):
     assert _state(model, opt) == before
 
 
+@pytest.mark.parametrize("make", [lambda ps: lb.SGD(ps, momentum=0.9), lambda ps: lb.Adam(ps)], ids=["SGD", "Adam"])
+def test_an_optimizer_step_with_a_wrong_gradient_updates_nothing(make):
+    model, _ = _model_and_optimizer()
+    opt = make(model.parameters())
+    opt.step()
+    model.layers[-1].bias.grad = np.ones(7)  # the last parameter's gradient is wrong: nothing may move
+    before = _state(model, opt)
+    with pytest.raises(ValueError, match=r"params\[5\]\.grad must have the parameter's shape \(3,\), got \(7,\)"):
+        opt.step()
+    assert _state(model, opt) == before
+
+
 @pytest.mark.parametrize("layer, x, grad", [
     (lb.Linear(3, 2, dtype=np.float64), np.ones((4, 3)), np.ones((4, 3))),
     (lb.ReLU(), np.ones((4, 3)), np.ones((3, 4))),
