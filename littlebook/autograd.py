@@ -240,8 +240,9 @@ class Tensor:
         # Gradients of this pass live in `pending`, not in .grad: a second backward() must add only its own part.
         pending = {self: grad}
         for node in reversed(topological_order(self)):
-            g = pending.pop(node)  # complete: every consumer of node comes later in the order and is done
-            node.grad = np.array(g) if node.grad is None else node.grad + g
+            # g is complete: every consumer of node comes later in the order, so it has sent its part already.
+            g = np.asarray(pending.pop(node), dtype=node.dtype)
+            node.grad = np.array(g) if node.grad is None else node.grad + g  # a copy: g may be a read-only view
             if node._vjp is None:
                 continue
             for parent, g_parent in zip(node._parents, node._vjp(g)):

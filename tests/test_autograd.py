@@ -223,6 +223,9 @@ def test_dtype_is_kept():
     y.backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
     assert Tensor([1, 2]).dtype == np.float64 and Tensor(3).dtype == np.float64
+    w64 = Tensor(np.ones(3))
+    (x.sum(axis=0) * w64).sum().backward()  # mixed: each tensor's gradient comes back in its own dtype
+    assert w64.grad.dtype == np.float64 and x.grad.dtype == np.float32
 
 
 # -- errors ---------------------------------------------------------------------------------------------------
