@@ -220,6 +220,8 @@ ERRORS = [
     ("predict empty X", lambda: lb.predict(lb.Linear(4, 2), np.ones((0, 4))), ValueError, ["X", "(0, 4)"]),
     ("predict batch_size=0", lambda: lb.predict(lb.Linear(4, 2), X4, batch_size=0), ValueError, ["batch_size"]),
     ("accuracy lengths differ", lambda: lb.accuracy(LOGITS, np.array([0, 1, 2])), ValueError, ["(2, 3)", "(3,)"]),
+    ("accuracy y of shape (N, 1)", lambda: lb.accuracy(LOGITS, np.array([[0], [1]])), ValueError,  # was (N, N)
+     ["(2,) (classes)", "(2, 1)"]),
     ("accuracy binary lengths", lambda: lb.accuracy(np.ones(3), np.ones(2)), ValueError, ["3 values", "(2,)"]),
     ("accuracy empty", lambda: lb.accuracy(np.ones((0, 3)), np.ones(0)), ValueError, ["empty", "(0, 3)"]),
     ("evaluate y missing", lambda: lb.evaluate(lb.Linear(4, 2), lb.MSELoss(), X4, np.ones((2, 2))), ValueError,
