@@ -1097,13 +1097,10 @@ for layer in reversed(model.layers):
 # are unreliable exactly at the kinks of ReLU and max pooling, and the digits have many pixels exactly 0 (where
 # several windows tie); adding a little noise to the input moves us away from those kinks.
 
-# %% tags=["nbval-ignore-output"]
+# %%
 x_check = xb[:4] + 0.01 * np.random.default_rng(3).standard_normal(xb[:4].shape)  # 4 images keep this quick
 y_check = yb[:4]
 errors = lb.check_module(model, x_check)
-for name, err in errors.items():
-    print(f"check_module, relative error {name:>10}: {err:.1e}")
-assert max(errors.values()) < 1e-6
 
 model.zero_grad()
 loss_fn(model(x_check), y_check)
@@ -1112,15 +1109,11 @@ conv_layer = model[0]  # the first layer: its gradient went through every other 
 for name, p in conv_layer.named_parameters():
     numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(model(x_check), y_check), p.value)
     errors[f"loss → conv.{name}"] = lb.rel_error(p.grad, numeric)
-    print(f"∂(cross-entropy)/∂conv.{name}, relative error: {errors[f'loss → conv.{name}']:.1e}")
-
-# %% [markdown]
-# (The exact errors above depend on the machine's floating-point library, so that cell's output is not compared
-# when the book is tested; the claim is:)
-
-# %%
-print(f"all {len(errors)} gradient checks: relative error < 1e-6 → {max(errors.values()) < 1e-6}")
-assert max(errors.values()) < 1e-6
+# float64 with h = 1e-5: the errors are 1e-11-1e-10 (finite-difference truncation and round-off; they vary
+# with the machine); a wrong backward pass would give 1e-2 or more
+assert max(errors.values()) < 1e-8
+for name in errors:
+    print(f"{'check_module, ' + name if '→' not in name else name:<28} relative error < 1e-8")
 
 # %% [markdown]
 # **Updating.** Only when *all* gradients have been computed does the optimizer update the parameters — every
