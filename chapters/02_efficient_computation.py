@@ -232,7 +232,8 @@ else:
     raise AssertionError("(100, 32) + (100,) should not broadcast")
 
 # %% [markdown]
-# Stretching is free because a broadcast axis gets stride 0: every step along it reads the same scalars.
+# Stretching is free because, as in section 2.2, a broadcast axis gets stride 0: every step along it reads the same
+# scalars.
 
 # %%
 b = np.arange(3, dtype=np.float32)
@@ -359,11 +360,11 @@ assert abs(intensity(1) - 0.5) < 1e-3 and intensity(512) > 100  # exact arithmet
 # ### Measured: GFLOP/s of one core against the batch size
 #
 # We time `X @ W.T` for these four batch sizes, and estimate the core's **peak** from a large square product
-# ($1024 \times 1024$ by $1024 \times 1024$, 2.1 GFLOP, some 30 ms here), about the best rate the matrix library
-# reaches. numpy's matrix library is limited to one thread (with threadpoolctl, as `time_calls` does), and we
-# count the processor time of this program (`time.process_time`) rather than the clock: these products last
-# longer than the slice of time the operating system gives a program, so on a busy machine the clock would also
-# count the time the core spent on other programs.
+# ($1024 \times 1024$ by $1024 \times 1024$, 2.1 GFLOP, about 30 ms on the AVX2 core this book was written on),
+# about the best rate the matrix library reaches. numpy's matrix library is limited to one thread (with
+# threadpoolctl, as `time_calls` does), and we count the processor time of this program (`time.process_time`)
+# rather than the clock: these products last longer than the slice of time the operating system gives a program,
+# so on a busy machine the clock would also count the time the core spent on other programs.
 
 # %%
 def cpu_seconds_per_call(fn, rounds=3, min_seconds=0.005):
@@ -397,6 +398,8 @@ print(f"batch 1 read the weights at ≈{bandwidth:.0f} GB/s; peak / bandwidth �
 assert 1 < peak < 10_000, peak
 assert gflops[-1] > 0.5 * peak, "batch 512 should run near the peak"
 assert gflops[-1] > 2 * gflops[0], "batch 512 should run much faster per FLOP than batch 1"
+# batch 8 reached 0.2-0.5 of min(peak, intensity × bandwidth) in the same runs
+assert gflops[1] < 0.75 * min(peak, intensity(8) * bandwidth), "batch 8 should stay well below its bound"
 
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.semilogx(gemm_batches, gflops, "o-", label="X @ W.T, W of shape (2048, 2048)")
@@ -413,18 +416,21 @@ plt.show()
 # printed above), and the arithmetic units wait most of the time. The ratio peak / bandwidth, the **machine
 # balance**, is the intensity a computation needs to keep the core busy; a batch of 512, at ~170 FLOP/byte, is
 # far above it and runs at the peak: the matrix library splits the product into blocks that stay in the L1 and L2
-# caches and in registers, so each number fetched from memory serves hundreds of multiply-adds. Very small
-# batches (8 here) fall below even the memory limit, because the library's blocks are not filled. This is the
-# hardware reason to train on mini-batches, and to write a model as a few large tensor operations.
+# caches and in registers, so each number fetched from memory serves hundreds of multiply-adds. A small batch
+# (8 here) stays far below the bound $\min(\text{peak}, I \times \text{bandwidth})$: the matrix library is
+# organised for large products and first copies ("packs") the weights into cache-sized blocks, an extra pass
+# over all 16 MB that pays off only when each block then serves many rows. This is the hardware reason to train
+# on mini-batches (chapter 3), and to write a model as a few large tensor operations.
 #
 # **GPUs** push the same trade-off further. Typical published figures (vendors' data sheets for recent data-centre
 # GPUs, orders of magnitude, not measured here): thousands of arithmetic cores (about 7,000-17,000 "CUDA cores"),
 # high-bandwidth memory (HBM) at about 1-3 TB/s, and about 10-70 TFLOP/s in float32 on the general cores, up to
 # several hundred to about 1,000 TFLOP/s in 16-bit formats on the matrix units ("tensor cores"), against
-# about 50-100 GFLOP/s for one CPU core (measured above for this one) and some 20-100 GB/s of RAM bandwidth for a
-# whole CPU. The machine balance of such a GPU is a few hundred FLOP per byte: only large matrix products with
-# large batches come close to its peak, and deep learning is organised around them.
-#
+# about 50-100 GFLOP/s for one CPU core (measured above for this one) and some 50 GB/s (desktop) to a few hundred
+# GB/s (server) of RAM bandwidth for a whole CPU. The machine balance of such a GPU in 16-bit formats is about
+# 150-300 FLOP per byte, against a few FLOP per byte for the CPU core above: only large matrix products with large
+# batches come close to a GPU's peak, and deep learning is organised around them.
+
 # %% [markdown]
 # ## 2.7 float32 or float64?
 #
@@ -570,7 +576,7 @@ plt.show()
 # 10^{-8}$, $1 + h$ rounds to 1 itself: the forward estimate is 0, an error of 3, and the central one soon follows.)
 # In float32 the best central difference is only good to
 # about $10^{-5}$, which is why `lb.gradcheck` computes in float64 with central differences and $h = 10^{-5}$, close
-# to $\varepsilon^{1/3}$, where the error is about $10^{-10}$.
+# to $\varepsilon^{1/3}$, where the error for this $f$ is about $10^{-10}$ ($h^2$).
 
 # %% [markdown]
 # ## 2.8 im2col: a convolution as one matrix product
