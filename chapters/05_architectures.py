@@ -25,10 +25,12 @@
 # - build a multi-layer perceptron (MLP) from `Linear` layers and ReLUs, and say why the activations are needed;
 # - carry out the training recipe by hand — (a) initialise, (b) forward a batch, (c) compute the loss,
 #   (d) backpropagate, (e) update, (f) repeat for epochs — and recognise the same loop inside `lb.fit`;
-# - train an MLP to ≥ 97 % held-out accuracy on the digits, and read what the learning rate does to training;
-# - build a small convolutional network (CNN) and compare it with the MLP by accuracy, parameter count and time;
+# - train an MLP to about 97 % held-out accuracy on the digits, and read what the learning rate does to training;
+# - build a small convolutional network (CNN) and compare it fairly with the MLP — same recipe, learning rates
+#   chosen on a validation set, several seeds — by accuracy, parameter count and time;
 # - explain vanishing gradients, measure them layer by layer, and show why a residual connection
-#   $y = F(x) + x$ keeps a deep network trainable: $\partial y/\partial x = \partial F/\partial x + I$.
+#   $y = F(x) + x$ keeps a deep network trainable: $\partial y/\partial x = \partial F/\partial x + I$;
+# - tell vanishing gradients from *degradation*, the problem residual networks were invented for, and measure it.
 #
 # Every layer, loss, optimiser and training loop used here is the one in `littlebook`.
 
@@ -51,17 +53,26 @@ np.set_printoptions(precision=4, suppress=True)
 # $$h_1 = \mathrm{ReLU}(x W_1^\top + b_1),\qquad h_2 = \mathrm{ReLU}(h_1 W_2^\top + b_2),\qquad
 # \text{logits} = h_2 W_3^\top + b_3 .$$
 #
-# The data: the 1,797 real 8 × 8 handwritten digits that scikit-learn ships, as 64 pixel values in [0, 1]. A quarter
-# of them is held out as a **test set** that training never sees; the split is stratified (each digit keeps its
-# share) and seeded (the same split on every run).
+# The data: the 1,797 real 8 × 8 handwritten digits that scikit-learn ships, as 64 pixel values in [0, 1], cut into
+# three parts (chapter 1):
+#
+# - a **training set** (60 %), the only data the weights are fitted on;
+# - a **validation set** (15 %), on which every choice in this chapter is made — a learning rate, an architecture's
+#   recipe, a depth;
+# - a **test set** (25 %), touched once, at the end of section 5.5, to report the chosen models. A number measured
+#   on data that was used to choose is optimistic: the choice has adapted to that data's noise.
+#
+# Both splits are stratified (each digit keeps its share) and seeded (the same split on every run).
 
 # %%
 X, y = lb.load_digits()
-X_train, X_test, y_train, y_test = lb.train_test_split(X, y, test_size=0.25, rng=0, stratify=True)
-print(f"train: X {X_train.shape}, y {y_train.shape}    test: X {X_test.shape}, y {y_test.shape}")
-print("test images per digit:", np.bincount(y_test))
-assert len(X_train) + len(X_test) == len(X) == 1797
-assert np.bincount(y_test).min() >= 44  # stratified: every digit is in the test set in its proportion
+X_rest, X_test, y_rest, y_test = lb.train_test_split(X, y, test_size=0.25, rng=0, stratify=True)
+X_train, X_val, y_train, y_val = lb.train_test_split(X_rest, y_rest, test_size=0.2, rng=1, stratify=True)
+for name, (X_part, y_part) in {"train": (X_train, y_train), "validation": (X_val, y_val),
+                               "test": (X_test, y_test)}.items():
+    print(f"{name:10s}: X {X_part.shape}, y {y_part.shape}, images per digit {np.bincount(y_part)}")
+assert len(X_train) + len(X_val) + len(X_test) == len(X) == 1797
+assert np.bincount(y_test).min() >= 44 and np.bincount(y_val).min() >= 26  # stratified: every digit, in proportion
 
 image_grid(X_train[:16].reshape(-1, 8, 8), titles=y_train[:16], ncols=16)
 plt.show()
@@ -191,7 +202,7 @@ loss = loss_fn(logits, yb)
 by_hand = -lb.functional.log_softmax(logits)[np.arange(32), yb].mean()
 print(f"loss ≈{loss:.4f}   (by hand: ≈{by_hand:.4f};  uniform guessing: log 10 = {np.log(10):.4f})")
 assert np.isclose(loss, by_hand, rtol=1e-5)
-assert abs(loss - np.log(10)) < 0.2  # random weights: close to guessing (2.32 here; other seeds 2.2-2.4)
+assert abs(loss - np.log(10)) < 0.6  # random weights: near guessing (seeds 0-4, first three batches: 2.25-2.74)
 
 # %% [markdown]
 # ### d) Backpropagate
@@ -242,7 +253,7 @@ print("lb.SGD(lr=0.01).step() == the update by hand, for all", len(model.paramet
 # %% [markdown]
 # ### f) Repeat for several epochs
 #
-# An **epoch** is one pass over the training set: here 43 batches of (at most) 32 images, so 43 updates. Below, steps
+# An **epoch** is one pass over the training set: here 34 batches of (at most) 32 images, so 34 updates. Below, steps
 # b)–e) run in an explicit loop for three epochs. The optimiser is SGD with **momentum**, the variant used for most of
 # the chapter: it keeps a running sum of past gradients, $v \leftarrow \mu v + \nabla L$, and steps along it,
 # $w \leftarrow w - \eta v$, which smooths out the noise of single batches ($\mu = 0.9$ here).
@@ -262,10 +273,11 @@ for epoch in range(1, 4):                                          # f)
         optimizer.step()                                           # e)
         losses.append(loss)
     epoch_losses.append(np.mean(losses))
-    test_loss, test_acc = lb.evaluate(model, loss_fn, X_test, y_test)
-    print(f"epoch {epoch}: {len(losses)} steps, mean train loss ≈{epoch_losses[-1]:.3f}, test accuracy ≈{test_acc:.3f}")
-# seeds 0-4 and four CPU configurations: the loss falls every epoch, test accuracy after 3 epochs 0.93-0.97
-assert epoch_losses[0] > epoch_losses[1] > epoch_losses[2] and test_acc > 0.9
+    val_loss, val_acc = lb.evaluate(model, loss_fn, X_val, y_val)
+    print(f"epoch {epoch}: {len(losses)} steps, mean train loss ≈{epoch_losses[-1]:.3f}, "
+          f"validation accuracy ≈{val_acc:.3f}")
+# seeds 0-4: the loss falls every epoch; validation accuracy after 3 epochs 0.91-0.94
+assert epoch_losses[0] > epoch_losses[1] > epoch_losses[2] and val_acc > 0.88
 
 # %% [markdown]
 # **`lb.fit` is this loop.** It adds book-keeping — a progress bar, a `History` of losses and accuracies, and a
@@ -282,35 +294,38 @@ print(f"fit: {history.steps} steps; its weights equal the hand-written loop's ex
 # %% [markdown]
 # ## 5.3 Training with `fit`
 #
-# Now the real run: 15 epochs, with the held-out test set evaluated after every epoch (`val_data`) so that we can
-# watch it — it never influences the weights (the plots call it "validation", fit's name for it). The progress bar shows the loss of the latest batch and, at the end of
-# each epoch, the test accuracy. (The bar and the timing differ from run to run, so nbval does not compare this
-# cell's output; the next cell asserts the result.)
+# Now the real run: 15 epochs at η = 0.1 (a first guess; section 5.4 compares learning rates), with the validation
+# set evaluated after every epoch (`val_data`) so that we can watch it — it never influences the weights. The
+# progress bar shows the loss of the latest batch and, at the end of each epoch, the validation accuracy. (The bar
+# and the timing differ from run to run, so nbval does not compare this cell's output; the next cell asserts the
+# result.)
 
 # %% tags=["nbval-ignore-output"]
 mlp = make_mlp(rng=0)
 mlp_history = lb.fit(mlp, loss_fn, lb.SGD(mlp.parameters(), lr=0.1, momentum=0.9), (X_train, y_train),
-                     epochs=15, batch_size=32, val_data=(X_test, y_test), rng=0)
+                     epochs=15, batch_size=32, val_data=(X_val, y_val), rng=0)
 print(mlp_history)
 
-# %% tags=["nbval-ignore-output"]
-_, mlp_acc = lb.evaluate(mlp, loss_fn, X_test, y_test)
-print(f"MLP test accuracy ≈{mlp_acc:.4f} (≈{round((1 - mlp_acc) * len(y_test))} of {len(y_test)} test digits wrong)")
+# %%
+_, mlp_val_acc = lb.evaluate(mlp, loss_fn, X_val, y_val)
+print(f"MLP validation accuracy ≈{mlp_val_acc:.3f} (≈{round((1 - mlp_val_acc) * len(y_val))} of {len(y_val)} "
+      "validation digits wrong)")
 plot_history(mlp_history, metrics=("loss", "accuracy"))
 plt.show()
-
-# %%
-assert mlp_acc >= 0.97, mlp_acc
+# seeds 0-4 (weights and batch order) give 0.937-0.981 on the validation set (four of five ≥ 0.974)
+assert mlp_val_acc >= 0.93, mlp_val_acc
 assert mlp_history.train_loss[-1] < 0.05 < mlp_history.train_loss[0]
 
 # %% [markdown]
-# What does it get wrong? The misclassified test digits, titled *true → predicted*: most are genuinely ambiguous
-# at 8 × 8 pixels.
+# One seed is one sample: over seeds 0–4 (weights and batch order) the validation accuracy of this run is
+# 93.7–98.1 %; four of the five runs reach 97.4 % or more, the fifth ends with a higher training loss (0.03, against
+# < 0.001) and 93.7 %. What does it get wrong? The misclassified validation digits, titled *true → predicted*: most
+# are genuinely ambiguous at 8 × 8 pixels.
 
 # %% tags=["nbval-ignore-output"]
-predicted = lb.predict(mlp, X_test).argmax(axis=1)
-wrong = np.flatnonzero(predicted != y_test)
-image_grid(X_test[wrong].reshape(-1, 8, 8), titles=[f"{y_test[i]} → {predicted[i]}" for i in wrong], ncols=12)
+predicted = lb.predict(mlp, X_val).argmax(axis=1)
+wrong = np.flatnonzero(predicted != y_val)
+image_grid(X_val[wrong].reshape(-1, 8, 8), titles=[f"{y_val[i]} → {predicted[i]}" for i in wrong], ncols=12)
 plt.show()
 
 # %% [markdown]
@@ -339,54 +354,82 @@ else:
 #
 # The learning rate $\eta$ is often the hyper-parameter that matters most (chapter 3). Too small and training
 # crawls; too large and the steps overshoot and the loss jumps up — and, as we will see, a network can be damaged
-# for good by such a jump. To choose $\eta$ without peeking at the test
-# set, a **validation** set is split off the training set; each run below trains a fresh MLP for 5 epochs.
+# for good by such a jump. Each run below trains a fresh MLP for 5 epochs at one of four learning rates, with three
+# seeds each (weights and batch order), and is judged on the validation set. `fit` stops a run whose loss exceeds
+# 10⁴ times its first loss (it raises `TrainingDiverged`, and the network keeps its last finite weights); such a
+# run counts as diverged. The runs are kept in `lr_runs`.
 
 # %%
-X_fit, X_val, y_fit, y_val = lb.train_test_split(X_train, y_train, test_size=0.2, rng=1, stratify=True)
-lrs = [0.001, 0.01, 0.1, 1.0]
-runs = {lr: train_curve(make_mlp, (X_fit, y_fit), lr, epochs=5, optimizer="momentum", val_data=(X_val, y_val))
-        for lr in lrs}
+lrs, seeds = [0.001, 0.01, 0.1, 1.0], [0, 1, 2]
+
+
+def train_mlp(lr, seed, epochs=5):
+    """A fresh MLP (weights from `seed`) trained with SGD + momentum 0.9; returns it and its History."""
+    net = make_mlp(rng=seed)
+    try:
+        history = lb.fit(net, loss_fn, lb.SGD(net.parameters(), lr=lr, momentum=0.9), (X_train, y_train),
+                         epochs=epochs, batch_size=32, val_data=(X_val, y_val), rng=seed, progress=False)
+    except lb.TrainingDiverged as err:
+        history = err.history
+    return net, history
+
+
+lr_runs = {(lr, s): train_mlp(lr, s) for lr in lrs for s in seeds}
+lr_val = {lr: np.array([lb.evaluate(lr_runs[lr, s][0], loss_fn, X_val, y_val)[1] for s in seeds]) for lr in lrs}
+for lr in lrs:
+    n_diverged = sum(lr_runs[lr, s][1].diverged_at is not None for s in seeds)
+    print(f"η = {lr:<5}: validation accuracy ≈{lr_val[lr].min():.2f} to ≈{lr_val[lr].max():.2f}, "
+          f"diverged in ≈{n_diverged} of {len(seeds)} runs")
 
 fig, axes = plt.subplots(1, len(lrs), figsize=(14, 3.2), sharey=True)
-for i, (ax, (lr, h)) in enumerate(zip(axes, runs.items())):
-    plot_history(h, ax=ax)
-    ax.set_ylim(0, 3)
-    if i > 0:
+for ax, lr in zip(axes, lrs):
+    plot_history(lr_runs[lr, 0][1], ax=ax)
+    ax.set_yscale("log")  # η = 1: the loss jumps by orders of magnitude
+    if lr != lrs[0]:
         ax.get_legend().remove()  # one legend is enough
-    ax.set_title(f"η = {lr}: validation accuracy {h.val_acc[-1]:.2f}")
+    ax.set_title(f"η = {lr}: val. acc. {lr_val[lr].min():.2f}–{lr_val[lr].max():.2f}")
+fig.suptitle("training curves of seed 0 (log scale); titles: validation accuracy over seeds 0–2")
 fig.set_layout_engine("constrained")
 plt.show()
 
-# %%
-val_acc = {lr: h.val_acc[-1] for lr, h in runs.items()}
-assert val_acc[0.001] < val_acc[0.01] - 0.05       # too small: still far behind after 5 epochs
-assert min(val_acc[0.01], val_acc[0.1]) > 0.9      # the good range
-assert max(runs[1.0].step_loss) > 5 * runs[1.0].step_loss[0] and val_acc[1.0] < 0.2  # too large: blows up, stuck
-print("η = 0.001 too slow, 0.01 and 0.1 good, 1.0 blows up and is stuck at chance")
+# seeds 0-4 under four CPU configurations: η = 0.001 0.82-0.87, η = 0.01 0.94-0.96, η = 0.1 0.90-0.95;
+# η = 1 ends at chance (0.10), its loss jumping 19-360× above the first one (2 of 5 seeds diverged)
+assert lr_val[0.001].max() < lr_val[0.01].min() - 0.03  # too small: still far behind after 5 epochs
+assert min(lr_val[0.01].min(), lr_val[0.1].min()) > 0.88  # the good range
+assert lr_val[1.0].max() < 0.2  # too large: at chance
+assert all(max(lr_runs[1.0, s][1].step_loss) > 5 * lr_runs[1.0, s][1].step_loss[0] for s in seeds)  # blew up
+best_lr = max(lrs, key=lambda lr: lr_val[lr].mean())
+assert best_lr in (0.01, 0.1)
+print(f"best mean validation accuracy at η ≈{best_lr}: η = 0.001 too slow, 0.01 and 0.1 good, 1.0 blows up")
 
 # %% [markdown]
-# Why does η = 1 stay stuck instead of recovering? The first huge steps push the hidden ReLUs' inputs below zero for
-# *every* image. Such a "dead" ReLU outputs 0 and passes back a zero gradient (its derivative is 0 there), so no
-# later step can revive it. Counting, after 5 epochs, the hidden units that are zero on all validation images:
+# After 5 epochs, η = 0.01 and η = 0.1 are both good and their difference is within the seed-to-seed spread; η =
+# 0.1 is the first guess of section 5.3, and section 5.5 chooses again for a longer run. Why does η = 1 end at
+# chance instead of recovering? The first huge steps push the hidden ReLUs' inputs below zero for *every* image.
+# Such a "dead" ReLU outputs 0 and passes back a zero gradient (its derivative is 0 there), so no later step can
+# revive it. Counting, after the 5 epochs (or where fit stopped), the hidden units that are zero on all validation
+# images:
 
 # %%
 for lr in (0.1, 1.0):
-    net = make_mlp()
-    lb.fit(net, loss_fn, lb.SGD(net.parameters(), lr=lr, momentum=0.9), (X_fit, y_fit), epochs=5, rng=0,
-           progress=False)
-    h1 = net[1](net[0](X_val))  # first hidden layer's ReLU outputs, (270, 256)
-    h2 = net[3](net[2](h1))  # second hidden layer's, (270, 128)
-    dead1, dead2 = (h1.max(axis=0) == 0).mean(), (h2.max(axis=0) == 0).mean()
-    print(f"η = {lr}: dead ReLUs ≈{100 * dead1:.0f} % of layer 1, ≈{100 * dead2:.0f} % of layer 2")
-assert dead1 > 0.9 and dead2 > 0.9  # η = 1: nearly every hidden unit is dead
+    dead = []
+    for s in seeds:
+        net = lr_runs[lr, s][0]
+        h1 = net[1](net[0](X_val))  # first hidden layer's ReLU outputs, (269, 256)
+        h2 = net[3](net[2](h1))  # second hidden layer's, (269, 128)
+        dead.append([(h1.max(axis=0) == 0).mean(), (h2.max(axis=0) == 0).mean()])
+    dead = 100 * np.array(dead)
+    print(f"η = {lr}: dead ReLUs ≈{dead[:, 0].min():.0f} to ≈{dead[:, 0].max():.0f} % of layer 1, "
+          f"≈{dead[:, 1].min():.0f} to ≈{dead[:, 1].max():.0f} % of layer 2 (seeds 0–2)")
+# seeds 0-4: η = 0.1 leaves 5-16 % dead; η = 1 kills 97-100 % of layer 1 and 88-100 % of layer 2
+assert dead.min() > 80  # η = 1: nearly every hidden unit is dead
 
 # %% [markdown]
 # Try it yourself: the slider retrains the MLP for 5 epochs at the chosen learning rate and redraws its curves
 # (moving it needs a running kernel; the first draw is at η = 0.1).
 
 # %% tags=["nbval-ignore-output"]
-lr_explorer(make_mlp, (X_fit, y_fit), lr=0.1, lrs=(1e-3, 3.0), epochs=5, optimizer="momentum",
+lr_explorer(make_mlp, (X_train, y_train), lr=0.1, lrs=(1e-3, 3.0), epochs=5, optimizer="momentum",
             val_data=(X_val, y_val))
 
 # %% [markdown]
@@ -397,19 +440,16 @@ lr_explorer(make_mlp, (X_fit, y_fit), lr=0.1, lrs=(1e-3, 3.0), epochs=5, optimiz
 # weights at every position — and pools, so it looks for local patterns wherever they are and needs far fewer
 # parameters. Our CNN:
 #
-# conv 3 × 3 (1 → 16 channels, "same" padding) → ReLU → max-pool 2 → conv 3 × 3 (16 → 32) → ReLU → max-pool 2 →
-# flatten → linear (128 → 10),
+# conv 3 × 3 (1 → 16 channels, "same" padding) → batch norm → ReLU → max-pool 2 → conv 3 × 3 (16 → 32) → batch norm
+# → ReLU → max-pool 2 → flatten → linear (128 → 10).
 #
-# with one addition from chapter 4 (section 4.6): a `BatchNorm2d` after each convolution, the
-# conv → batch norm → ReLU block of modern CNNs. `make_cnn(batch_norm=False)` builds the plain network above; we
-# train both.
-#
-# It takes the digits as images, shape (N, 1, 8, 8); the same seeded split gives the same images as before.
+# The `BatchNorm2d` after each convolution (chapter 4, section 4.6) standardises every channel over the batch, so
+# the scale of each layer's input no longer drifts as the weights before it change: the conv → batch norm → ReLU
+# block of modern CNNs. (`make_cnn(batch_norm=False)` leaves it out.) The CNN takes the same digits as images,
+# shape (N, 1, 8, 8).
 
 # %%
-Xi, yi = lb.load_digits(flatten=False)
-Xi_train, Xi_test, yi_train, yi_test = lb.train_test_split(Xi, yi, test_size=0.25, rng=0, stratify=True)
-assert np.array_equal(Xi_train.reshape(-1, 64), X_train) and np.array_equal(yi_test, y_test)  # the same split
+Xi_train, Xi_val, Xi_test = (A.reshape(-1, 1, 8, 8) for A in (X_train, X_val, X_test))
 
 
 def make_cnn(rng=0, batch_norm=True):
@@ -427,7 +467,8 @@ cnn = make_cnn()
 h = Xi_train[:4]
 for layer in cnn:
     h_next = layer(h)
-    print(f"{type(layer).__name__:11s} {str(h.shape):15s} → {str(h_next.shape):15s} {layer.num_parameters():5d} parameters")
+    print(f"{type(layer).__name__:11s} {str(h.shape):15s} → {str(h_next.shape):15s} "
+          f"{layer.num_parameters():5d} parameters")
     h = h_next
 assert h.shape == (4, 10)
 # Each `BatchNorm2d(C)` has two parameters per channel (γ and β), so batch norm adds 2 · (16 + 32) = 96:
@@ -435,70 +476,101 @@ assert cnn.num_parameters() == (16 * 1 * 9 + 16) + 2 * 16 + (32 * 16 * 9 + 32) +
 assert make_cnn(batch_norm=False).num_parameters() == 6_186 - 96
 
 # %% [markdown]
-# **The plain CNN** first, with exactly the MLP's recipe: SGD with momentum 0.9, batches of 32, 15 epochs
-# (η = 0.05).
+# ### A fair comparison
 #
-# **The CNN with batch norm** gets a recipe that suits it:
+# To compare two architectures, everything else is kept the same: both are trained with SGD with momentum 0.9,
+# batches of 32, for 8 epochs, with the same learning-rate schedule, and each gets its learning rate from the same
+# grid {0.01, 0.03, 0.1}, chosen by validation accuracy (at seed 0). Each then runs with three seeds at its chosen
+# rate, and only these final networks see the test set, once.
 #
-# - *batch norm* standardises every channel over the batch before the ReLU, so the scale of each layer's input no
-#   longer drifts as the weights before it change; training tolerates larger steps, and the noise of the batch
-#   statistics regularises a little (chapter 4, section 4.6);
-# - *Adam* (η = 0.01) adapts the step size per parameter, and `CosineLR` lowers η along half a cosine, from 0.01
-#   to 0 over the 15 epochs (one `step()` per epoch): large steps early, small steps at the end that let the
-#   weights settle instead of bouncing around the minimum;
-# - *weight decay* (`weight_decay=0.03`) adds $\lambda w$ to every gradient, the gradient of the L2 penalty
-#   $\tfrac{\lambda}{2}\lVert w\rVert^2$: it keeps the weights small, which trades a little training loss for a
-#   smoother function that makes fewer mistakes on unseen digits.
+# **The cosine schedule.** With a constant η, the weights keep bouncing around a minimum at the end of training,
+# by an amount set by η and the noise of the batches. A *schedule* lowers η as training goes on; the cosine schedule
+# (`lb.CosineLR`, stepped once per epoch by `fit`) follows half a cosine from $\eta_0$ down to 0 over $T$ epochs,
 #
-# (Dropout, the other regulariser of chapter 4, did not help this small network: in our runs over five seeds,
-# `Dropout(0.25)` before the last layer left the mean accuracy unchanged or lower and the spread between seeds
-# wider.)
-
-# %% tags=["nbval-ignore-output"]
-plain_cnn = make_cnn(rng=0, batch_norm=False)
-plain_history = lb.fit(plain_cnn, loss_fn, lb.SGD(plain_cnn.parameters(), lr=0.05, momentum=0.9),
-                       (Xi_train, yi_train), epochs=15, batch_size=32, rng=0, progress=False)
-plain_acc = lb.evaluate(plain_cnn, loss_fn, Xi_test, yi_test)[1]
-
-cnn = make_cnn(rng=0)
-optimizer = lb.Adam(cnn.parameters(), lr=0.01, weight_decay=0.03)
-cnn_history = lb.fit(cnn, loss_fn, optimizer, (Xi_train, yi_train), epochs=15, batch_size=32, rng=0,
-                     scheduler=lb.CosineLR(optimizer, 15), progress=False)
-cnn_acc = lb.evaluate(cnn, loss_fn, Xi_test, yi_test)[1]
-
-print(f"{'model':14s} {'parameters':>10s} {'test accuracy':>14s} {'wrong':>6s} {'training time':>14s}")
-for name, m, acc, hist in [("MLP", mlp, mlp_acc, mlp_history), ("plain CNN", plain_cnn, plain_acc, plain_history),
-                           ("CNN + BN", cnn, cnn_acc, cnn_history)]:
-    print(f"{name:14s} {m.num_parameters():10,d} {acc:14.4f} {round((1 - acc) * len(y_test)):6d} "
-          f"{hist.seconds:12.1f} s")
+# $$\eta_t = \tfrac12\, \eta_0 \left(1 + \cos \frac{\pi t}{T}\right), \qquad t = 0, 1, \dots, T :$$
+#
+# large steps early, while the loss is far from a minimum, and small steps at the end, which let the weights
+# settle.
 
 # %%
-assert cnn_acc >= 0.98 and cnn_acc > mlp_acc, (cnn_acc, mlp_acc)  # seeds 0-9: 98.4-99.3 %
-assert plain_acc >= 0.975, plain_acc
-assert cnn.num_parameters() < mlp.num_parameters() / 8
-print("the CNN reaches ≥ 98 %, above the MLP, with 8× fewer parameters")
+optimizer = lb.SGD([lb.Parameter(np.zeros(1))], lr=0.1)
+schedule = lb.CosineLR(optimizer, total=8)
+etas = [optimizer.lr]
+for _ in range(8):
+    schedule.step()
+    etas.append(optimizer.lr)
+print("η_t for t = 0, …, 8:", np.round(etas, 4))
+assert np.allclose(etas, 0.5 * 0.1 * (1 + np.cos(np.pi * np.arange(9) / 8)))
+
+# %%
+compare_lrs, compare_epochs = [0.01, 0.03, 0.1], 8
+as_input = {"MLP": lambda A: A.reshape(len(A), -1), "CNN": lambda A: A.reshape(-1, 1, 8, 8)}
+makers = {"MLP": make_mlp, "CNN": make_cnn}
+
+
+def train_recipe(name, lr, seed):
+    """The shared recipe: SGD + momentum 0.9, batches of 32, 8 epochs, cosine schedule."""
+    net = makers[name](rng=seed)
+    opt = lb.SGD(net.parameters(), lr=lr, momentum=0.9)
+    history = lb.fit(net, loss_fn, opt, (as_input[name](X_train), y_train), epochs=compare_epochs, batch_size=32,
+                     rng=seed, scheduler=lb.CosineLR(opt, compare_epochs), progress=False)
+    return net, history
+
+
+compared, chosen_lr = {}, {}  # (name, lr, seed) -> (network, History); name -> the lr chosen on validation
+for name in makers:
+    val_acc = {}
+    for lr in compare_lrs:
+        compared[name, lr, 0] = train_recipe(name, lr, seed=0)
+        val_acc[lr] = lb.evaluate(compared[name, lr, 0][0], loss_fn, as_input[name](X_val), y_val)[1]
+    chosen_lr[name] = max(compare_lrs, key=val_acc.get)
+    for seed in seeds[1:]:
+        compared[name, chosen_lr[name], seed] = train_recipe(name, chosen_lr[name], seed)
+    print(f"{name}: validation accuracy at seed 0 for η = {compare_lrs}: ≈{np.round(list(val_acc.values()), 3)};"
+          f" chosen η ≈{chosen_lr[name]}")
 
 # %% [markdown]
-# On these 8 × 8 images both CNNs make fewer mistakes than the MLP with an eighth of its parameters, but they take
-# longer per step: each filter is applied at every position. Over the seeds 0–4 (network and batch order), the
-# plain CNN with the MLP's recipe reaches 97.8–98.4 % — a few fewer mistakes than the MLP, but one seed can cost a
-# digit or three — and the CNN with batch norm, Adam, the cosine schedule and weight decay 98.7–98.9 %, every seed
-# above 98.5 % (over seeds 0–9: 98.4–99.3 %, eight of ten above 98.5 %).
-#
-# The CNN's real advantage shows when the input moves. Shift every test digit one pixel to the right (a zero column
-# enters on the left):
-
-# %% tags=["nbval-ignore-output"]
-shifted = np.zeros_like(Xi_test)
-shifted[..., 1:] = Xi_test[..., :-1]
-shift_acc = {"MLP": lb.evaluate(mlp, loss_fn, shifted.reshape(-1, 64), y_test)[1],
-             "CNN": lb.evaluate(cnn, loss_fn, shifted, y_test)[1]}
-for name, before in [("MLP", mlp_acc), ("CNN", cnn_acc)]:
-    print(f"{name}: test accuracy {before:.3f} → {shift_acc[name]:.3f} on digits shifted by one pixel")
+# The chosen networks, three seeds each, on the test set:
 
 # %%
-assert shift_acc["CNN"] > shift_acc["MLP"] + 0.1
-print("one pixel of shift costs the MLP far more accuracy than the CNN")
+final = {name: [compared[name, chosen_lr[name], s] for s in seeds] for name in makers}
+test_acc = {name: np.array([lb.evaluate(net, loss_fn, as_input[name](X_test), y_test)[1] for net, _ in runs])
+            for name, runs in final.items()}
+print(f"{'model':6s} {'parameters':>10s}   test accuracy, seeds 0–2: mean ± std (min to max)   wrong of 450")
+for name, acc in test_acc.items():
+    wrong = (1 - acc.mean()) * len(y_test)
+    seconds = np.mean([history.seconds for _, history in final[name]])
+    print(f"{name:6s} {final[name][0][0].num_parameters():10,d}   ≈{100 * acc.mean():.1f} ± ≈{100 * acc.std():.1f} % "
+          f"(≈{100 * acc.min():.1f} to ≈{100 * acc.max():.1f} %)   ≈{wrong:.0f}   ({seconds:.1f} s per run)")
+
+mlp_test, cnn_test = test_acc["MLP"], test_acc["CNN"]
+# seeds 0-2 under four CPU configurations: MLP 96.4-96.7 %, CNN 97.6-98.2 %
+assert cnn_test.min() > mlp_test.max()  # better on every seed ...
+assert cnn_test.mean() - mlp_test.mean() > 0.005  # ... by more than the seed-to-seed spread (std ≈ 0.1-0.3 points)
+assert make_cnn().num_parameters() < make_mlp().num_parameters() / 8
+print("the CNN beats the MLP on every seed, with 8× fewer parameters")
+
+# %% [markdown]
+# Under the same recipe the CNN makes fewer mistakes than the MLP, with an eighth of its parameters, but each step
+# takes longer: each filter is applied at every position. The gap — about 1.3 points, 6 digits of 450 — is several
+# times the seed-to-seed spread of either network, so these runs support "the CNN is better on these digits";
+# three seeds and 450 test digits are too few to say by how much exactly (one digit is 0.2 points).
+#
+# The CNN's real advantage shows when the input moves. Shift every test digit one pixel to the right (a zero column
+# enters on the left), and evaluate the same six networks:
+
+# %%
+shifted = np.zeros_like(Xi_test)
+shifted[..., 1:] = Xi_test[..., :-1]
+shift_acc = {name: np.array([lb.evaluate(net, loss_fn, as_input[name](shifted), y_test)[1] for net, _ in runs])
+             for name, runs in final.items()}
+for name in makers:
+    print(f"{name}: test accuracy ≈{100 * test_acc[name].mean():.0f} % → ≈{100 * shift_acc[name].mean():.0f} % "
+          f"on digits shifted by one pixel (seeds 0–2: ≈{100 * shift_acc[name].min():.0f} to "
+          f"≈{100 * shift_acc[name].max():.0f} %)")
+# seeds 0-2 under four CPU configurations: MLP 51-53 %, CNN 72-80 %
+assert shift_acc["CNN"].min() > shift_acc["MLP"].max() + 0.1
+print("one pixel of shift costs the MLP far more accuracy than the CNN, on every seed")
 
 # %% [markdown]
 # Neither network was trained on shifted digits, so both lose accuracy — but the CNN's shared filters and pooling
@@ -580,8 +652,8 @@ assert res_norms[0] > 0.01 * res_norms[-1]  # the residual network's gradient re
 
 # %% [markdown]
 # In the plain network the gradient shrinks by roughly a constant factor per layer — a straight line on the log
-# scale — and the first layer gets some thirteen orders of magnitude less than the last one. With residual connections, every layer
-# receives a gradient of the same order.
+# scale — and the first layer gets some thirteen orders of magnitude less than the last one. With residual
+# connections, every layer receives a gradient of the same order.
 #
 # ### Why the identity path carries the gradient
 #
@@ -613,71 +685,69 @@ assert np.allclose(J_block, J_F + np.eye(4))
 print("∂y/∂x − ∂F/∂x equals the identity matrix (up to round-off)")
 
 # %% [markdown]
-# ### Training: the plain network stalls, the residual network learns
+# ### Training at increasing depth
 #
-# Both depth-20 networks, trained the same way: plain SGD (no momentum, so that each update is exactly $\eta$
-# times the gradient, as in step e) with η = 1 for 8 epochs.
-
-# %% tags=["nbval-ignore-output"]
-deep_runs = {name: train_curve(lambda r=r: make_deep(20, residual=r), (X_train, y_train), lr=1.0, epochs=8,
-                               optimizer="sgd", val_data=(X_test, y_test))
-             for name, r in [("plain", False), ("residual", True)]}
-fig, ax = plt.subplots(figsize=(7, 3.5))
-for name, run in deep_runs.items():
-    ax.plot(run.step_loss, lw=1, label=f"{name}: test accuracy {run.val_acc[-1]:.2f}")
-ax.axhline(np.log(10), color="gray", ls=":", label="log 10: guessing")
-ax.set_xlabel("step")
-ax.set_ylabel("training loss")
-ax.set_title("depth 20")
-ax.legend()
-plt.show()
-for name, run in deep_runs.items():
-    print(f"{name:8s}: final train loss ≈{run.train_loss[-1]:.3f}, test accuracy ≈{run.val_acc[-1]:.3f}")
+# Now both kinds of network are trained, at depths 1, 2, 5 and 10, three seeds each (weights and batch order), all
+# the same way: plain SGD (no momentum, so that each update is exactly $\eta$ times the gradient, as in step e)
+# with η = 1 for 6 epochs. The learning rate is one fixed budget for every network, not tuned per depth: the point
+# here is the gradient, and the next experiment tunes it. The runs are kept (`sigmoid_runs`) for the figure below.
 
 # %%
-assert deep_runs["plain"].train_loss[-1] > 2.2 and deep_runs["plain"].val_acc[-1] < 0.2  # stuck near log 10
-assert deep_runs["residual"].train_loss[-1] < 0.5 and deep_runs["residual"].val_acc[-1] > 0.85
-print("plain depth 20: stuck at chance; residual depth 20: learns")
+sig_depths, seeds = [1, 2, 5, 10], [0, 1, 2]
+sigmoid_runs = {(d, r, s): train_curve(lambda d=d, r=r, s=s: make_deep(d, r, rng=s), (X_train, y_train), lr=1.0,
+                                       epochs=6, optimizer="sgd", val_data=(X_val, y_val), rng=s)
+                for d in sig_depths for r in (False, True) for s in seeds}
+sig_loss = {r: np.array([[sigmoid_runs[d, r, s].train_loss[-1] for s in seeds] for d in sig_depths])
+            for r in (False, True)}  # (depth, seed): mean training loss of the last epoch
+for i, d in enumerate(sig_depths):
+    print(f"depth {d:2d}: training loss after 6 epochs, plain ≈{sig_loss[False][i].min():.2f} to "
+          f"≈{sig_loss[False][i].max():.2f}, residual ≈{sig_loss[True][i].min():.2f} to ≈{sig_loss[True][i].max():.2f}")
+# seeds 0-2 (and 0-2 at 8 epochs) under four CPU configurations:
+assert sig_loss[False][0].max() < 0.9  # depth 1: plain learns (0.61-0.64; sigmoids are slow)
+assert sig_loss[False][1].min() > 1.5  # depth 2: plain has barely started (1.87-2.31)
+assert sig_loss[False][2:].min() > 2.25  # depth 5 and 10: plain is stuck at log 10 = 2.30 on every seed
+assert sig_loss[True].max() < 0.7  # residual: learns at every depth (0.19-0.32; at depth 20 0.29-0.48)
 
 # %% [markdown]
-# ### Depth
-#
-# How deep can each network go? Left: the first layer's gradient norm at initialisation for depths 1–30 (cheap: one
-# backward pass each). Right: the training loss after 4 epochs for a few depths.
+# Left: the training loss of the depth-10 networks, step by step (seed 0; log scale). Middle: the first layer's
+# gradient norm at initialisation for depths 1–30 (cheap: one backward pass each). Right: the training loss after 6
+# epochs against depth; the markers are the mean over the three seeds, the bars span the lowest to the highest seed.
 
 # %%
 depths = np.arange(1, 31)
 first_norm = {r: [layer_grad_norms(make_deep(d, r), loss_fn, X_train[:256], y_train[:256])[1][0] for d in depths]
               for r in (False, True)}
-sweep = [1, 2, 5, 10, 20]  # depth 20 was trained above: its loss after 4 of its 8 epochs is the same number
-sweep_loss = {r: [train_curve(lambda d=d, r=r: make_deep(d, r), (X_train, y_train), lr=1.0, epochs=4,
-                              optimizer="sgd").train_loss[-1] for d in sweep[:-1]]
-                 + [deep_runs[name].train_loss[3]]
-              for r, name in [(False, "plain"), (True, "residual")]}
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5))
+fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(15, 3.6))
 for r, label, marker in [(False, "plain", "o"), (True, "residual", "s")]:
+    ax0.semilogy(sigmoid_runs[10, r, 0].step_loss, lw=1, label=label)
     ax1.semilogy(depths, first_norm[r], marker + "-", ms=3, label=label)
-    ax2.plot(sweep, sweep_loss[r], marker + "-", label=label)
-ax1.set_xlabel("depth (blocks)")
-ax1.set_ylabel("first layer ‖∂L/∂W‖")
-ax2.axhline(np.log(10), color="gray", ls=":", label="log 10: guessing")
-ax2.set_xlabel("depth (blocks)")
-ax2.set_ylabel("training loss after 4 epochs")
-for ax in (ax1, ax2):
+    mean = sig_loss[r].mean(axis=1)
+    spread = [mean - sig_loss[r].min(axis=1), sig_loss[r].max(axis=1) - mean]
+    ax2.errorbar(sig_depths, mean, yerr=spread, fmt=marker + "-", capsize=3, label=label)
+for ax in (ax0, ax2):
+    ax.axhline(np.log(10), color="gray", ls=":", label="log 10: guessing")
+ax0.set(xlabel="step", ylabel="training loss (log scale)", title="depth 10, seed 0")
+ax1.set(xlabel="depth (blocks)", ylabel="first layer ‖∂L/∂W‖ (log scale)", title="at initialisation")
+ax2.set(xlabel="depth (blocks)", ylabel="training loss after 6 epochs", title="seeds 0-2: mean, min-max",
+        xscale="log")
+ax2.set_xticks(sig_depths, [str(d) for d in sig_depths])
+for ax in (ax0, ax1, ax2):
     ax.legend()
 fig.set_layout_engine("constrained")
 plt.show()
 
-# %%
 plain_first, res_first = np.array(first_norm[False]), np.array(first_norm[True])
 assert np.all(np.diff(np.log(plain_first)) < 0)  # plain: every extra block shrinks the first gradient
 assert res_first.min() > 0.05 * res_first.max()  # residual: about the same at every depth
-assert sweep_loss[False][0] < 1.0 and min(sweep_loss[False][2:]) > 2.2  # plain: shallow trains, deep is stuck
-assert max(sweep_loss[True]) < 1.0  # residual: trains at every depth
-print("plain: trains only when shallow; residual: trains at every depth tried")
+print("first-layer gradient: plain shrinks with every block; residual stays within a factor 20 at every depth")
 
 # %% [markdown]
+# The plain sigmoid network learns at depth 1, has barely started after 6 epochs at depth 2 (its loss varies most
+# between seeds there), and from depth 5 on it is stuck at log 10 on every seed: its first layers get almost no
+# gradient, and the signal from the input is squeezed by every sigmoid, so the last layer sees nearly the same
+# vector for every image. The residual network learns at every depth (in our runs at depth 20 too: 0.29–0.48).
+#
 # With the slider you can pick the depth yourself; both networks are rebuilt at that depth, their gradient norms
 # plotted and both trained for 3 epochs (the first draw is at depth 10).
 
@@ -686,12 +756,115 @@ depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: ma
                (X_train, y_train), depth=10, depths=(1, 40), lr=1.0, epochs=3, optimizer="sgd")
 
 # %% [markdown]
+# ### Degradation: the problem ResNet was invented for
+#
+# Sigmoids with Xavier initialisation and no normalisation are the setting in which vanishing gradients were first
+# diagnosed — and by 2015 it was a solved case: He initialisation (section 5.2 a) and batch normalisation (chapter 4)
+# kept the gradients of plain networks of a few dozen layers alive. What He et al. (2015) observed was a different
+# problem, **degradation**: a deeper plain network reached a *higher training error* than a shallower one. That is
+# not overfitting (the training error itself is worse) and not missing capacity (the deeper network could copy the
+# shallower one and turn its extra layers into the identity); the optimiser does not find such a solution.
+#
+# The experiment in the modern setting: ReLU, He initialisation and `BatchNorm1d`, with the block of the original
+# ResNet — two layers, and the ReLU *after* the addition —
+#
+# $$\text{plain: } y = \mathrm{ReLU}\big(F(x)\big), \qquad \text{residual: } y = \mathrm{ReLU}\big(F(x) + x\big),
+# \qquad F(x) = \mathrm{BN}\big(W_2\, \mathrm{ReLU}(\mathrm{BN}(W_1 x))\big),$$
+#
+# 16 units wide, with 4, 8, 16 and 32 layers in the stack of blocks (plus an input layer 64 → 16 and an output layer
+# 16 → 10). Every network is trained with SGD with momentum 0.9 for 3 epochs, batches of 64; for each
+# depth and kind, the learning rate is chosen from {0.03, 0.1} by validation accuracy at seed 0, then seeds 1
+# and 2 run at that rate. Reported: the **training loss**, measured on the whole training set after training (in
+# evaluation mode), since degradation is about training error, and the validation accuracy.
+
+
+# %%
+def make_stack(n_layers, residual, rng=0, width=16):
+    rng = np.random.default_rng(rng)
+    layers = [lb.Linear(64, width, rng=rng), lb.BatchNorm1d(width), lb.ReLU()]
+    for _ in range(n_layers // 2):
+        F = lb.Sequential(lb.Linear(width, width, rng=rng), lb.BatchNorm1d(width), lb.ReLU(),
+                          lb.Linear(width, width, rng=rng), lb.BatchNorm1d(width))
+        layers += [lb.Residual(F) if residual else F, lb.ReLU()]  # the ReLU after the addition, as in ResNet
+    return lb.Sequential(*layers, lb.Linear(width, 10, rng=rng))
+
+
+def train_and_measure(n_layers, residual, lr, seed):
+    net = make_stack(n_layers, residual, rng=seed)
+    try:
+        lb.fit(net, loss_fn, lb.SGD(net.parameters(), lr=lr, momentum=0.9), (X_train, y_train),
+               epochs=3, batch_size=64, rng=seed, progress=False)
+    except lb.TrainingDiverged:
+        return np.inf, 0.0
+    return lb.evaluate(net, loss_fn, X_train, y_train)[0], lb.evaluate(net, loss_fn, X_val, y_val)[1]
+
+
+stack_depths, stack_lrs = [4, 8, 16, 32], [0.03, 0.1]
+degradation = {}  # (n_layers, residual) -> chosen lr, training losses (3 seeds), validation accuracies (3 seeds)
+for n in stack_depths:
+    for r in (False, True):
+        tuning = {lr: train_and_measure(n, r, lr, seed=0) for lr in stack_lrs}
+        best = max(stack_lrs, key=lambda lr: tuning[lr][1])  # best validation accuracy at seed 0
+        results = [tuning[best]] + [train_and_measure(n, r, best, seed) for seed in (1, 2)]
+        degradation[n, r] = best, np.array([t for t, _ in results]), np.array([v for _, v in results])
+
+for n in stack_depths:
+    for r, name in [(False, "plain"), (True, "residual")]:
+        lr, losses, accs = degradation[n, r]
+        print(f"{n:2d} layers, {name:8s} (η ≈{lr}): training loss ≈{losses.min():.2f} to ≈{losses.max():.2f}, "
+              f"validation accuracy ≈{accs.min():.2f} to ≈{accs.max():.2f}")
+
+# %% [markdown]
+# The training loss against depth (markers: the mean over the three seeds; bars: lowest to highest seed):
+
+# %%
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5))
+for r, label, marker in [(False, "plain", "o"), (True, "residual", "s")]:
+    for ax, k in [(ax1, 1), (ax2, 2)]:
+        values = np.array([degradation[n, r][k] for n in stack_depths])  # (depth, seed)
+        mean = values.mean(axis=1)
+        ax.errorbar(stack_depths, mean, yerr=[mean - values.min(axis=1), values.max(axis=1) - mean],
+                    fmt=marker + "-", capsize=3, label=label)
+ax1.set(ylabel="training loss after 3 epochs (log scale)", yscale="log")
+ax2.set(ylabel="validation accuracy")
+for ax in (ax1, ax2):
+    ax.set(xlabel="layers in the stack (log scale)", xscale="log")
+    ax.set_xticks(stack_depths, [str(n) for n in stack_depths])
+    ax.legend()
+fig.suptitle("ReLU + He init + BatchNorm, width 16; lr tuned per depth on validation; seeds 0–2")
+fig.set_layout_engine("constrained")
+plt.show()
+
+plain_loss = np.array([degradation[n, False][1] for n in stack_depths])  # (depth, seed)
+res_loss = np.array([degradation[n, True][1] for n in stack_depths])
+# seeds 0-2, either learning rate, under four CPU configurations, training loss after 3 epochs:
+# plain 0.21-0.64 / 0.52-1.16 / 1.68-3.45 / 2.27-3.17 at 4 / 8 / 16 / 32 layers,
+# residual 0.15-0.34 / 0.18-0.32 / 0.35-0.60 / 0.74-1.32
+assert np.all(np.diff(plain_loss.mean(axis=1)) > 0)  # plain: every doubling of depth trains worse
+assert plain_loss[2:].min() > 1.2  # ... and at 16 and 32 layers it is far from trained (log 10 = 2.30)
+assert all(res_loss[i].max() < plain_loss[i].min() for i in (1, 2, 3))  # from 8 layers: residual wins on every seed
+assert plain_loss[0].max() < 0.7 and res_loss[0].max() < 0.5  # 4 layers: both train
+assert res_loss[-1].max() < 1.6 and res_loss[-1].mean() > res_loss[0].mean()  # residual degrades too, far less
+print("plain: the training loss grows with every doubling of depth; residual: lower than plain on every seed "
+      "from 8 layers on")
+
+# %% [markdown]
+# The plain network's training loss grows with every doubling of depth: at 16 and 32 layers — with He
+# initialisation, batch normalisation and a learning rate tuned for that depth — it is still far from trained
+# after 3 epochs, so its validation accuracy is low too: it is not overfitting, it fails to fit. The residual
+# network degrades as well at this small budget, but far less: from 8 layers on, its worst seed trains better than
+# the plain network's best. A budget of 3 epochs exaggerates the effect; He et al. trained for tens of thousands of
+# steps, and still their deeper plain networks ended with a higher training error than the shallower ones, while
+# their deeper residual networks ended with a lower one.
+
+# %% [markdown]
 # ### Hundreds of layers
 #
-# Residual connections are the idea behind **ResNet** (He et al., 2015), the convolutional network that won the
-# 2015 ImageNet competition with 152 layers; the paper also trained a 1,202-layer network. At 200 blocks our plain
-# network's first-layer gradient is not just small — in float32 it underflows to exactly 0 — while the residual one
-# is still of the same order as its last layer's, as at depth 20:
+# Residual connections are the idea behind **ResNet** (He et al., 2015). On ImageNet, a 152-layer ResNet won the
+# 2015 competition. On the small CIFAR-10 images the paper's best network had 110 layers, and it also trained a
+# 1,202-layer one: its training error was as low, its test error a little higher, which the authors put down to
+# overfitting. At 200 blocks our plain sigmoid network's first-layer gradient is not just small — in float32 it
+# underflows to exactly 0 — while the residual one is still of the same order as its last layer's, as at depth 20:
 
 # %%
 for r, name in [(False, "plain"), (True, "residual")]:
@@ -701,31 +874,51 @@ for r, name in [(False, "plain"), (True, "residual")]:
     if r:
         assert norms[0] > 0.01 * norms[-1]
     else:
-        assert norms[0] == 0.0
+        assert norms[0] == 0.0  # float32 underflow: exact, whatever the CPU
 
 # %% [markdown]
-# **A note on history.** The notes say ResNet solved vanishing gradients; the precise story is a little different.
-# By 2015, careful initialisation and batch normalisation already kept gradients alive in plain networks of a few
-# dozen layers. What He et al. observed was *degradation*: deeper plain networks had a *higher training* error than
-# shallower ones, so the extra layers were not even learning to pass their input through. A residual block makes
-# "pass the input through" the default — with $F = 0$ it is the identity (exercise 3) — and its identity path keeps
-# the gradient flowing, as measured above. Both effects are why residual connections now appear in nearly every
-# deep architecture, transformers included (chapter 6).
+# **A note on history.** The notes say ResNet solved vanishing gradients; the precise story is the one of the two
+# experiments above. In the sigmoid setting, the identity path does carry the gradient that the plain stack loses.
+# But by 2015 careful initialisation and batch normalisation already kept gradients alive in plain networks of a
+# few dozen layers, and the problem He et al. set out to solve was degradation: deeper plain networks trained
+# *worse*, so the extra layers were not even learning to pass their input through. A residual block makes "pass the
+# input through" the default — with $F = 0$ it is the identity (exercise 5.3 builds one) — so a deeper network starts as a
+# shallower one plus blocks that each only need to learn a correction. Both effects are why residual connections
+# now appear in nearly every deep architecture, transformers included (chapter 6).
 #
-# A convolutional residual block looks the same: $F$ is conv → batch norm → ReLU → conv → batch norm, and when $F$
-# changes the number of channels, the skip path gets a 1 × 1 convolution (a *projection*) so that the shapes match.
+# **The convolutional block of ResNet.** In the original ResNet, $F$ is conv 3 × 3 → batch norm → ReLU → conv 3 × 3
+# → batch norm, and the ReLU comes *after* the addition, $y = \mathrm{ReLU}(F(x) + x)$. Where a stage halves the
+# resolution and doubles the channels, the first block's $F$ starts with a stride-2 convolution, and the skip path
+# gets a **projection**: a 1 × 1 convolution with stride 2, so that the shapes match. (The later "pre-activation"
+# ResNet of He et al., 2016, moves batch norm and ReLU into $F$, before each convolution, and leaves the identity
+# path with nothing on it, as in our sigmoid blocks.) `lb.Residual(F)` computes exactly $F(x) + x$, and
+# `lb.Residual(F, projection=P)` computes $F(x) + P(x)$ — nothing more: the ReLU after the addition, where wanted,
+# is a separate `lb.ReLU()` after it in the `Sequential` (as in `make_stack` above), and `Residual` refuses to add
+# tensors of different shapes.
+
 
 # %%
-block = lb.Residual(lb.Sequential(lb.Conv2d(16, 16, 3, padding="same", rng=0), lb.BatchNorm2d(16), lb.ReLU(),
-                                  lb.Conv2d(16, 16, 3, padding="same", rng=1), lb.BatchNorm2d(16)))
-widen = lb.Residual(lb.Sequential(lb.Conv2d(16, 32, 3, padding="same", rng=2), lb.BatchNorm2d(32), lb.ReLU(),
-                                  lb.Conv2d(32, 32, 3, padding="same", rng=3), lb.BatchNorm2d(32)),
-                    projection=lb.Conv2d(16, 32, kernel_size=1, rng=4))
+def conv_branch(c_in, c_out, stride, rng):
+    """F of a ResNet block: conv 3×3 (stride) → BN → ReLU → conv 3×3 → BN."""
+    return lb.Sequential(lb.Conv2d(c_in, c_out, 3, stride=stride, padding=1, rng=rng), lb.BatchNorm2d(c_out),
+                         lb.ReLU(), lb.Conv2d(c_out, c_out, 3, padding=1, rng=rng), lb.BatchNorm2d(c_out))
+
+
+rng = np.random.default_rng(4)
+stage = lb.Sequential(
+    lb.Residual(conv_branch(16, 16, stride=1, rng=rng)), lb.ReLU(),  # same shape: the identity skip
+    lb.Residual(conv_branch(16, 32, stride=2, rng=rng),  # halves H and W, doubles the channels ...
+                projection=lb.Conv2d(16, 32, kernel_size=1, stride=2, rng=rng)), lb.ReLU(),  # ... and so does P
+)
 feature_maps = np.random.default_rng(6).normal(size=(2, 16, 8, 8)).astype(np.float32)
-print(f"{feature_maps.shape} → block → {block(feature_maps).shape} → widening block → {widen(block(feature_maps)).shape}")
-assert widen(block(feature_maps)).shape == (2, 32, 8, 8)
+h = feature_maps
+for module in stage:
+    h_next = module(h)
+    print(f"{type(module).__name__:8s} {str(h.shape):15s} → {h_next.shape}")
+    h = h_next
+assert h.shape == (2, 32, 4, 4)
 try:
-    lb.Residual(lb.Conv2d(16, 32, 3, padding="same"))(feature_maps)  # F changes the shape, no projection
+    lb.Residual(conv_branch(16, 32, stride=2, rng=rng))(feature_maps)  # F changes the shape, no projection
 except ValueError as err:
     print("without a projection:", err)
 else:
@@ -736,11 +929,14 @@ else:
 #
 # | architecture | built from | what it buys |
 # |---|---|---|
-# | MLP | `Linear` layers separated by activations (ReLU) | approximates any continuous function of a fixed-size input, given enough units |
-# | CNN | `Conv2d` → (`BatchNorm2d`) → ReLU → pooling blocks, then `Flatten` → `Linear` | weights shared across positions: few parameters, tolerance to shifts |
-# | residual network | blocks `y = F(x) + x` (`lb.Residual`) | ∂y/∂x = ∂F/∂x + I: the gradient reaches every layer, so depth stays trainable |
+# | MLP | `Linear` layers separated by activations (ReLU) | any continuous function of a fixed-size input |
+# | CNN | `Conv2d` → `BatchNorm2d` → ReLU → pooling, `Flatten` → `Linear` | shared weights: few parameters, shifts |
+# | residual network | blocks `y = F(x) + x` (`lb.Residual`) | ∂y/∂x = ∂F/∂x + I: depth stays trainable |
 #
 # Training is the same six steps for all three: initialise, forward, loss, backward, update, repeat — `lb.fit`.
+# Choices (learning rate, recipe, depth) are made on the validation set, the test set is used once at the end, and
+# a comparison between two models runs over several seeds, with the spread reported: on 269 validation and 450 test
+# digits, one digit is 0.4 and 0.2 points of accuracy.
 #
 # ## Exercises
 #
