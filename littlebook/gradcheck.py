@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .functional import as_float_array, as_rng, check_float
+from .nn import Module
 
 __all__ = ["rel_error", "numerical_gradient", "check_module", "check_loss"]
 
@@ -59,17 +60,18 @@ def check_module(module, x: np.ndarray, h: float = 1e-5, rng=None) -> dict[str, 
         if p.value.dtype != np.float64:
             raise TypeError(f"check_module: parameter {name} is {p.value.dtype}; "
                             "build the module with dtype=np.float64")
-    buffers = [(b, b.copy()) for _, b in module.named_buffers()]
+    buffers = [(b, b.copy()) for _, b in module.named_buffers()] if isinstance(module, Module) else []
+    # module(x), not module.forward(x): a call checks that no layer is used twice in one pass.
+    call = module if isinstance(module, Module) else module.forward
     try:
-        # module(x), not module.forward(x): a call checks that no layer is used twice in one pass.
-        out = module(x)
+        out = call(x)
         weights = as_rng(rng).standard_normal(out.shape)
 
         def f() -> float:
-            return float(np.sum(module(x) * weights))
+            return float(np.sum(call(x) * weights))
 
         module.zero_grad()
-        module(x)
+        call(x)
         grad_x = module.backward(weights)
         analytic = {"input": grad_x}
         analytic.update({name: p.grad.copy() for name, p in module.named_parameters()})
