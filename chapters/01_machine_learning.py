@@ -420,7 +420,9 @@ print("times each degree 1-11 is chosen ≈", chosen[1:])
 print(f"test loss of the chosen model: median ≈{np.median(test_losses):.3f}, "
       f"range ≈{min(test_losses):.3f} to ≈{max(test_losses):.3f}")
 print(f"degree 11's validation loss is at least ≈{worst_ratio:.0f} times the best one's")
-# measured: degree 3 chosen 11 times, 4 three times, 5 six times; never 1, 2 or 6 and above
+# measured: degree 3 chosen 11 times, 4 three times, 5 six times; never 1, 2 or 6 and above. The closest call
+# (best vs runner-up validation loss) is 3e-5 apart relatively; two different solvers (np.polynomial and lstsq)
+# agree on every validation loss of these 20 draws to 1.4e-9 relatively, so round-off cannot flip a choice.
 assert chosen[1:3].sum() == 0 and chosen[6:].sum() == 0 and chosen[3] >= 6
 assert worst_ratio > 100 and 0.0225 < np.median(test_losses) < 0.06  # measured ratio ≥ 1,200; median 0.037
 
