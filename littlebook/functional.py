@@ -205,8 +205,11 @@ def expect_shape(owner, x: np.ndarray, shape: tuple) -> None:
 def pad2d(x: np.ndarray, pad: tuple[int, int] | int) -> np.ndarray:
     """Zero-pad the last two axes of (N, C, H, W): ``pad`` = (before, after) rows/columns, or one int for both."""
     lo, hi = (pad, pad) if isinstance(pad, (int, np.integer)) else pad
+    check_int("pad2d", "pad (before)", lo, low=0)
+    check_int("pad2d", "pad (after)", hi, low=0)
     if lo == 0 and hi == 0:
         return x
+    expect_shape("pad2d", x, ("N", "C", "H", "W"))
     n, c, h, w = x.shape
     out = np.zeros((n, c, h + lo + hi, w + lo + hi), dtype=x.dtype)  # (np.pad does the same, 5-10× slower)
     out[:, :, lo:lo + h, lo:lo + w] = x
@@ -218,6 +221,9 @@ def sliding_windows(x: np.ndarray, kernel_size: int, stride: int = 1) -> np.ndar
 
     windows[n, c, i, j] = x[n, c, i·S : i·S + K, j·S : j·S + K], with Ho = ⌊(H − K)/S⌋ + 1.
     """
+    expect_shape("sliding_windows", x, ("N", "C", "H", "W"))
+    check_int("sliding_windows", "kernel_size", kernel_size, high=min(x.shape[2:]))  # the window must fit
+    check_int("sliding_windows", "stride", stride)
     windows = np.lib.stride_tricks.sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))
     return windows[:, :, ::stride, ::stride]
 
@@ -262,6 +268,9 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel_size: int, stride: int = 1,
     lo, hi = (padding, padding) if isinstance(padding, (int, np.integer)) else padding
     k, s = kernel_size, stride
     ho, wo = (h + lo + hi - k) // s + 1, (w + lo + hi - k) // s + 1
+    if cols.shape != (c * k * k, n * ho * wo):
+        raise ValueError(f"col2im: cols must have shape (C·K·K, N·Ho·Wo) = {(c * k * k, n * ho * wo)} for x_shape "
+                         f"{tuple(x_shape)}, got {cols.shape}")
     # Work in (C, N, ...) order, the order of ``cols``: the strided adds then read memory in sequence.
     windows = cols.reshape(c, k, k, n, ho, wo).transpose(0, 3, 4, 5, 1, 2)  # (C, N, Ho, Wo, K, K) view
     padded = add_windows(windows, (c, n, h + lo + hi, w + lo + hi), s)
