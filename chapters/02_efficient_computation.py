@@ -261,8 +261,9 @@ assert 0.89 < accuracy < 0.92
 # %% [markdown]
 # ## 2.5 Measured: a loop over samples against one matrix product
 #
-# Both computations of section 2.3 give the same numbers; they do not take the same time. Below we time
-# `lb.Linear(64, 64)` on batches of digits, once looping over the samples in Python and once as one batched call.
+# Both computations of section 2.3 give the same numbers (up to float32 rounding); they do not take the same
+# time. Below we time `lb.Linear(64, 64)` on batches of digits, once looping over the samples in Python and once as
+# one batched call.
 # (`lb.timing.time_calls` takes the best of interleaved rounds, with numpy's matrix library on one thread, so
 # that other programs running on the machine disturb the comparison as little as possible.)
 
