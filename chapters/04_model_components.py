@@ -1174,6 +1174,19 @@ model.zero_grad()
 # | `Flatten()` | (N, C, H, W) → (N, C·H·W) | — | |
 # | `ReLU`, `Sigmoid`, `Tanh`, `Softmax` | element-wise (softmax: per row) non-linearity | — | unchanged |
 #
+# The backward passes derived and checked in this chapter ($g = \partial L/\partial y$ the incoming gradient, bars
+# are means over the batch; \*batch norm in training mode):
+#
+# | layer | ∂L/∂input | ∂L/∂weight;  ∂L/∂bias (or γ; β) |
+# |---|---|---|
+# | `Linear` | $g\mathbf W$ | $g^\top x$;  $\sum_n g_n$ |
+# | `Softmax` | $\mathbf s\odot(g - \mathbf s\cdot g) = J^\top g$ | — |
+# | softmax + `CrossEntropyLoss` (mean) | $(\mathbf p - \mathbf y)/N$ | — |
+# | `Conv2d` | full convolution of the dilated $g$ with the flipped kernel, cropped | $x\star g$;  $\sum g$ |
+# | `MaxPool2d` | $g$ routed to each window's maximum (the first, on ties) | — |
+# | `AvgPool2d` | $g/k^2$ to every input of the window | — |
+# | `BatchNorm`* | $(g' - \overline{g'} - \hat x\overline{g'\hat x})/s$, $g'=\gamma g$ | $\sum g\hat x$; $\sum g$ |
+#
 # ## Exercises
 #
 # The check cell after each exercise says what is wrong and gives a hint, never the answer. Exercises 4.3-4.7 and
