@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves",
-           "stride_padding_panels", "norm_cube"]
+           "stride_padding_panels", "norm_cube", "batch_loss_curves"]
 
 _METRICS = {"loss": ("step_loss", "train_loss", "val_loss"), "accuracy": ("step_acc", "train_acc", "val_acc")}
 
@@ -337,3 +337,25 @@ def norm_cube(ax, mask, title: str = "", averaged: str | None = None):
     ax.set_axis_off()
     ax.set_title(title)
     return cube
+
+
+def batch_loss_curves(batch_loss, eval_step, eval_loss, ax=None, target: float | None = None,
+                      title: str | None = None, ylim=(0, 2.6)):
+    """SGD's noise in one picture: the loss of every mini-batch (thin) and a loss evaluated every few steps (thick).
+
+    batch_loss: (steps,) the loss of batch n at step n = 0, 1, …; eval_step, eval_loss: (k,) the steps at which
+    the evaluated loss (e.g. on validation data) was measured and its values. ``target`` draws a dotted line.
+    """
+    if len(eval_step) != len(eval_loss):
+        raise ValueError(f"batch_loss_curves: eval_step has {len(eval_step)} entries, eval_loss {len(eval_loss)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.3))
+    ax.plot(np.arange(1, len(batch_loss) + 1), batch_loss, alpha=0.5, lw=1, label="loss of each batch")
+    ax.plot(eval_step, eval_loss, lw=2, label="evaluated loss")
+    if target is not None:
+        ax.axhline(target, color="grey", ls=":", lw=1)
+    ax.set(xlabel="step", ylabel="loss", ylim=ylim)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax

@@ -214,3 +214,14 @@ def test_norm_cube_shades_exactly_the_visible_cells_of_the_mask():
     assert ax.get_title() == "batch norm"
     with pytest.raises(ValueError, match="mask of shape"):
         plot.norm_cube(ax, np.zeros((2, 2)))
+
+
+def test_batch_loss_curves_draws_both_curves_and_the_target():
+    ax = plot.batch_loss_curves([2.0, 1.5, 1.7, 1.0], [0, 2, 4], [2.2, 1.6, 1.1], target=1.2, title="B = 4")
+    batch, evaluated = ax.get_lines()[:2]
+    assert list(batch.get_xdata()) == [1, 2, 3, 4] and list(batch.get_ydata()) == [2.0, 1.5, 1.7, 1.0]
+    assert list(evaluated.get_xdata()) == [0, 2, 4] and list(evaluated.get_ydata()) == [2.2, 1.6, 1.1]
+    assert list(ax.get_lines()[2].get_ydata()) == [1.2, 1.2]  # the target line
+    assert ax.get_title() == "B = 4" and ax.get_xlabel() == "step"
+    with pytest.raises(ValueError, match="eval_step"):
+        plot.batch_loss_curves([1.0], [0, 1], [1.0])
