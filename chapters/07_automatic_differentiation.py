@@ -22,8 +22,8 @@
 # trusted. Real
 # frameworks do not ask for the second half: you write the forward computation, and the library works out the
 # backward pass by itself. This chapter builds that machinery, **reverse-mode automatic differentiation**, in
-# one file of numpy that reads in one sitting (`littlebook/autograd.py`), checks that it gives exactly the
-# gradients of the explicit layers, and then shows the same model in PyTorch, whose `autograd` works the same way.
+# one file of numpy that reads in one sitting (`littlebook/autograd.py`), checks that it gives the gradients of
+# the explicit layers to round-off, and then shows the same model in PyTorch, whose `autograd` works the same way.
 #
 # By the end of it you will be able to
 #
@@ -257,11 +257,27 @@ assert np.isclose(xd.grad.item(), expected_dx, rtol=1e-14, atol=0)
 
 deep = Tensor(1.0)
 chain = deep
-for _ in range(5000):        # 5 000 operations deep: a recursive search would raise RecursionError
+for _ in range(5000):        # 5 000 operations deep
     chain = chain + 1.0
-assert sys.getrecursionlimit() < 5000   # Python's default is 1000
+
+
+def recursive_order(node, seen, order):   # the same search written recursively, as micrograd does
+    if node not in seen:
+        seen.add(node)
+        for p in node._parents:
+            recursive_order(p, seen, order)
+        order.append(node)
+    return order
+
+
+try:
+    recursive_order(chain, set(), [])
+    raise AssertionError("the recursive search should exceed Python's recursion limit on this graph")
+except RecursionError:
+    print(f"recursive search: RecursionError (Python's limit is {sys.getrecursionlimit()} nested calls)")
 chain.backward()
-print(f"a chain of 5000 additions: {len(topological_order(chain))} nodes, ∂L/∂x = {deep.grad.item():g}")
+print(f"iterative search: a chain of 5000 additions, {len(topological_order(chain))} nodes, "
+      f"∂L/∂x = {deep.grad.item():g}")
 assert deep.grad.item() == 1.0
 
 # %% [markdown]
@@ -322,12 +338,13 @@ for name in errors:
 #
 # ## 7.8 What the graph costs, and what it buys
 #
-# **Memory.** The explicit layers cache exactly what their backward passes need: the input of each `Linear`, the
-# mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate result alive for as long
+# **Memory.** The explicit layers cache only what their backward passes need: the input of each `Linear` (for the
+# first one, the data itself), the mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate result alive for as long
 # as the loss tensor exists (here: the products, the sums with the biases, the log-probabilities, the masked
 # targets, …), plus what each VJP captured (the ReLU's mask). PyTorch frees the saved buffers once `backward` has
 # used them; ours keeps them, which is simpler and leaves every node's `.data` and `.grad` there to inspect.
-# Counting the arrays each side holds beyond the parameters and the data:
+# Counting the arrays each side holds beyond the parameters and the data (for the explicit side we recompute the
+# three arrays from the forward pass, layer by layer, and check that the backward formulas need nothing else):
 
 # %%
 def graph_arrays(root):
@@ -342,13 +359,23 @@ def graph_arrays(root):
     return list(arrays.values())
 
 
+z1 = net[0](Xb)                      # the forward pass, one layer at a time
+h1 = net[1](z1)
+logits = net[2](h1)
+mask, probs = z1 > 0, lb.functional.softmax(logits, axis=1)
+caches = [h1, mask, probs]           # what Linear 2, the ReLU and the loss keep (Linear 1 keeps Xb, the data)
+# the backward passes of chapters 3-4 from these three arrays alone give the explicit layers' gradients
+g_logits = (probs - Yb) / len(Xb)
+g_z1 = (g_logits @ net[2].weight.value) * mask
+for p, by_formula in zip(net.parameters(), [g_z1.T @ Xb, g_z1.sum(0), g_logits.T @ h1, g_logits.sum(0)]):
+    assert rel_error(by_formula, p.grad) < 1e-10
+
 saved = graph_arrays(loss_t)
-caches = [net[1]._mask, net[2]._x, cross_entropy._cache[0]]  # net[0]._x is the data itself
 nodes = len(topological_order(loss_t))
 graph_bytes, cache_bytes = sum(a.nbytes for a in saved), sum(a.nbytes for a in caches)
 print(f"graph: {nodes} nodes, {len(saved)} saved arrays, {graph_bytes:,} bytes")
 print(f"explicit layers: {len(caches)} cached arrays, {cache_bytes:,} bytes ({graph_bytes / cache_bytes:.1f}× less)")
-assert graph_bytes > 2 * cache_bytes
+assert nodes == 21 and graph_bytes > 2 * cache_bytes   # shapes and dtypes only: exact on every machine
 
 # %% [markdown]
 # **Time.** Building the graph costs a Python object and a closure per operation (21 nodes here, against 4 layer
@@ -417,8 +444,8 @@ xt, gamma_t, beta_t = Tensor(x_ln), Tensor(ln.weight.value.copy()), Tensor(ln.bi
 out_t = layer_norm(xt, gamma_t, beta_t)
 out_t.backward(g_ln)                      # a non-scalar output: backward needs ∂L/∂output, here g
 assert rel_error(out_t.data, out_ln) < 1e-12
-for name, auto, by_hand in [("x", xt.grad, grad_x_ln), ("γ", gamma_t.grad, ln.weight.grad), ("β", beta_t.grad,
-                                                                                            ln.bias.grad)]:
+for name, auto, by_hand in [("x", xt.grad, grad_x_ln), ("γ", gamma_t.grad, ln.weight.grad),
+                            ("β", beta_t.grad, ln.bias.grad)]:
     assert rel_error(auto, by_hand) < 1e-10
     print(f"layer norm ∂L/∂{name}: automatic vs lb.LayerNorm's hand-written backward, relative error < 1e-10")
 
@@ -426,11 +453,12 @@ for name, auto, by_hand in [("x", xt.grad, grad_x_ln), ("γ", gamma_t.grad, ln.w
 # ## 7.9 Training with `Tensor`
 #
 # A training step has the same parts as chapter 3's loop: forward, loss, zero the gradients, backward, update.
-# Plain SGD on minibatches of 64 digits, learning rate 0.5, three epochs over the 1 437 training images of a
-# stratified 80/20 split; the explicit network with `lb.SGD` takes the very same steps, so the two runs should stay
-# equal to round-off. The loss falls from about 2.2 nats (a guess among ten classes is $\log 10 \approx 2.3$) to
-# about 0.25 within 66 steps; the exact numbers depend on the seed of the initialisation and of the batch
-# order (seeds 0-4 give the ranges in the cell's comment).
+# Plain SGD, learning rate 0.5, three epochs over the 1 437 training images of a stratified 80/20 split, each
+# epoch shuffled and cut into 22 minibatches of 65 or 66 digits; the explicit network with `lb.SGD` takes the very
+# same steps, so the two runs should stay equal to round-off. The loss falls from about 2.2 nats (a guess among ten
+# classes is $\log 10 \approx 2.3$) to about 0.25 within 66 steps; the exact numbers depend on the seed of the
+# initialisation and of the batch order: over seeds 0-4 the last five losses average 0.22-0.28 and the held-out
+# accuracy is 0.83-0.93 (three epochs is a short run, and this is the test split, used once, not a tuned result).
 
 # %%
 X_tr, X_te, y_tr, y_te = lb.train_test_split(X_all, y_all, test_size=0.2, rng=0, stratify=True)
@@ -463,13 +491,13 @@ print(f"{len(batches)} steps: loss ≈{np.mean(losses_t[:5]):.2f} over the first
 print(f"held-out accuracy ≈{accuracy_t:.2f} on {len(y_te)} digits")
 assert drift < 1e-9
 print("Tensor weights vs the explicit network's after training: relative difference < 1e-9")
-# Seeds 0-4 (initialisation and batch order): first-5 loss 2.1-2.3, last-5 0.22-0.28, accuracy 0.89-0.93.
-assert 1.9 < np.mean(losses_t[:5]) < 2.5 and np.mean(losses_t[-5:]) < 0.5 * np.mean(losses_t[:5])
-assert accuracy_t > 0.85
+# Seeds 0-4 (initialisation and batch order): first-5 loss 2.12-2.23, last-5 0.22-0.28, accuracy 0.83-0.93.
+assert 1.9 < np.mean(losses_t[:5]) < 2.5 and np.mean(losses_t[-5:]) < 0.35
+assert accuracy_t > 0.78
 
 fig, ax = plt.subplots(figsize=(5, 2.6))
 ax.plot(losses_t)
-ax.set(xlabel="step (minibatch of 64)", ylabel="cross-entropy (nats)", title="training the Tensor MLP")
+ax.set(xlabel="step (minibatch of 65-66 digits)", ylabel="cross-entropy (nats)", title="training the Tensor MLP")
 plt.show()
 
 # %% [markdown]
@@ -614,9 +642,12 @@ for _ in range(30):   # a random graph: each new node combines two earlier ones
     i, j = rng.integers(0, len(graph_nodes), 2)
     graph_nodes.append(graph_nodes[i] * graph_nodes[j] + 1.0)
 mine, reference = my_topological_order(graph_nodes[-1]), topological_order(graph_nodes[-1])
-if len(mine) != len(reference) or {id(n) for n in mine} != {id(n) for n in reference}:
+if {id(n) for n in mine} != {id(n) for n in reference}:
     ex.check_value("7.3", len({id(n) for n in mine}), len(reference), name="the number of distinct tensors listed",
-                   hint="visit every parent, and list each tensor once: keep a set of the visited ones")
+                   hint="start from root and visit every parent of every tensor you reach")
+if len(mine) != len(reference):
+    ex.check_value("7.3", len(mine) - len({id(n) for n in mine}), 0, name="the number of repeated entries",
+                   hint="list each tensor once: keep a set of the visited ones")
 place = {id(n): k for k, n in enumerate(mine)}
 ex.check_value("7.3", sum(place[id(p)] > place[id(n)] for n in mine for p in n._parents), 0,
                name="the number of tensors listed before one of their inputs",
