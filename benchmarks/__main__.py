@@ -1,27 +1,44 @@
-"""python -m benchmarks [--rounds R] [--only dense,conv,train] [--threads T] [--notebooks]"""
+"""python -m benchmarks [--rounds R] [--only dense,conv,train,mnist,notebooks] [--threads T] [--mnist-threads T]
+
+Every figure of issue 18 in one run, each with its target and PASS/FAIL, then a summary. Sections: the MLP step
+(dense), the conv-side layers (conv), littlebook.fit on the 8×8 digits (train), time to accuracy on real MNIST
+against PyTorch (mnist; skipped when the files are absent) and nbval over every chapter at one BLAS thread
+(notebooks).
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
+from contextlib import nullcontext
 
-from . import common, conv, dense, end_to_end
+from . import common, conv, dense, end_to_end, mnist
+
+SECTIONS = "dense,conv,train,mnist,notebooks"
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=21, help="interleaved timing rounds per case (default 21)")
-    parser.add_argument("--only", default="dense,conv,train",
-                        help="comma-separated sections among dense, conv, train (default: all three)")
+    parser.add_argument("--only", default=SECTIONS, help=f"comma-separated sections (default: all, {SECTIONS})")
     parser.add_argument("--threads", type=int, default=None,
-                        help="limit numpy's BLAS (threadpoolctl), torch and the nbval kernels to this many threads")
-    parser.add_argument("--notebooks", action="store_true", help="also time nbval over all chapters (slow)")
+                        help="limit numpy's BLAS (threadpoolctl) and torch to this many threads (default: numpy's)")
+    parser.add_argument("--mnist-threads", type=int, default=None,
+                        help="threads for the MNIST section alone (default: as --threads)")
+    parser.add_argument("--mnist-path", default=None,
+                        help=f"folder with the four MNIST .gz files (default: {mnist.DEFAULT_PATH})")
+    parser.add_argument("--notebook-threads", type=int, default=1,
+                        help="OPENBLAS/OMP threads of the nbval kernels (default 1, as make test runs them)")
+    parser.add_argument("--notebooks", action="store_true", help="kept for compatibility: notebooks run by default")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
+    if args.notebooks:
+        sections.add("notebooks")
+
+    from threadpoolctl import threadpool_limits
 
     if args.threads:
-        from threadpoolctl import threadpool_limits
-
         threadpool_limits(args.threads, user_api="blas")
     threads, threads_from = common.blas_threads()
     if common.torch is not None:
@@ -37,8 +54,21 @@ def main(argv=None) -> None:
         conv.run(args.rounds)
     if "train" in sections:
         end_to_end.run_training()
-    if args.notebooks:
-        end_to_end.run_notebooks(args.threads)
+    if "mnist" in sections:
+        limit = threadpool_limits(args.mnist_threads, user_api="blas") if args.mnist_threads else nullcontext()
+        with limit:
+            n = common.blas_threads()[0]
+            if common.torch is not None:
+                common.torch.set_num_threads(n)
+            print(f"\n(MNIST section: {n} thread(s) for numpy's BLAS and torch; load {common.load_average()})")
+            section_start = time.perf_counter()
+            mnist.run(args.mnist_path)
+            print(f"(MNIST section took {time.perf_counter() - section_start:.0f} s)")
+        if common.torch is not None:
+            common.torch.set_num_threads(threads)
+    if "notebooks" in sections:
+        end_to_end.run_notebooks(args.notebook_threads)
+    common.summary()
     print(f"\n(benchmarks took {time.perf_counter() - start:.0f} s; load average now {common.load_average()})")
 
 

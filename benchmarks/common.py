@@ -127,6 +127,29 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+# Every figure with a target, in the order measured, for the summary at the end: (figure, value, target, ok).
+RESULTS: list[tuple[str, str, str, bool | None]] = []
+
+
+def record(figure: str, value: str, target: str, ok: bool | None) -> str:
+    """Remember a figure for the summary; returns its verdict text (PASS, FAIL, or "n/a" when ok is None)."""
+    RESULTS.append((figure, value, target, ok))
+    return "n/a" if ok is None else verdict(ok)
+
+
+def summary() -> None:
+    """The figures with a target, one line each, and how many pass."""
+    print()
+    print("Summary (issue 18 targets)")
+    print("-" * 100)
+    for figure, value, target, ok in RESULTS:
+        print(f"{'n/a ' if ok is None else verdict(ok)}  {figure:<58}{value:>18}  target {target}")
+    passed = sum(ok is True for *_, ok in RESULTS)
+    failed = sum(ok is False for *_, ok in RESULTS)
+    print(f"{passed} PASS, {failed} FAIL" + (f", {len(RESULTS) - passed - failed} not measured" if
+                                              passed + failed < len(RESULTS) else ""))
+
+
 def row(name: str, littlebook: str = "", reference: str = "", ratio_text: str = "", target: str = "",
         result: str = "") -> str:
     return f"{name:<44}{littlebook:>14}{reference:>14}{ratio_text:>10}  {target:<10}{result}"

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import littlebook as lb
 
-from .common import header, row, verdict
+from .common import header, record, row
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_EPOCHS = 60
+NBVAL_SECONDS = 60  # issue 18: every chapter through nbval, one BLAS thread
 
 
 def mlp():
@@ -65,6 +66,7 @@ def run_training() -> None:
         reached = acc >= target
         print(row(f"{name} to ≥ {target:.1%}", f"{seconds:8.2f} s", "", "", f"{epochs} epochs",
                   f"held-out {acc:.2%}" + ("" if reached else f"  FAIL: not reached in {MAX_EPOCHS} epochs")))
+        record(f"digits {name}: held-out accuracy", f"{acc:.2%}", f"≥ {target:.1%}", reached)
 
 
 def run_notebooks(threads: int | None = None) -> None:
@@ -85,8 +87,11 @@ def run_notebooks(threads: int | None = None) -> None:
         if match:
             per_chapter[match[2]] = per_chapter.get(match[2], 0.0) + float(match[1])
     summary = next((s.strip("= ") for s in reversed(lines) if re.search(r"\d+ (passed|failed|error)", s)), "no summary")
-    ok = seconds < 120 and done.returncode == 0
-    print(row(f"nbval, {len(per_chapter)} chapters", f"{seconds:8.1f} s", "", "", "< 120 s", verdict(ok)))
+    ok = seconds < NBVAL_SECONDS and done.returncode == 0
+    print(row(f"nbval, {len(per_chapter)} chapters", f"{seconds:8.1f} s", "", "", f"< {NBVAL_SECONDS} s",
+              record(f"nbval, all {len(per_chapter)} chapters, {threads or 'default'} BLAS thread(s)"
+                     + ("" if done.returncode == 0 else " (FAILED cells)"), f"{seconds:.1f} s",
+                     f"< {NBVAL_SECONDS} s, all pass", ok)))
     for name, t in sorted(per_chapter.items()):
         print(row(f"  {name}", f"{t:8.1f} s"))
     print(f"  pytest: {summary}")
