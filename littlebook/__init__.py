@@ -4,7 +4,22 @@ Layers have an explicit forward and backward pass (``y = layer(x)``; ``grad_x = 
 losses return a float and their gradient, optimizers update parameters in place, ``fit`` runs the loop.
 """
 
-from . import attention, conv, data, density, functional, gradcheck, losses, nn, norm, optim, text, timing, train
+from . import (
+    attention,
+    conv,
+    data,
+    density,
+    functional,
+    gradcheck,
+    kernels,
+    losses,
+    nn,
+    norm,
+    optim,
+    text,
+    timing,
+    train,
+)
 from .attention import Embedding, MultiHeadAttention, PositionalEmbedding, TinyTransformer, TransformerBlock
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, conv_output_size
 from .data import MNISTUnavailable, load_digits, load_mnist, mnist_cached, one_hot, scale_images, train_test_split
@@ -28,14 +43,14 @@ from .nn import (
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .optim import SGD, Adam, CosineLR, StepLR
 from .text import BPETokenizer, NextTokenMLP, context_windows, load_corpus, sample
-from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict
+from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict, train_step
 
 __version__ = "0.1.0"
 
 __all__ = [
     # modules of the package
-    "attention", "conv", "data", "density", "functional", "gradcheck", "losses", "nn", "norm", "optim", "timing",
-    "train",
+    "attention", "conv", "data", "density", "functional", "gradcheck", "kernels", "losses", "nn", "norm", "optim",
+    "timing", "train",
     # layers
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
     "Dropout", "Flatten", "Residual",
@@ -47,7 +62,7 @@ __all__ = [
     "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
     # optimization and training
     "SGD", "Adam", "StepLR", "CosineLR",
-    "fit", "evaluate", "predict", "accuracy", "minibatches", "History", "TrainingDiverged",
+    "train_step", "fit", "evaluate", "predict", "accuracy", "minibatches", "History", "TrainingDiverged",
     # gradient checking
     "check_module", "check_loss", "rel_error",
     # text

@@ -14,7 +14,16 @@ import math
 
 import numpy as np
 
-from .functional import as_float_array, as_rng, check_float_dtype, check_grad, check_int, expect_shape, softmax
+from .functional import (
+    as_float_array,
+    as_rng,
+    check_float_dtype,
+    check_grad,
+    check_int,
+    expect_shape,
+    softmax,
+    softmax_backward,
+)
 from .nn import Dropout, Linear, Module, Parameter, ReLU, Residual, Sequential
 from .norm import LayerNorm
 
@@ -73,7 +82,7 @@ class Embedding(Module):
         self._ids = ids
         return self.weight.value[ids]  # fancy indexing: row ids[n, t] of W for every (n, t) at once
 
-    def backward(self, grad_out: np.ndarray) -> None:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> None:
         self._need_cache(self._ids)
         grad_out = check_grad(self, grad_out, self._ids.shape + (self.dim,))
         # A token that occurs k times receives the sum of k gradients: np.add.at adds every occurrence,
@@ -130,7 +139,7 @@ class PositionalEmbedding(Module):
         table = self.weight.value if self.learned else self.table
         return x + table[: self._t]
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._t)
         grad_out = check_grad(self, grad_out, self._shape)
         if self.learned:
@@ -223,7 +232,7 @@ class MultiHeadAttention(Module):
         self._qkv = (q, k, v)
         return self.out_proj(self._merge(heads))
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._qkv)
         q, k, v = self._qkv
         grad_out = check_grad(self, grad_out, (q.shape[0], q.shape[2], self.dim))
@@ -233,12 +242,13 @@ class MultiHeadAttention(Module):
         grad_a = g @ v.swapaxes(-1, -2)
         # Softmax backward along each row. Masked entries have a = 0, so their gradient is exactly 0:
         # the future receives no gradient from the past.
-        grad_s = a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+        grad_s = softmax_backward(a, grad_a, axis=-1)
         grad_s *= 1 / math.sqrt(self.head_dim)             # S = Q Kᵀ / √d
         grad_q, grad_k = grad_s @ k, grad_s.swapaxes(-1, -2) @ q
         # x feeds all three projections: its gradient is the sum of the three paths.
-        return (self.q_proj.backward(self._merge(grad_q)) + self.k_proj.backward(self._merge(grad_k))
-                + self.v_proj.backward(self._merge(grad_v)))
+        grads = [proj.backward(self._merge(grad), input_grad=input_grad)
+                 for proj, grad in ((self.q_proj, grad_q), (self.k_proj, grad_k), (self.v_proj, grad_v))]
+        return grads[0] + grads[1] + grads[2] if input_grad else None
 
 
 class TransformerBlock(Module):
@@ -273,8 +283,8 @@ class TransformerBlock(Module):
         expect_shape(f"TransformerBlock(dim={self.dim})", x, ("N", "T", self.dim))
         return self.mlp_branch(self.attn_branch(x))
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return self.attn_branch.backward(self.mlp_branch.backward(grad_out))
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        return self.attn_branch.backward(self.mlp_branch.backward(grad_out), input_grad=input_grad)
 
 
 class TinyTransformer(Module):
@@ -312,7 +322,7 @@ class TinyTransformer(Module):
         x = self.drop(self.pos(self.embed(ids)))
         return self.head(self.norm(self.blocks(x)))
 
-    def backward(self, grad_out: np.ndarray) -> None:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> None:
         g = self.blocks.backward(self.norm.backward(self.head.backward(grad_out)))
         self.embed.backward(self.pos.backward(self.drop.backward(g)))
         return None

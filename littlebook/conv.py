@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .functional import (
     add_windows,
     as_float_array,
@@ -19,7 +20,6 @@ from .functional import (
     check_float_dtype,
     check_grad,
     check_int,
-    col2im,
     expect_shape,
     im2col,
     sliding_windows,
@@ -108,55 +108,26 @@ class Conv2d(Module):
         expect_shape(self, x, ("N", self.in_channels, "H", "W"))
         n, c_out, ho, wo = self.output_shape(x.shape)
         cols = im2col(x, self.kernel_size, self.stride, self._pad)  # (C_in·K·K, N·Ho·Wo)
-        y = self.weight.value.reshape(c_out, -1) @ cols  # (C_out, N·Ho·Wo)
-        if self.bias is not None:
-            y += self.bias.value[:, None]
         self._cols, self._x_shape, self._out_shape = cols, x.shape, (n, c_out, ho, wo)
-        # A (N, C_out, Ho, Wo) *view* of the channel-first result, not a copy: numpy's element-wise operations
-        # work on any memory order, and a gradient that comes back channel-first spares backward a copy.
-        return y.reshape(c_out, n, ho, wo).transpose(1, 0, 2, 3)
+        w_mat = self.weight.value.reshape(c_out, -1)  # (C_out, C_in·K·K)
+        bias = None if self.bias is None else self.bias.value
+        return kernels.conv2d_forward(w_mat, cols, bias, self._out_shape)  # Y = W_mat @ cols + b, as (N, C_out, Ho, Wo)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """grad_out (N, C_out, Ho, Wo) → ∂L/∂x (N, C_in, H, W); None when ``input_grad`` is False (the input is
+        data: the gradients of W and b are all that training needs)."""
         self._need_cache(self._cols)
         grad_out = check_grad(self, grad_out, self._out_shape)
         c_out = self.out_channels
-        g = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N·Ho·Wo)
-        w_mat = self.weight.value.reshape(c_out, -1)
-        # ∂L/∂W = G colsᵀ, computed as (cols Gᵀ)ᵀ: the same product, but BLAS runs this orientation of a
-        # long inner dimension (N·Ho·Wo) about 2× faster (measured).
-        self.weight.grad += (self._cols @ g.T).T.reshape(self.weight.shape)
+        g = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # G: (C_out, N·Ho·Wo)
+        w_mat = self.weight.value.reshape(c_out, -1)  # (C_out, C_in·K·K)
+        self.weight.grad += kernels.conv2d_weight_grad(self._cols, g).reshape(self.weight.shape)  # G colsᵀ
         if self.bias is not None:
             self.bias.grad += g.sum(axis=1)
-        if not self.needs_input_grad:  # the input is data (see Module.needs_input_grad): skip ∂L/∂x
+        if not input_grad:
             return None
-        if self.stride == 1:
-            return _input_grad_stride1(w_mat, grad_out, self._x_shape, self.kernel_size, self._pad)
-        return col2im(w_mat.T @ g, self._x_shape, self.kernel_size, self.stride, self._pad)
-
-
-def _input_grad_stride1(w_mat: np.ndarray, grad_out: np.ndarray, x_shape: tuple, k: int,
-                        pad: tuple[int, int]) -> np.ndarray:
-    """∂L/∂x of a stride-1 convolution: col2im(W_matᵀ G), with every add contiguous in memory.
-
-    Put G on the padded input grid, zeros where no window starts, and flatten it: the window starting at
-    flat position p then covers p + i·Wp + j for its offsets (i, j). Scattering the patch gradients back
-    becomes K·K shifted adds of whole rows, instead of K·K strided 4-D adds (measured 2–3× faster,
-    although the matrix product also runs over the (Hp·Wp − Ho·Wo) empty positions).
-    """
-    n, c, h, w = x_shape
-    lo, hi = pad
-    hp, wp = h + lo + hi, w + lo + hi
-    c_out, ho, wo = grad_out.shape[1:]
-    g = np.zeros((c_out, n, hp, wp), dtype=grad_out.dtype)
-    g[:, :, :ho, :wo] = grad_out.transpose(1, 0, 2, 3)
-    patch_grads = (w_mat.T @ g.reshape(c_out, -1)).reshape(c, k, k, -1)  # (C, K, K, N·Hp·Wp)
-    size = n * hp * wp
-    flat = np.zeros((c, size + (k - 1) * wp + k - 1), dtype=patch_grads.dtype)  # tail: room for the shifts
-    for i in range(k):  # K·K iterations, each a whole-array add: no loop over pixels
-        for j in range(k):
-            shift = i * wp + j
-            flat[:, shift:shift + size] += patch_grads[:, i, j]
-    return flat[:, :size].reshape(c, n, hp, wp)[:, :, lo:lo + h, lo:lo + w].transpose(1, 0, 2, 3)
+        k, s, pad = self.kernel_size, self.stride, self._pad
+        return kernels.conv2d_input_grad(w_mat, grad_out, self._x_shape, k, s, pad)  # col2im(W_matᵀ G)
 
 
 class _Pool2d(Module):
@@ -209,16 +180,11 @@ class MaxPool2d(_Pool2d):
         self._patches_cache, self._y = patches, patches.max(axis=0)
         return self._y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._y)
         patches, y = self._patches_cache, self._y
         grad_out = check_grad(self, grad_out, y.shape)
-        grad_patches = np.empty(patches.shape, dtype=grad_out.dtype)
-        taken = np.zeros(y.shape, dtype=bool)  # has this window's maximum been found yet?
-        for offset in range(len(patches)):  # K·K window offsets, in row-major order: the first maximum wins ties
-            hit = (patches[offset] == y) & ~taken
-            taken |= hit
-            np.multiply(hit, grad_out, out=grad_patches[offset])
+        grad_patches = kernels.maxpool_backward(patches, y, grad_out)  # g to the first arg-max of each window
         return self._add_patches(grad_patches)
 
 
@@ -230,7 +196,7 @@ class AvgPool2d(_Pool2d):
         self._y_shape = y.shape
         return y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._x_shape)
         grad_out = check_grad(self, grad_out, self._y_shape)
         k = self.kernel_size
@@ -252,7 +218,7 @@ class GlobalAvgPool2d(Module):
         self._x_shape = x.shape
         return x.mean(axis=(2, 3))
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._x_shape)
         grad_out = check_grad(self, grad_out, self._x_shape[:2])
         h, w = self._x_shape[2:]

@@ -54,7 +54,7 @@ class GaussianMixture(Module):
         self._cache = (diff, sq, var, np.exp(a - log_p[:, None]))
         return log_p
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         """grad_out: (N,) = ∂L/∂log p(x_n). Returns ∂L/∂x (N, D); accumulates the parameter gradients."""
         self._need_cache(self._cache)
         diff, sq, var, resp = self._cache

@@ -19,6 +19,7 @@ __all__ = [
     "logsumexp",
     "softmax",
     "log_softmax",
+    "softmax_backward",
     "one_hot",
     "expect_shape",
     "pad2d",
@@ -168,6 +169,11 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = _nonempty(as_float_array(x, "softmax", "x"), axis, "softmax")
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_backward(s: np.ndarray, grad: np.ndarray, axis: int = -1) -> np.ndarray:
+    """∂L/∂x for s = softmax(x) along ``axis``: s ⊙ (g − Σ_j g_j s_j), the Jacobian diag(s) − s sᵀ applied to g."""
+    return s * (grad - np.sum(grad * s, axis=axis, keepdims=True))
 
 
 def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float32) -> np.ndarray:

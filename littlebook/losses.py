@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .functional import as_float_array, check_float, sigmoid
 
 __all__ = ["Loss", "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]
@@ -161,19 +162,8 @@ class CrossEntropyLoss(Loss):
         elif not np.all((target >= 0) & np.isfinite(target)):  # negative weights make the loss unbounded below
             raise ValueError(f"CrossEntropyLoss: one-hot / probability targets must be finite and >= 0, got "
                              f"{target[~((target >= 0) & np.isfinite(target))].flat[0]}")
-        # log softmax(z)_c = s_c − log Σ_j e^{s_j} with s = z − max z (log_softmax, fused here so that the
-        # exponentials e^{s} ∈ (0, 1] are computed once and reused as softmax(z) by the backward pass).
-        shifted = pred - pred.max(axis=-1, keepdims=True)
-        exp = np.exp(shifted)
-        sum_exp = exp.sum(axis=-1, keepdims=True)
-        if target.shape == pred.shape:
-            per_item = -np.sum(target * (shifted - np.log(sum_exp)), axis=-1)
-        else:  # −log softmax(z)_y = log Σ_j e^{s_j} − s_y: only the target's logit is needed
-            rows = shifted.reshape(-1, num_classes)  # a view: (all leading positions, C)
-            picked = rows[np.arange(len(rows)), target.reshape(-1)].reshape(target.shape)
-            per_item = np.log(sum_exp[..., 0]) - picked
-        exp /= sum_exp  # now softmax(z)
-        self._cache = (exp, target)
+        per_item, probs = kernels.cross_entropy(pred, target)  # −Σ_c y_c log softmax(z)_c, and softmax(z)
+        self._cache = (probs, target)
         return self._reduce(per_item)
 
     def backward(self) -> np.ndarray:

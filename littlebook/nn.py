@@ -24,6 +24,7 @@ from .functional import (
     expect_shape,
     sigmoid,
     softmax,
+    softmax_backward,
 )
 
 __all__ = [
@@ -61,7 +62,11 @@ class Parameter:
 
 
 class Module:
-    """Base class: subclasses implement ``forward(x)`` and ``backward(grad_out)``.
+    """Base class: subclasses implement ``forward(x)`` and ``backward(grad_out, input_grad=True)``.
+
+    ``backward`` returns ∂L/∂x. ``input_grad=False`` says that x is data, which needs no gradient (``train_step``
+    passes it): a layer may then skip computing ∂L/∂x and return None, as PyTorch skips it for inputs without
+    ``requires_grad``. The parameter gradients are the same either way.
 
     Parameters are the ``Parameter`` attributes of a module; sub-modules are its ``Module``
     attributes and lists of modules. Buffers (state saved but not trained, such as batch
@@ -70,9 +75,6 @@ class Module:
 
     training: bool = True
     buffers: tuple[str, ...] = ()
-    # False when the input is data that needs no gradient (fit() sets it on the model while training): backward
-    # may then skip computing ∂L/∂x and return None, as PyTorch skips it for inputs without requires_grad.
-    needs_input_grad: bool = True
 
     # The modules called so far in the forward pass now running, by id, with their state just before their
     # call (None outside of a forward pass). Two jobs: a module called twice in one pass would overwrite the
@@ -111,7 +113,7 @@ class Module:
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def _need_cache(self, *values) -> None:
@@ -261,27 +263,18 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        # Only the first layer sees the model's input; every later layer's input is an activation,
+        # whose gradient the layers before it need.
+        for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
-        return grad_out
+        return self.layers[0].backward(grad_out, input_grad=input_grad) if self.layers else grad_out
 
     def __getitem__(self, i):
         return Sequential(*self.layers[i]) if isinstance(i, slice) else self.layers[i]
 
     def __len__(self) -> int:
         return len(self.layers)
-
-    @property
-    def needs_input_grad(self) -> bool:
-        return self.layers[0].needs_input_grad if self.layers else True
-
-    @needs_input_grad.setter
-    def needs_input_grad(self, value: bool) -> None:
-        # Only the first layer sees the model's input; every later layer's input is an activation,
-        # whose gradient the layers before it need.
-        if self.layers:
-            self.layers[0].needs_input_grad = value
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         # PyTorch names: "0.weight", "1.bias", ...
@@ -325,7 +318,7 @@ class Linear(Module):
             z += self.bias.value
         return z
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._need_cache(self._x)
         x, g = self._x, check_grad(self, grad_out, self._x.shape[:-1] + (self.out_features,))
         if x.ndim == 3:  # (N, T, ·) → (N·T, ·): every position is one more row of the same matrix product
@@ -333,7 +326,7 @@ class Linear(Module):
         self.weight.grad += g.T @ x  # .T is a view: BLAS reads it transposed, nothing is copied
         if self.bias is not None:
             self.bias.grad += g.sum(axis=0)
-        if not self.needs_input_grad:  # the input is data: skip a third of the backward's matrix products
+        if not input_grad:  # the input is data: skip a third of the backward's matrix products
             return None
         return (g @ self.weight.value).reshape(self._x.shape)
 
@@ -349,7 +342,7 @@ class ReLU(Module):
         self._mask = x > 0
         return x * self._mask
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._mask)
         return check_grad(self, grad_out, self._mask.shape) * self._mask
 
@@ -365,7 +358,7 @@ class Sigmoid(Module):
         self._y = sigmoid(x).astype(x.dtype, copy=False)
         return self._y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._y)
         return check_grad(self, grad_out, self._y.shape) * self._y * (1 - self._y)
 
@@ -380,30 +373,33 @@ class Tanh(Module):
         self._y = np.tanh(as_float_array(x, self))
         return self._y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._y)
         return check_grad(self, grad_out, self._y.shape) * (1 - self._y**2)
 
 
 class Softmax(Module):
-    """softmax(x)_i = e^{x_i}/Σ_j e^{x_j} along ``axis``; backward: s ⊙ (g − Σ_j g_j s_j).
+    """softmax(x)_i = e^{x_i}/Σ_j e^{x_j} along ``dim``; backward: s ⊙ (g − Σ_j g_j s_j).
 
     For classification, prefer raw logits with ``CrossEntropyLoss`` (fused and stabler).
     """
 
-    def __init__(self, axis: int = -1):
-        self.axis = axis
+    def __init__(self, dim: int = -1, *, axis: int | None = None):
+        # axis: old name, chapters migrate to dim
+        self.dim = dim if axis is None else axis
         self._y = None
 
+    @property
+    def axis(self) -> int:  # old name, chapters migrate to dim
+        return self.dim
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._y = softmax(as_float_array(x, self), axis=self.axis)
+        self._y = softmax(as_float_array(x, self), axis=self.dim)
         return self._y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._y)
-        s = self._y
-        grad_out = check_grad(self, grad_out, s.shape)
-        return s * (grad_out - np.sum(grad_out * s, axis=self.axis, keepdims=True))
+        return softmax_backward(self._y, check_grad(self, grad_out, self._y.shape), axis=self.dim)
 
 
 class Identity(Module):
@@ -412,7 +408,7 @@ class Identity(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return as_float_array(x, self)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         return grad_out
 
 
@@ -441,7 +437,7 @@ class Dropout(Module):
         self._scale = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
         return x * self._scale
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._shape)
         grad_out = check_grad(self, grad_out, self._shape)
         return grad_out if self._scale is None else grad_out * self._scale
@@ -460,7 +456,7 @@ class Flatten(Module):
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._shape)
         n = self._shape[0]
         return check_grad(self, grad_out, (n, int(np.prod(self._shape[1:])))).reshape(self._shape)
@@ -490,6 +486,7 @@ class Residual(Module):
             )
         return fx + skip
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad_skip = grad_out if self.projection is None else self.projection.backward(grad_out)
-        return self.block.backward(grad_out) + grad_skip
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        grad_block = self.block.backward(grad_out, input_grad=input_grad)
+        grad_skip = grad_out if self.projection is None else self.projection.backward(grad_out, input_grad=input_grad)
+        return grad_block + grad_skip if input_grad else None

@@ -84,7 +84,7 @@ class _BatchNorm(Module):
         self._xhat, self._inv_std, self._axes, self._batch_stats = xhat, inv_std, axes, self.training
         return xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._xhat)
         axes, xhat = self._axes, self._xhat
         grad_out = check_grad(self, grad_out, xhat.shape)
@@ -146,7 +146,7 @@ class LayerNorm(Module):
         self._xhat, self._inv_std, _, _ = _standardize(x, self._axes, self.eps)
         return self._xhat * self.weight.value + self.bias.value
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._xhat)
         grad_out = check_grad(self, grad_out, self._xhat.shape)
         batch_axes = tuple(range(grad_out.ndim - len(self.normalized_shape)))
@@ -193,7 +193,7 @@ class GroupNorm(Module):
         shape = (1, c) + (1,) * (x.ndim - 2)
         return self._xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._xhat)
         grad_out = check_grad(self, grad_out, self._xhat.shape)
         n, c = grad_out.shape[:2]

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from . import kernels
 from .functional import check_float, check_int
 from .nn import Module, Parameter
 
@@ -114,23 +115,10 @@ class Adam(Optimizer):
     def step(self) -> None:
         self._check_grads()
         self.t += 1
-        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
         for p, m, v, s in zip(self.params, self.m, self.v, self._scratch, strict=True):
             g = p.grad if not self.weight_decay else p.grad + self.weight_decay * p.value
-            # Every operation writes in place or into the scratch array s: the naive one-line update makes
-            # six temporary copies of every weight tensor per step, which costs more than the arithmetic.
-            m *= self.beta1
-            m += np.multiply(g, 1 - self.beta1, out=s)  # m ← β₁m + (1−β₁)g
-            v *= self.beta2
-            np.square(g, out=s)
-            s *= 1 - self.beta2
-            v += s  # v ← β₂v + (1−β₂)g²
-            denom = np.sqrt(v, out=s)
-            denom *= 1 / math.sqrt(c2)
-            denom += self.eps  # √v̂ + ε with v̂ = v / (1 − β₂ᵗ)
-            step = np.divide(m, denom, out=s)
-            step *= self.lr / c1  # η m̂ with m̂ = m / (1 − β₁ᵗ)
-            p.value -= step
+            # The class docstring's three lines, computed in place (no temporary copies of the weights):
+            kernels.adam_step_(p.value, g, m, v, s, self.t, self.lr, self.beta1, self.beta2, self.eps)
 
 
 def _check_optimizer(owner: str, optimizer) -> None:

@@ -228,7 +228,6 @@ class NextTokenMLP(Module):
         self.pad = vocab_size  # one extra embedding row for "before the start of the text"
         self.embed = Linear(vocab_size + 1, embed_dim, bias=False, rng=rng, dtype=dtype)
         self.embed.weight.value[...] = rng.standard_normal(self.embed.weight.shape)  # embeddings start at scale 1
-        self.embed.needs_input_grad = False  # its input is one-hot data: skip that (N·T·K, V) gradient product
         self.mlp = Sequential(Linear(context * embed_dim, hidden, init="xavier", rng=rng, dtype=dtype), Tanh(),
                               Linear(hidden, vocab_size, init="xavier", rng=rng, dtype=dtype))
         self._shape = None
@@ -253,10 +252,11 @@ class NextTokenMLP(Module):
         e = self.embed(onehot)  # (N·T·K, d)
         return self.mlp(e.reshape(n * t, self.context * self.embed_dim)).reshape(n, t, self.vocab_size)
 
-    def backward(self, grad_out: np.ndarray) -> None:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> None:
         self._need_cache(self._shape)
         n, t = self._shape
         grad_out = check_grad(self, grad_out, (n, t, self.vocab_size))
         g = self.mlp.backward(grad_out.reshape(n * t, self.vocab_size))
-        self.embed.backward(g.reshape(n * t * self.context, self.embed_dim))
+        # The embedding's input is one-hot data: skip that (N·T·K, V) gradient product.
+        self.embed.backward(g.reshape(n * t * self.context, self.embed_dim), input_grad=False)
         return None

@@ -1,4 +1,4 @@
-"""The training loop: mini-batches → forward → loss → backward → optimizer step, with a History.
+"""The training loop: ``train_step`` (forward → loss → backward → optimizer step) over mini-batches, with a History.
 
 ``fit`` stops with ``TrainingDiverged`` as soon as the loss or a gradient stops being finite, or the
 loss explodes to ``divergence_factor`` (10⁴) times its first value, *before* applying the update; and
@@ -9,6 +9,7 @@ weights blow up.)
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from .functional import as_rng, check_float, check_int
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .nn import Module
 
-__all__ = ["TrainingDiverged", "History", "minibatches", "accuracy", "fit", "evaluate", "predict"]
+__all__ = ["TrainingDiverged", "History", "minibatches", "accuracy", "train_step", "fit", "evaluate", "predict"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -145,6 +146,23 @@ def evaluate(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray, batch_size: int
     return loss, acc
 
 
+def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, before_step=None) -> float:
+    """One step of mini-batch gradient descent on (xb, yb), the five lines the book teaches; returns the loss.
+
+    ``before_step(loss, out)``, if given, runs between backward and the update (``fit`` checks for divergence
+    there). ``input_grad=False``: the data needs no gradient, so the first layer may skip computing ∂L/∂x.
+    """
+    out = model(xb)                                       # forward
+    loss = loss_fn(out, yb)                               # loss
+    optimizer.zero_grad()                                 # gradients accumulate: clear last step's
+    model.backward(loss_fn.backward(), input_grad=False)  # backward: every param.grad = ∂L/∂param
+    if before_step is not None:
+        before_step(loss, out)
+    optimizer.step()                                      # update: w ← w − η ∂L/∂w (or momentum, Adam, ...)
+    return loss
+
+
+# -- the pieces of fit ---------------------------------------------------------------------------------------------
 def _progress_bar(total: int, enabled: bool):
     if not enabled:
         return None
@@ -153,22 +171,129 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="step", leave=True, mininterval=0.2)
 
 
-def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarray], *, epochs: int = 10,
-        batch_size: int = 64, val_data: tuple[np.ndarray, np.ndarray] | None = None, rng=None, scheduler=None,
-        progress: bool = True, callback: Callable[[History], None] | None = None,
-        callback_every: int | None = None, max_steps: int | None = None,
-        divergence_factor: float | None = 1e4) -> History:
-    """Train ``model`` by mini-batch gradient descent and return its ``History``.
+class _DivergenceGuard:
+    """Refuses a step whose loss or gradient is not finite, or whose loss exceeds ``factor`` × max(first loss, 1),
+    before the update; undoes an update that overflows (from a copy made just before it)."""
 
-    Each step: forward a batch, compute the loss, backward, check for divergence, ``optimizer.step()``.
-    ``scheduler.step()`` runs once per epoch. ``callback(history)`` runs every ``callback_every`` steps
-    (default: at the end of each epoch), e.g. to redraw a live plot. ``max_steps`` stops early.
-    Raises ``TrainingDiverged`` (with ``.history`` attached) on a NaN/inf loss or gradient, or when the
-    loss exceeds ``divergence_factor`` × max(first loss, 1) (``None`` turns that test off).
-    """
-    # Every argument is checked before the first step: a mistake fails now, not after an epoch of training.
+    def __init__(self, params, optimizer, history: History, factor: float | None):
+        self.params, self.optimizer, self.history, self.factor = params, optimizer, history, factor
+        self.backup = [np.empty_like(p.value) for p in params]
+        self.limit = math.inf
+        self.start = time.perf_counter()
+
+    def diverged(self, step: int, loss: float) -> TrainingDiverged:
+        self.history.diverged_at = step
+        self.history.seconds = time.perf_counter() - self.start
+        return TrainingDiverged(step, loss, self.optimizer.lr, self.history)
+
+    def before_update(self, step: int, loss: float) -> None:
+        if step == 1 and self.factor is not None and math.isfinite(loss):
+            self.limit = self.factor * max(loss, 1.0)
+        # The sum of a gradient is NaN/inf if any entry is: one cheap reduction per tensor.
+        grads_finite = all(math.isfinite(float(p.grad.sum())) for p in self.params)
+        if loss > self.limit or not math.isfinite(loss) or not grads_finite:
+            raise self.diverged(step, loss)
+        for p, saved in zip(self.params, self.backup):
+            np.copyto(saved, p.value)
+
+    def after_update(self, step: int, loss: float) -> None:
+        if not all(math.isfinite(float(p.value.sum())) for p in self.params):
+            for p, saved in zip(self.params, self.backup):  # the update overflowed: undo it
+                np.copyto(p.value, saved)
+            raise self.diverged(step, loss)
+
+
+@dataclass
+class _Run:
+    """What one call of ``fit`` trains, and with what (so that the pieces of the loop take one argument)."""
+
+    model: Module
+    loss_fn: Loss
+    optimizer: object
+    history: History
+    guard: _DivergenceGuard
+    use_accuracy: bool
+    bar: object = None
+    callback: Callable[[History], None] | None = None
+    callback_every: int | None = None
+    max_steps: int | None = None
+
+    def done(self) -> bool:
+        return self.max_steps is not None and self.history.steps >= self.max_steps
+
+
+def _train_epoch(run: _Run, batches) -> tuple[float, float, int]:
+    """Steps over one epoch's batches; returns (Σ loss·n, Σ accuracy·n, n) for the epoch's means."""
+    total_loss, total_correct, seen = 0.0, 0.0, 0
+    history = run.history
+    for xb, yb in batches:
+        step = history.steps + 1
+        outputs = []
+
+        def before_step(loss, out, step=step, outputs=outputs):
+            run.guard.before_update(step, loss)
+            outputs.append(out)
+
+        loss = train_step(run.model, run.loss_fn, run.optimizer, xb, yb, before_step)
+        run.guard.after_update(step, loss)
+        acc = accuracy(outputs[0], yb) if run.use_accuracy else float("nan")
+        history.step_loss.append(loss)
+        history.step_acc.append(acc)
+        history.lr.append(run.optimizer.lr)
+        total_loss, total_correct, seen = total_loss + loss * len(xb), total_correct + acc * len(xb), seen + len(xb)
+        _show_step(run, loss, acc)
+        if run.callback is not None and run.callback_every and step % run.callback_every == 0:
+            run.callback(history)
+        if run.done():
+            break
+    return total_loss, total_correct, seen
+
+
+def _show_step(run: _Run, loss: float, acc: float) -> None:
+    if run.bar is not None:
+        run.bar.update(1)
+        extra = {"acc": f"{acc:.3f}"} if run.use_accuracy else {}
+        run.bar.set_postfix(loss=f"{loss:.4f}", **extra, refresh=False)
+
+
+def _validate(run: _Run, val_data) -> None:
+    """Loss (and accuracy) on the validation data in eval mode, recorded in the history and shown on the bar."""
+    X_val, y_val = val_data
+    out = predict(run.model, X_val)
+    val_loss = float(run.loss_fn(out, y_val))
+    val_acc = accuracy(out, y_val) if run.use_accuracy else None
+    run.history.val_loss.append(val_loss)
+    if val_acc is not None:
+        run.history.val_acc.append(val_acc)
+    if run.bar is not None:
+        run.bar.set_postfix(loss=f"{run.history.train_loss[-1]:.4f}", val_loss=f"{val_loss:.4f}",
+                            **({"val_acc": f"{val_acc:.3f}"} if val_acc is not None else {}))
+
+
+def _end_epoch(run: _Run, sums: tuple[float, float, int], val_data, scheduler) -> None:
+    total_loss, total_correct, seen = sums
+    run.history.train_loss.append(total_loss / seen)
+    run.history.epoch_end.append(run.history.steps)
+    if run.use_accuracy:
+        run.history.train_acc.append(total_correct / seen)
+    if val_data is not None:
+        _validate(run, val_data)
+    if scheduler is not None:
+        scheduler.step()
+    if run.callback is not None and not run.callback_every:
+        run.callback(run.history)
+
+
+METRICS = ("accuracy",)
+
+
+def _check_model_and_optimizer(model, loss_fn, optimizer, scheduler) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"fit: model must be a littlebook Module, got {type(model).__name__}")
+    params = inspect.signature(model.backward).parameters
+    if "input_grad" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise TypeError(f"fit: {type(model).__name__}.backward must accept input_grad (the Module contract: "
+                        f"backward(grad_out, input_grad=True)); train_step passes input_grad=False")
     if not isinstance(loss_fn, Loss):
         raise TypeError(f"fit: loss_fn must be a littlebook Loss (e.g. CrossEntropyLoss()), got {loss_fn!r}")
     if not all(hasattr(optimizer, a) for a in ("step", "zero_grad", "lr")):
@@ -180,6 +305,12 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
                          "SGD(model.parameters(), ...) for this model")
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError("fit: the scheduler controls another optimizer than the one given to fit")
+    if scheduler is not None and not hasattr(scheduler, "step"):
+        raise TypeError(f"fit: scheduler must have a step() method (e.g. StepLR), got {scheduler!r}")
+
+
+def _check_data_args(train_data, val_data):
+    """(X, y) and val_data as arrays, checked; val_data's samples must be shaped like the training data's."""
     X, y = _as_pair(train_data, "fit", "train_data")
     _check_data(X, y, "fit")
     if val_data is not None:
@@ -188,6 +319,10 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
         if X_val.shape[1:] != X.shape[1:] or y_val.shape[1:] != y.shape[1:]:
             raise ValueError(f"fit: val_data must have samples shaped like train_data: X {X.shape[1:]}, y "
                              f"{y.shape[1:]} per sample, got X {X_val.shape[1:]}, y {y_val.shape[1:]}")
+    return X, y, val_data
+
+
+def _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor) -> None:
     check_int("fit", "epochs", epochs)
     check_int("fit", "batch_size", batch_size)
     if max_steps is not None:
@@ -196,91 +331,56 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
         check_int("fit", "callback_every", callback_every)
     if callback is not None and not callable(callback):
         raise TypeError(f"fit: callback must be callable(history), got {callback!r}")
-    if scheduler is not None and not hasattr(scheduler, "step"):
-        raise TypeError(f"fit: scheduler must have a step() method (e.g. StepLR), got {scheduler!r}")
     if divergence_factor is not None:
         # A factor <= 1 would call the second step "diverged" as soon as its loss is not below the first.
         check_float("fit", "divergence_factor", divergence_factor, low=1.0, low_open=True)
-    rng = as_rng(rng)
-    classify = isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
-    params = model.parameters()
-    backup = [np.empty_like(p.value) for p in params]  # to undo an update that overflows
-    history = History()
-    steps_per_epoch = math.ceil(len(X) / batch_size)
-    total = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
-    bar = _progress_bar(total, progress)
-    start = time.perf_counter()
+
+
+def _use_accuracy(metrics, loss_fn: Loss) -> bool:
+    """metrics=("accuracy",) or (): explicit. None (for now): accuracy for classification losses. Chapters pass
+    metrics explicitly; None will go away."""
+    if metrics is None:
+        return isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
+    metrics = (metrics,) if isinstance(metrics, str) else metrics
+    if not isinstance(metrics, (tuple, list)) or any(m not in METRICS for m in metrics):
+        raise ValueError(f"fit: metrics must be a tuple of names from {METRICS}, got {metrics!r}")
+    return "accuracy" in metrics
+
+
+def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarray], *, epochs: int = 10,
+        batch_size: int = 64, val_data: tuple[np.ndarray, np.ndarray] | None = None, rng=None, scheduler=None,
+        progress: bool = True, callback: Callable[[History], None] | None = None,
+        callback_every: int | None = None, max_steps: int | None = None,
+        divergence_factor: float | None = 1e4, metrics: tuple[str, ...] | None = None) -> History:
+    """Train ``model`` by mini-batch gradient descent (``train_step`` on every batch) and return its ``History``.
+
+    ``scheduler.step()`` runs once per epoch. ``callback(history)`` runs every ``callback_every`` steps
+    (default: at the end of each epoch), e.g. to redraw a live plot. ``max_steps`` stops early.
+    ``metrics=("accuracy",)`` also records accuracies; ``None`` (the default for now) records them for
+    classification losses (chapters pass metrics explicitly; None will go away).
+    Raises ``TrainingDiverged`` (with ``.history`` attached) on a NaN/inf loss or gradient, or when the
+    loss exceeds ``divergence_factor`` × max(first loss, 1) (``None`` turns that test off).
+    """
+    # Every argument is checked before the first step: a mistake fails now, not after an epoch of training.
+    _check_model_and_optimizer(model, loss_fn, optimizer, scheduler)
+    X, y, val_data = _check_data_args(train_data, val_data)
+    _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor)
+    rng, history = as_rng(rng), History()
+    run = _Run(model, loss_fn, optimizer, history, _DivergenceGuard(model.parameters(), optimizer, history,
+               divergence_factor), _use_accuracy(metrics, loss_fn), None, callback, callback_every, max_steps)
+    steps = math.ceil(len(X) / batch_size) * epochs
+    run.bar = _progress_bar(steps if max_steps is None else min(max_steps, steps), progress)
     model.train()
-    # The data needs no gradient: the first layer may skip computing ∂L/∂x (see Module.needs_input_grad).
-    needs_input_grad, model.needs_input_grad = model.needs_input_grad, False
-
-    def diverged(step: int, loss: float) -> TrainingDiverged:
-        history.diverged_at = step
-        history.seconds = time.perf_counter() - start
-        return TrainingDiverged(step, loss, optimizer.lr, history)
-
     try:
-        # Overflow is detected explicitly below: silence numpy's warnings about it.
+        # Overflow is detected explicitly (the guard): silence numpy's warnings about it.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for _ in range(epochs):
-                epoch_loss, epoch_correct, seen = 0.0, 0.0, 0
-                for xb, yb in minibatches(X, y, batch_size, rng):
-                    out = model(xb)
-                    loss = loss_fn(out, yb)
-                    optimizer.zero_grad()
-                    model.backward(loss_fn.backward())
-                    step = history.steps + 1
-                    if step == 1 and divergence_factor is not None:
-                        loss_limit = divergence_factor * max(loss, 1.0) if math.isfinite(loss) else math.inf
-                    exploded = divergence_factor is not None and loss > loss_limit
-                    # The sum of a gradient is NaN/inf if any entry is: one cheap reduction per tensor.
-                    grads_finite = all(math.isfinite(float(p.grad.sum())) for p in params)
-                    if exploded or not math.isfinite(loss) or not grads_finite:
-                        raise diverged(step, loss)
-                    for p, saved in zip(params, backup):
-                        np.copyto(saved, p.value)
-                    optimizer.step()
-                    if not all(math.isfinite(float(p.value.sum())) for p in params):
-                        for p, saved in zip(params, backup):  # the update overflowed: undo it
-                            np.copyto(p.value, saved)
-                        raise diverged(step, loss)
-                    acc = accuracy(out, yb) if classify else float("nan")
-                    history.step_loss.append(loss)
-                    history.step_acc.append(acc)
-                    history.lr.append(optimizer.lr)
-                    epoch_loss += loss * len(xb)
-                    epoch_correct += acc * len(xb)
-                    seen += len(xb)
-                    if bar is not None:
-                        bar.update(1)
-                        extra = {"acc": f"{acc:.3f}"} if classify else {}
-                        bar.set_postfix(loss=f"{loss:.4f}", **extra, refresh=False)
-                    if callback is not None and callback_every and step % callback_every == 0:
-                        callback(history)
-                    if max_steps is not None and step >= max_steps:
-                        break
-                history.train_loss.append(epoch_loss / seen)
-                history.epoch_end.append(history.steps)
-                if classify:
-                    history.train_acc.append(epoch_correct / seen)
-                if val_data is not None:
-                    val_loss, val_acc = evaluate(model, loss_fn, *val_data)
-                    history.val_loss.append(val_loss)
-                    if val_acc is not None:
-                        history.val_acc.append(val_acc)
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val_loss=f"{val_loss:.4f}",
-                                        **({"val_acc": f"{val_acc:.3f}"} if val_acc is not None else {}))
-                if scheduler is not None:
-                    scheduler.step()
-                if callback is not None and not callback_every:
-                    callback(history)
-                if max_steps is not None and history.steps >= max_steps:
+                _end_epoch(run, _train_epoch(run, minibatches(X, y, batch_size, rng)), val_data, scheduler)
+                if run.done():
                     break
     finally:
-        if bar is not None:
-            bar.close()
+        if run.bar is not None:
+            run.bar.close()
         model.train()
-        model.needs_input_grad = needs_input_grad
-    history.seconds = time.perf_counter() - start
+    history.seconds = time.perf_counter() - run.guard.start
     return history

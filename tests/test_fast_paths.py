@@ -60,14 +60,13 @@ def test_linear_forward_and_backward_match_the_formulas(rng):
 def test_linear_without_input_grad_skips_only_the_input_gradient(rng):
     layer = lb.Linear(4, 3, rng=rng, dtype=F64)
     x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
-    layer.needs_input_grad = False
     layer(x)
-    assert layer.backward(g) is None
+    assert layer.backward(g, input_grad=False) is None
     gW, gb, _ = ref_linear_grads(x, layer.weight.value, g)
     np.testing.assert_allclose(layer.weight.grad, gW, **TOL)
     np.testing.assert_allclose(layer.bias.grad, gb, **TOL)
     layer(x)  # gradients still accumulate: a second backward adds the same again
-    layer.backward(g)
+    layer.backward(g, input_grad=False)
     np.testing.assert_allclose(layer.weight.grad, 2 * gW, **TOL)
     np.testing.assert_allclose(layer.bias.grad, 2 * gb, **TOL)
 
@@ -81,39 +80,36 @@ def test_relu_matches_elementwise_definition(rng):
         assert grad[idx] == (g[idx] if x[idx] > 0 else 0.0)
 
 
-def test_sequential_input_grad_flag_reaches_only_the_first_layer(rng):
+def test_sequential_input_grad_argument_reaches_only_the_first_layer(rng):
     model = lb.Sequential(lb.Linear(4, 6, rng=1, dtype=F64), lb.ReLU(), lb.Linear(6, 3, rng=2, dtype=F64))
-    assert model.needs_input_grad
-    model.needs_input_grad = False
-    assert not model[0].needs_input_grad and model[2].needs_input_grad
     x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
     model(x)
-    assert model.backward(g) is None
+    assert model.backward(g, input_grad=False) is None
     # every parameter gradient is still the full one: compare with the same model run with input gradients
     skipped = [p.grad.copy() for p in model.parameters()]
     model.zero_grad()
-    model.needs_input_grad = True
     model(x)
     assert model.backward(g).shape == x.shape
     for a, b in zip(skipped, (p.grad for p in model.parameters()), strict=True):
         np.testing.assert_allclose(a, b, **TOL)
 
 
-def test_fit_skips_the_data_gradient_and_restores_the_flag():
+def test_fit_skips_the_data_gradient_without_changing_the_model():
     X, y = lb.data.blobs(64, centers=3, rng=0)
     model = lb.Sequential(lb.Linear(2, 8, rng=1, dtype=F64), lb.ReLU(), lb.Linear(8, 3, rng=2, dtype=F64))
     seen = []
     first_backward = model[0].backward
 
-    def spy(grad_out):
-        seen.append(model[0].needs_input_grad)
-        return first_backward(grad_out)
+    def spy(grad_out, input_grad=True):
+        seen.append(input_grad)
+        return first_backward(grad_out, input_grad=input_grad)
 
     model[0].backward = spy
     lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.1), (X.astype(F64), y), epochs=1,
            batch_size=16, progress=False)
-    assert seen == [False] * 4
-    assert model.needs_input_grad  # restored: model.backward returns ∂L/∂x again after training
+    assert seen == [False] * 4  # train_step passes input_grad=False; nothing on the model was set
+    model(X[:3].astype(F64))
+    assert model.backward(np.ones((3, 3))).shape == (3, 2)  # model.backward returns ∂L/∂x as always
 
 
 # -- CrossEntropyLoss ----------------------------------------------------------------------------------------------
@@ -215,12 +211,8 @@ def test_mlp_training_step_matches_a_hand_written_step(rng):
     b = [m.bias.value.copy() for m in model.layers[::2]]
     x, y, lr = rng.standard_normal((7, 6)), rng.integers(0, 3, 7), 0.1
 
-    model.needs_input_grad = False  # as fit() runs the step
     loss_fn, opt = lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=lr, momentum=0.9)
-    value = loss_fn(model(x), y)
-    opt.zero_grad()
-    model.backward(loss_fn.backward())
-    opt.step()
+    value = lb.train_step(model, loss_fn, opt, x, y)  # as fit() runs the step
 
     acts, pre = [x], []
     for i in range(3):
