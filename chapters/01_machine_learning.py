@@ -344,8 +344,6 @@ print(f"{len(x_val)} validation and {len(x_test)} test pairs")
 for d, tr, va in zip(degrees, train_loss, val_loss, strict=True):
     print(f"degree {d:2d}: training loss ≈{tr:.4f}   validation loss ≈{va:.3g}")
 print(f"smallest validation loss: degree ≈{best_degree}")
-
-# %%
 assert np.all(np.diff(train_loss) <= 1e-9)  # training loss never increases with the degree...
 assert train_loss[-1] < 1e-12               # ...and degree 11 interpolates the 12 points exactly,
 assert val_loss[-1] > 1000 * val_loss.min()  # ...yet predicts new points terribly (overfitting)
@@ -355,6 +353,8 @@ assert best_degree == 3  # degree 3: 0.0225, runner-up degree 4: 0.0233, a 3 % m
 numpy_train_loss, numpy_val_loss = polynomial_errors(x_train, y_train, x_val, y_val, degrees)
 assert np.allclose(numpy_train_loss, train_loss, atol=1e-12) and np.allclose(numpy_val_loss, val_loss, rtol=1e-6)
 
+
+# %%
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.semilogy(degrees, np.maximum(train_loss, 1e-4), "o-", label="training loss (drawn at 1e-4 when 0)")
 ax.semilogy(degrees, val_loss, "o-", label="validation loss")
@@ -555,8 +555,6 @@ two, loglik_two = fit_density(2, samples)
 print(f"average log-likelihood: one Gaussian ≈{loglik_one:.3f}, mixture of two ≈{loglik_two:.3f}")
 print("mixture: π ≈", np.round(two.weights, 2), " μ ≈", np.round(two.means.value.ravel(), 2),
       " σ ≈", np.round(np.exp(two.log_std.value), 2))
-
-# %%
 # A single Gaussian's maximum-likelihood fit is known in closed form: the sample mean and standard deviation.
 assert np.isclose(one.means.value[0, 0], samples.mean(), atol=1e-3)
 assert np.isclose(np.exp(one.log_std.value[0]), samples.std(), atol=1e-3)
@@ -567,6 +565,8 @@ order = np.argsort(two.means.value.ravel())
 assert np.allclose(two.means.value.ravel()[order], [-2.0, 1.5], atol=0.15)
 assert np.allclose(two.weights[order], [0.3, 0.7], atol=0.05)
 
+
+# %%
 line = np.linspace(-5, 6, 400)[:, None]
 fig, ax = plt.subplots(figsize=(6, 3.2))
 ax.hist(samples[:, 0], bins=50, density=True, color="lightgray", label="histogram of the samples")
