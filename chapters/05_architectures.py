@@ -518,16 +518,32 @@ def train_recipe(name, lr, seed):
 
 
 compared, chosen_lr = {}, {}  # (name, lr, seed) -> (network, History); name -> the lr chosen on validation
-for name in makers:
+
+
+def choose_lr(name):
+    """Train at seed 0 with every lr of the grid; keep the one with the best validation accuracy."""
     val_acc = {}
     for lr in compare_lrs:
         compared[name, lr, 0] = train_recipe(name, lr, seed=0)
         val_acc[lr] = lb.evaluate(compared[name, lr, 0][0], loss_fn, as_input[name](X_val), y_val)[1]
     chosen_lr[name] = max(compare_lrs, key=val_acc.get)
-    for seed in seeds[1:]:
-        compared[name, chosen_lr[name], seed] = train_recipe(name, chosen_lr[name], seed)
     print(f"{name}: validation accuracy at seed 0 for η = {compare_lrs}: ≈{np.round(list(val_acc.values()), 3)};"
           f" chosen η ≈{chosen_lr[name]}")
+
+
+def more_seeds(name):
+    for seed in seeds[1:]:
+        compared[name, chosen_lr[name], seed] = train_recipe(name, chosen_lr[name], seed)
+
+
+choose_lr("MLP")
+more_seeds("MLP")
+
+# %%
+choose_lr("CNN")
+
+# %%
+more_seeds("CNN")  # (a cell of its own: the CNN runs are the slowest of the chapter)
 
 # %% [markdown]
 # The chosen networks, three seeds each, on the test set:
@@ -732,6 +748,7 @@ ax1.set(xlabel="depth (blocks)", ylabel="first layer ‖∂L/∂W‖ (log scale)
 ax2.set(xlabel="depth (blocks)", ylabel="training loss after 6 epochs", title="seeds 0-2: mean, min-max",
         xscale="log")
 ax2.set_xticks(sig_depths, [str(d) for d in sig_depths])
+ax2.set_xticks([], minor=True)
 for ax in (ax0, ax1, ax2):
     ax.legend()
 fig.set_layout_engine("constrained")
@@ -830,6 +847,7 @@ ax2.set(ylabel="validation accuracy")
 for ax in (ax1, ax2):
     ax.set(xlabel="layers in the stack (log scale)", xscale="log")
     ax.set_xticks(stack_depths, [str(n) for n in stack_depths])
+    ax.set_xticks([], minor=True)
     ax.legend()
 fig.suptitle("ReLU + He init + BatchNorm, width 16; lr tuned per depth on validation; seeds 0–2")
 fig.set_layout_engine("constrained")
@@ -882,7 +900,7 @@ for r, name in [(False, "plain"), (True, "residual")]:
 # But by 2015 careful initialisation and batch normalisation already kept gradients alive in plain networks of a
 # few dozen layers, and the problem He et al. set out to solve was degradation: deeper plain networks trained
 # *worse*, so the extra layers were not even learning to pass their input through. A residual block makes "pass the
-# input through" the default — with $F = 0$ it is the identity (exercise 5.3 builds one) — so a deeper network starts as a
+# input through" the default — with $F = 0$ it is the identity, $y = x$ — so a deeper network starts as a
 # shallower one plus blocks that each only need to learn a correction. Both effects are why residual connections
 # now appear in nearly every deep architecture, transformers included (chapter 6).
 #
@@ -937,74 +955,149 @@ else:
 # Choices (learning rate, recipe, depth) are made on the validation set, the test set is used once at the end, and
 # a comparison between two models runs over several seeds, with the spread reported: on 269 validation and 450 test
 # digits, one digit is 0.4 and 0.2 points of accuracy.
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# Each exercise is followed by an answer cell whose assertions check it. Try first, then run the answer.
+# Write your answer between the lines `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has
+# `...` or `raise NotImplementedError` there), then run the check cell below it: it says what is wrong and gives a
+# hint, or prints "correct ✓".
 #
-# **Exercise 1 (parameters).** The MNIST MLP of the book's benchmark is 784 → 256 → 256 → 10. How many parameters
-# does it have? How many has a CNN `Conv2d(1, 8, 3)` → `Conv2d(8, 16, 3)` (the rest of the network aside)?
+# **5.1** The MNIST MLP of the book's benchmark is 784 → 256 → 256 → 10 (`Linear` layers, ReLU between them). How
+# many parameters does it have? Count them by hand.
 
 # %%
-# Answer: (784·256 + 256) + (256·256 + 256) + (256·10 + 10) = 200,960 + 65,792 + 2,570 = 269,322;
-# a conv layer has C_out·(C_in·K·K + 1): 8·(1·9 + 1) + 16·(8·9 + 1) = 80 + 1,168 = 1,248, whatever the image size.
+import littlebook.exercises as ex
+
+# %%
+# Exercise 5.1: the number of parameters of the MLP 784 → 256 → 256 → 10, counted by hand
+### BEGIN SOLUTION
+answer_1 = (784 * 256 + 256) + (256 * 256 + 256) + (256 * 10 + 10)
+### END SOLUTION
+
+# %%
 bench_mlp = lb.Sequential(lb.Linear(784, 256), lb.ReLU(), lb.Linear(256, 256), lb.ReLU(), lb.Linear(256, 10))
-assert bench_mlp.num_parameters() == 269_322
-assert lb.Sequential(lb.Conv2d(1, 8, 3), lb.ReLU(), lb.Conv2d(8, 16, 3)).num_parameters() == 1_248
+ex.check_value("5.1", answer_1, bench_mlp.num_parameters(),
+               hint="each Linear(m, n) has an (n, m) weight matrix and n biases; ReLU has none")
 
 # %% [markdown]
-# **Exercise 2 (an upper bound on vanishing).** A stack of 30 sigmoids, with no weights at all, maps $x$ to
-# $\sigma(\sigma(\cdots\sigma(x)))$. Without computing it exactly, bound $\lvert\partial y/\partial x\rvert$ — then
-# check the bound with `backward` for several inputs.
+# **5.2** And the convolutions `Conv2d(1, 8, 3)` → ReLU → `Conv2d(8, 16, 3)` (the rest of the network aside)? Does
+# the answer depend on the size of the image?
 
 # %%
-# Answer: by the chain rule the derivative is a product of 30 factors σ'(·) ≤ 1/4, so it is at most 4⁻³⁰ ≈ 8.7e-19.
+# Exercise 5.2: the number of parameters of Conv2d(1, 8, 3) → ReLU → Conv2d(8, 16, 3), counted by hand
+### BEGIN SOLUTION
+answer_2 = 8 * (1 * 3 * 3 + 1) + 16 * (8 * 3 * 3 + 1)  # C_out · (C_in · K · K + 1), whatever the image size
+### END SOLUTION
+
+# %%
+ex.check_value("5.2", answer_2, lb.Sequential(lb.Conv2d(1, 8, 3), lb.ReLU(), lb.Conv2d(8, 16, 3)).num_parameters(),
+               hint="a Conv2d(C_in, C_out, K) has C_out filters of C_in · K · K weights, and one bias per filter")
+
+# %% [markdown]
+# **5.3 (implement it).** A residual block with $F(x) = \mathrm{ReLU}(x W^\top + b)$, i.e. $y = F(x) + x$, forward
+# and backward, in numpy: `residual_forward(x)` returns $y$, `residual_backward(x, grad_y)` returns
+# $\partial L/\partial x$ for the upstream gradient `grad_y` $= \partial L/\partial y$. The weights `W_res`, `b_res`
+# are given. The check compares your backward with central differences of your forward.
+
+# %%
+rng = np.random.default_rng(11)
+W_res, b_res = rng.normal(size=(6, 6)) / np.sqrt(6), rng.normal(size=6) * 0.1
+
+
+# %%
+# Exercise 5.3: forward and backward of the residual block y = ReLU(x Wᵀ + b) + x
+def residual_forward(x):
+    ### BEGIN SOLUTION
+    return np.maximum(x @ W_res.T + b_res, 0.0) + x
+    ### END SOLUTION
+
+
+def residual_backward(x, grad_y):
+    ### BEGIN SOLUTION
+    active = (x @ W_res.T + b_res) > 0
+    return (grad_y * active) @ W_res + grad_y  # through F, plus the identity path
+    ### END SOLUTION
+
+
+# %%
+library_block = lb.Residual(lb.Sequential(lb.Linear(6, 6, dtype=np.float64), lb.ReLU()))
+library_block.block[0].weight.value[...], library_block.block[0].bias.value[...] = W_res, b_res
+x_check = np.random.default_rng(13).normal(size=(4, 6))
+ex.check_array("5.3", residual_forward(x_check), library_block(x_check), name="y",
+               hint="y = ReLU(x Wᵀ + b) + x, with W of shape (6, 6) and b of shape (6,)")
+ex.check_backward("5.3", residual_forward, residual_backward, np.random.default_rng(12).normal(size=(4, 6)),
+                  hint="∂y/∂x = ∂F/∂x + I: one term goes back through the ReLU and the linear map, the other "
+                       "through the identity path")
+
+# %% [markdown]
+# **5.4 (implement it).** One epoch of training by hand: write `train_one_epoch(net, lr, rng)`, which takes the
+# batches of `lb.minibatches(X_train, y_train, 32, rng)` and for each runs steps b)–e) of section 5.2 with plain
+# SGD (no momentum), $w \leftarrow w - \eta\, \nabla_w L$, using only `net(...)`, `loss_fn`, the network's
+# `zero_grad()` and `backward(...)`, and the parameters' `.value` and `.grad`. The check compares your weights
+# with those of `lb.fit` run for one epoch from the same start with the same batches.
+
+# %%
+# Exercise 5.4: one epoch of steps b)-e) with plain SGD, written by hand (no lb.SGD, no lb.fit)
+def train_one_epoch(net, lr, rng):
+    ### BEGIN SOLUTION
+    for x_batch, y_batch in lb.minibatches(X_train, y_train, 32, rng):
+        loss_fn(net(x_batch), y_batch)  # forward and loss: b), c)
+        net.zero_grad()
+        net.backward(loss_fn.backward())  # d)
+        for param in net.parameters():
+            param.value -= lr * param.grad  # e), plain SGD
+    ### END SOLUTION
+
+
+# %%
+by_hand = make_mlp(rng=3)
+train_one_epoch(by_hand, 0.05, np.random.default_rng(4))
+by_fit = make_mlp(rng=3)
+lb.fit(by_fit, loss_fn, lb.SGD(by_fit.parameters(), lr=0.05), (X_train, y_train), epochs=1, batch_size=32, rng=4,
+       progress=False)
+ex.check_array("5.4", np.concatenate([p.value.ravel() for p in by_hand.parameters()]),
+               np.concatenate([p.value.ravel() for p in by_fit.parameters()]), rtol=1e-5, name="the weights",
+               hint="per batch: forward, loss, zero_grad, backward, then w ← w − η·grad for every parameter")
+
+# %% [markdown]
+# **5.5** A stack of 30 sigmoids with no weights at all maps $x$ to $\sigma(\sigma(\cdots\sigma(x)))$. Without
+# computing it exactly, give an upper bound on $\lvert\partial y/\partial x\rvert$ that holds for every $x$. The
+# check also measures the derivative with `backward` for several inputs.
+
+# %%
+# Exercise 5.5: an upper bound on |∂y/∂x| for 30 sigmoids in a row
+### BEGIN SOLUTION
+answer_5 = 0.25**30  # chain rule: a product of 30 factors σ'(·) ≤ 1/4
+### END SOLUTION
+
+# %%
 stack = lb.Sequential(*[lb.Sigmoid() for _ in range(30)])
-x = np.linspace(-5, 5, 11)[:, None]
-stack(x)
-dy_dx = stack.backward(np.ones_like(x))
-assert np.all(np.abs(dy_dx) <= 0.25**30) and 0.25**30 < 1e-18
+x_grid = np.linspace(-5, 5, 11)[:, None]
+stack(x_grid)
+measured = np.abs(stack.backward(np.ones_like(x_grid)))
+assert np.all(measured <= dsigma.max() ** 30)  # the bound, from section 5.6's measured max σ'
+ex.check_value("5.5", answer_5, dsigma.max() ** 30, rtol=1e-3,
+               hint="by the chain rule the derivative is a product of 30 factors σ'(·); section 5.6 measured the "
+                    "largest value σ' can take")
 
 # %% [markdown]
-# **Exercise 3 (a block that does nothing).** Set every parameter of $F$ to zero in a residual block and in the same
-# plain block. What do the two blocks compute, and what gradient do they pass back?
+# **5.6** With momentum $\mu$ and a gradient $g$ that stays the same, SGD's step grows towards a fixed size. What is
+# the *effective* learning rate of `SGD(lr=0.1, momentum=0.9)`, i.e. the factor of $g$ in that step? (Sum the
+# geometric series $v = g (1 + \mu + \mu^2 + \dots)$.) The check runs the optimiser on one parameter.
 
 # %%
-# Answer: F(x) = 0, so the residual block is the identity (y = x) and passes ∂L/∂y back unchanged,
-# while the plain block outputs 0 and passes back a zero gradient: nothing before it can learn.
-F = lb.Sequential(lb.Linear(8, 8, rng=0, dtype=np.float64), lb.ReLU(), lb.Linear(8, 8, rng=1, dtype=np.float64))
-for p in F.parameters():
-    p.value[...] = 0.0
-x, g = np.random.default_rng(7).normal(size=(5, 8)), np.random.default_rng(8).normal(size=(5, 8))
-res_block = lb.Residual(F)
-assert np.array_equal(res_block(x), x) and np.array_equal(res_block.backward(g), g)
-assert not F(x).any() and not F.backward(g).any()
-
-# %% [markdown]
-# **Exercise 4 (momentum as a larger step).** With momentum $\mu$ and a gradient that stays the same, SGD's step
-# grows towards $\eta\, g/(1 - \mu)$. What is the effective learning rate of `SGD(lr=0.1, momentum=0.9)`? Check it
-# on a single parameter with a constant gradient.
+# Exercise 5.6: the effective learning rate of SGD(lr=0.1, momentum=0.9) for a constant gradient
+### BEGIN SOLUTION
+answer_6 = 0.1 / (1 - 0.9)
+### END SOLUTION
 
 # %%
-# Answer: v → g (1 + μ + μ² + …) = g/(1 − μ) = 10 g, so the step tends to 0.1·10·g: an effective η of 1.0.
 w = lb.Parameter(np.zeros(1))
 opt = lb.SGD([w], lr=0.1, momentum=0.9)
-for _ in range(200):
+for _ in range(300):
     w.grad[...] = 1.0  # constant gradient g = 1
     before = w.value.copy()
     opt.step()
-assert np.isclose(before - w.value, 1.0).all()  # the last step has size η/(1 − μ) = 1.0
-
-# %% [markdown]
-# **Exercise 5 (where the gradient goes).** In the depth-20 plain network above, by about what factor does the
-# gradient norm shrink per block? Estimate it from `plain_norms` (a straight line on the log plot) and compare with
-# the residual network's.
-
-# %%
-# Answer: fit a line to log ‖∂L/∂W‖ over the 20 blocks; going backwards (output → input) each block multiplies
-# the norm by exp(−slope): around 0.25 for the plain network (σ' ≤ 1/4 times the weights), about 1 for the residual.
-blocks = slice(1, 21)
-plain_factor = np.exp(-np.polyfit(np.arange(20), np.log(plain_norms[blocks]), 1)[0])
-res_factor = np.exp(-np.polyfit(np.arange(20), np.log(res_norms[blocks]), 1)[0])
-print(f"gradient norm per block, backwards: plain × ≈{plain_factor:.2f}, residual × ≈{res_factor:.2f}")
-assert 0.1 < plain_factor < 0.4 and 0.8 < res_factor < 1.3
+ex.check_value("5.6", answer_6, float(before[0] - w.value[0]), rtol=1e-6,
+               hint="v ← μv + g converges to g/(1 − μ), and the step is η v")
