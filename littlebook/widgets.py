@@ -2,7 +2,7 @@
 
 Every explorer is a plain plotting function plus sliders: ``explore(draw, lr=log_slider(...))``
 calls ``draw(lr=...)`` once now and again whenever a slider moves, redrawing the figure in place.
-Tests and headless runs call the plain function directly: ``lr_figure``, ``batch_size_figure``,
+Tests and headless runs call the plain function directly: ``lr_figure``,
 ``depth_figure``, ``conv_figure``, ``polynomial_figure`` each return (figure, what was computed).
 
 A setting that makes training diverge is not an error here: ``train_curve`` returns the history up to
@@ -26,8 +26,7 @@ from .train import History, TrainingDiverged, fit
 
 __all__ = [
     "explore", "log_slider",
-    "train_curve", "lr_figure", "lr_explorer",
-    "batch_size_figure", "batch_size_explorer",
+    "train_curve", "lr_figure", "lr_explorer", "LiveTrainer",
     "layer_grad_norms", "depth_figure", "depth_explorer",
     "conv_figure", "conv_explorer",
     "polynomial_fit", "polynomial_errors", "polynomial_figure", "polynomial_explorer",
@@ -58,20 +57,24 @@ def explore(draw: Callable[..., object], **controls: w.ValueWidget) -> w.VBox:
             raise TypeError(f"explore: control {name!r} must be an ipywidgets slider or other value widget, "
                             f"got {c!r}")
     out = w.Output()
+    status = w.Label(layout=w.Layout(height="1.6em"))  # fixed height: the figure does not jump
 
     def redraw(**values):
+        shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+        status.value = f"computing {shown} …"  # the cheap part first: visible before draw() has finished
         with out:
-            out.clear_output(wait=True)
+            out.clear_output(wait=True)  # the old figure stays until the new one is ready: no flicker
             result = draw(**values)
             plt.show()
             if result is not None:
                 print(result)
+        status.value = shown
 
     for c in controls.values():
         if hasattr(c, "continuous_update"):
             c.continuous_update = False  # retrain on release, not on every pixel of a drag
     w.interactive_output(redraw, controls)
-    return w.VBox([w.HBox(list(controls.values())), out])  # the cell's value: Jupyter displays it
+    return w.VBox([w.HBox(list(controls.values())), status, out])  # the cell's value: Jupyter displays it
 
 
 # -- training runs -------------------------------------------------------------------------------------
@@ -167,56 +170,401 @@ def lr_figure(make_model, data, lr: float, epochs: int = 5, batch_size: int = 32
     return fig, history
 
 
+def _lr_text(lr: float) -> str:
+    """η as the slider shows it (two significant digits), without an exponent: 0.18, 1, 100, 0.001."""
+    return f"{float(f'{lr:.2g}'):g}"
+
+
+# -- live training, TensorFlow-Playground style ------------------------------------------------------------
+
+class LiveTrainer:
+    """One model trained a few steps at a time, so that a Play button can advance it tick by tick.
+
+    ``step(n)`` runs up to n mini-batch steps of the same loop as ``fit`` (same batch order for the same
+    ``rng``, same divergence test: a non-finite loss or gradient, or a loss above 10⁴ × max(first loss, 1),
+    stops the run *before* the update; an update that overflows is undone). ``set_lr`` and
+    ``set_batch_size`` apply from the next step; ``reset()`` goes back to the same initial weights, a fresh
+    optimizer and the same batch order. A diverged run stops: ``diverged_at`` is the step, ``reason`` says why.
+    ``history`` is a ``train.History`` (per step, and per completed epoch), so the plots of ``fit`` apply.
+    """
+
+    def __init__(self, make_model: Callable[[], object], data, lr: float = 0.1, batch_size: int = 32,
+                 loss_fn=None, optimizer="sgd", rng=0, divergence_factor: float = 1e4):
+        import copy
+
+        check_float("LiveTrainer", "lr", lr, low=0.0, low_open=True)
+        check_int("LiveTrainer", "batch_size", batch_size)
+        self.X, self.y = (np.asarray(a) for a in data)
+        self._initial = make_model()  # never trained: every reset copies it
+        self._copy = copy.deepcopy
+        self.loss_fn = _default_loss(self.y) if loss_fn is None else loss_fn
+        self.classify = isinstance(self.loss_fn, CrossEntropyLoss) or type(self.loss_fn).__name__ == "BCEWithLogitsLoss"
+        self.optimizer_spec, self.seed, self.divergence_factor = optimizer, rng, divergence_factor
+        self.lr, self.batch_size = float(lr), int(batch_size)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to step 0: the initial weights, a fresh optimizer (no momentum yet), the first batch order."""
+        from .functional import as_rng
+
+        self.model = self._copy(self._initial)
+        self.model.train()
+        self.params = self.model.parameters()
+        self.optimizer = _make_optimizer(self.optimizer_spec, self.params, self.lr)
+        self.rng = as_rng(self.seed)
+        self.history = History()
+        self.diverged_at: int | None = None
+        self.reason: str | None = None
+        self._batches = None
+        self._loss_limit = None
+        self._epoch_loss = self._epoch_correct = 0.0
+        self._seen = 0
+        self._samples = 0
+
+    def set_lr(self, lr: float) -> None:
+        check_float("LiveTrainer.set_lr", "lr", lr, low=0.0, low_open=True)
+        self.lr = float(lr)
+        self.optimizer.lr = self.lr  # read by optimizer.step(): applies from the next step
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """Applies from the next step: the rest of this epoch is cut into batches of the new size."""
+        check_int("LiveTrainer.set_batch_size", "batch_size", batch_size)
+        if int(batch_size) != self.batch_size:
+            self.batch_size = int(batch_size)
+            self._batches = None  # a new pass over the data (one more epoch point on the curve)
+            self._end_epoch()
+
+    @property
+    def steps(self) -> int:
+        return self.history.steps
+
+    @property
+    def epoch(self) -> float:
+        """Passes over the training data so far (fractional)."""
+        return self._samples / len(self.X)
+
+    def _end_epoch(self) -> None:
+        if self._seen:
+            self.history.train_loss.append(self._epoch_loss / self._seen)
+            if self.classify:
+                self.history.train_acc.append(self._epoch_correct / self._seen)
+            self.history.epoch_end.append(self.history.steps)
+        self._epoch_loss = self._epoch_correct = 0.0
+        self._seen = 0
+
+    def _next_batch(self):
+        from .train import minibatches
+
+        for _ in range(2):
+            if self._batches is None:
+                self._batches = minibatches(self.X, self.y, self.batch_size, self.rng)
+            try:
+                return next(self._batches)
+            except StopIteration:
+                self._batches = None
+                self._end_epoch()
+        raise RuntimeError("LiveTrainer: the training data is empty")
+
+    def _stop(self, step: int, why: str) -> None:
+        self.diverged_at, self.reason = step, why
+        self.history.diverged_at = step
+
+    def step(self, n: int = 1) -> int:
+        """Run up to ``n`` steps; return how many ran (fewer if the run diverged, 0 once it has)."""
+        from .train import accuracy
+
+        done = 0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            while done < n and self.diverged_at is None:
+                xb, yb = self._next_batch()
+                out = self.model(xb)
+                loss = float(self.loss_fn(out, yb))
+                self.optimizer.zero_grad()
+                self.model.backward(self.loss_fn.backward())
+                step = self.history.steps + 1
+                if self._loss_limit is None:
+                    self._loss_limit = (self.divergence_factor * max(loss, 1.0)
+                                        if self.divergence_factor is not None and math.isfinite(loss) else math.inf)
+                if not math.isfinite(loss):
+                    self._stop(step, f"the loss is {loss}")
+                    break
+                if loss > self._loss_limit:
+                    self._stop(step, f"the loss {loss:.3g} exploded (> 10⁴ × the first loss)")
+                    break
+                if not all(math.isfinite(float(p.grad.sum())) for p in self.params):
+                    self._stop(step, "a gradient is not finite")
+                    break
+                saved = [p.value.copy() for p in self.params]
+                self.optimizer.step()
+                if not all(math.isfinite(float(p.value.sum())) for p in self.params):
+                    for p, s in zip(self.params, saved):  # the update overflowed: undo it
+                        np.copyto(p.value, s)
+                    self._stop(step, "the update overflowed")
+                    break
+                acc = accuracy(out, yb) if self.classify else float("nan")
+                self.history.step_loss.append(loss)
+                self.history.step_acc.append(acc)
+                self.history.lr.append(self.lr)
+                self._epoch_loss += loss * len(xb)
+                self._epoch_correct += acc * len(xb)
+                self._seen += len(xb)
+                self._samples += len(xb)
+                done += 1
+        return done
+
+    def recent_loss(self, k: int = 10) -> float | None:
+        """Mean loss of the last ``k`` steps (one mini-batch is noisy), None before the first step."""
+        losses = self.history.step_loss[-k:]
+        return float(np.mean(losses)) if losses else None
+
+
+class _LrView:
+    """The learning-rate explorer's figure, built once and updated in place: loss (per step and per epoch),
+    accuracy, and the decision regions on a grid computed once.
+
+    Blitting: the axes, ticks, legends and data points are drawn once per pair of axis limits (limits move in
+    powers of two, so that happens rarely) and kept as a bitmap; an update restores that bitmap and draws only
+    the curves, the regions and the texts on it, then encodes the PNG for an ``ipywidgets.Image``.
+    """
+
+    def __init__(self, X, y, classify: bool, total_steps: int, resolution: int = 60, dpi: int = 72,
+                 validation: bool = False):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure  # not pyplot: nothing is shown twice, nothing to close
+
+        self.boundary = classify and X.ndim == 2 and X.shape[1] == 2
+        self.classify = classify
+        n = 1 + classify + self.boundary
+        self.figure = Figure(figsize=(3.9 * n, 3.1), dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.axes = list(self.figure.subplots(1, n, squeeze=False)[0])
+        self.total_steps = max(int(total_steps), 1)
+        self._backgrounds: dict = {}
+        ax = self.axes[0]
+        self.step_line, = ax.plot([], [], color="C0", alpha=0.35, lw=1, label="loss per step")
+        self.epoch_line, = ax.plot([], [], "o-", color="C0", ms=3, label="train (epoch mean)")
+        self.val_line, = ax.plot([], [], "o-", color="C1", ms=3, label="validation" if validation else None)
+        ax.set(xlabel="step", ylabel="loss", xlim=(0, self.total_steps))
+        ax.legend(loc="upper right", fontsize="small")
+        self.div_line = ax.axvline(0, color="C3", ls="--", lw=1, visible=False)
+        self.div_text = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", color="C3",
+                                fontsize="large", visible=False,
+                                bbox={"facecolor": "white", "edgecolor": "C3", "alpha": 0.9})
+        self.title = ax.set_title(" ")
+        self.dynamic = [self.step_line, self.epoch_line, self.val_line, self.div_line, self.div_text, self.title]
+        if classify:
+            a = self.axes[1]
+            self.acc_step, = a.plot([], [], color="C0", alpha=0.35, lw=1, label="accuracy per step")
+            self.acc_epoch, = a.plot([], [], "o-", color="C0", ms=3, label="train (epoch mean)")
+            self.acc_val, = a.plot([], [], "o-", color="C1", ms=3, label="validation" if validation else None)
+            a.set(xlabel="step", ylabel="accuracy", ylim=(0.0, 1.02), xlim=(0, self.total_steps))
+            a.legend(loc="lower right", fontsize="small")
+            self.dynamic += [self.acc_step, self.acc_epoch, self.acc_val]
+        if self.boundary:
+            from .train import predict
+
+            self._predict = predict
+            a = self.axes[-1]
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            pad = 0.1 * (hi - lo) + 1e-9
+            extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+            gx, gy = np.meshgrid(np.linspace(extent[0], extent[1], resolution),
+                                 np.linspace(extent[2], extent[3], resolution))
+            dtype = X.dtype if X.dtype.kind == "f" else np.float32
+            self.grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(dtype)
+            self.grid_shape = gx.shape
+            cmap = plt.get_cmap("tab10")
+            # The regions under the points: drawn per update, then the points (a cached bitmap cannot lie under them).
+            self.regions = a.imshow(np.zeros(gx.shape), origin="lower", extent=extent, cmap=cmap, vmin=-0.5,
+                                    vmax=9.5, alpha=0.3, interpolation="nearest", aspect="auto")
+            self.points = a.scatter(X[:, 0], X[:, 1], c=np.asarray(y).reshape(-1), cmap=cmap, vmin=-0.5, vmax=9.5,
+                                    s=9, edgecolors="k", linewidths=0.3)
+            a.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", title="what the model predicts")
+            self.dynamic += [self.regions, self.points]
+        for artist in self.dynamic:
+            artist.set_animated(True)  # left out of the cached background
+        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
+
+    def _limits(self, history: History) -> tuple[float, float]:
+        """x: the planned steps, doubled as often as a live run needs; y: from the first loss (the same for every
+        learning rate: same weights, same first batch), 1.05× it, or 2.1× it when the loss rose above it."""
+        xmax = self.total_steps
+        while xmax < history.steps:
+            xmax *= 2
+        losses = np.asarray(history.step_loss, dtype=float)
+        ymax = 1.0
+        if len(losses) and np.isfinite(losses[0]) and losses[0] > 0:
+            ymax = 1.05 * losses[0] if np.nanmax(np.where(np.isfinite(losses), losses, 0)) <= 1.05 * losses[0] \
+                else 2.1 * losses[0]
+        return float(xmax), float(ymax)
+
+    def update(self, history: History, model, title: str, message: str | None = None) -> None:
+        steps = np.arange(1, history.steps + 1)
+        self.step_line.set_data(steps, np.asarray(history.step_loss, dtype=float))
+        self.epoch_line.set_data(np.asarray(history.epoch_end[:len(history.train_loss)]), history.train_loss)
+        self.val_line.set_data(np.asarray(history.epoch_end[:len(history.val_loss)]), history.val_loss)
+        self.title.set_text(title)
+        self.div_line.set_visible(history.diverged_at is not None)
+        if history.diverged_at is not None:
+            self.div_line.set_xdata([history.diverged_at, history.diverged_at])
+        self.div_text.set_visible(message is not None)
+        self.div_text.set_text(message or "")
+        if self.classify:
+            self.acc_step.set_data(steps, history.step_acc)
+            self.acc_epoch.set_data(np.asarray(history.epoch_end[:len(history.train_acc)]), history.train_acc)
+            self.acc_val.set_data(np.asarray(history.epoch_end[:len(history.val_acc)]), history.val_acc)
+        self.limits = self._limits(history)
+        if self.boundary:
+            out = self._predict(model, self.grid)
+            classes = out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(int)
+            self.regions.set_data(classes.reshape(self.grid_shape))
+
+    def png(self) -> bytes:
+        import io
+
+        from PIL import Image
+
+        xmax, ymax = self.limits
+        key = (xmax, ymax)
+        if key not in self._backgrounds:
+            self.axes[0].set(xlim=(0, xmax), ylim=(0, ymax))
+            if self.classify:
+                self.axes[1].set_xlim(0, xmax)
+            self.canvas.draw()  # everything but the animated artists
+            self._backgrounds[key] = self.canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            self.axes[0].set(xlim=(0, xmax), ylim=(0, ymax))
+            if self.classify:
+                self.axes[1].set_xlim(0, xmax)
+            self.canvas.restore_region(self._backgrounds[key])
+        for artist in self.dynamic:
+            artist.axes.draw_artist(artist)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
 def lr_explorer(make_model, data, lr: float = 0.1, lrs=(1e-4, 10.0), epochs: int = 5, batch_size: int = 32,
-                loss_fn=None, optimizer="sgd", val_data=None, rng=0) -> w.VBox:
-    """A learning-rate slider (log scale, ``lrs`` = (min, max)) that retrains and redraws ``lr_figure``."""
+                loss_fn=None, optimizer="sgd", val_data=None, rng=0, live: bool = True, batch_sizes=None,
+                steps_per_tick: int | None = None, interval: int = 150) -> w.VBox:
+    """A learning-rate slider (log scale, ``lrs`` = (min, max)) that retrains ``epochs`` from the same initial
+    weights and redraws the loss, accuracy and (2-D inputs) the decision regions in place.
 
-    def draw(lr):
-        _, history = lr_figure(make_model, data, lr, epochs, batch_size, loss_fn, optimizer, val_data, rng)
-        return _summary(history, f"lr={lr:.2g}")
+    With ``live`` (the default) Play/Pause, Step and Reset buttons train ONE model tick by tick
+    (``LiveTrainer``; ``steps_per_tick`` steps every ``interval`` ms, default: a tenth of an epoch, at least 1):
+    the slider then changes η of the running model from its next step, and ``batch_sizes`` (a list) adds a
+    batch-size slider that does the same. A diverged live run stops and says at which step and why;
+    Reset goes back to step 0 (the same initial weights) and to the slider's full run.
+    """
+    import copy
 
-    return explore(draw, lr=log_slider(lr, *lrs))
+    X, y = (np.asarray(a) for a in data)
+    initial = make_model()  # built once; every run trains a copy of it
+    loss = _default_loss(y) if loss_fn is None else loss_fn
+    classify = isinstance(loss, CrossEntropyLoss) or type(loss).__name__ == "BCEWithLogitsLoss"
+    steps_per_epoch = math.ceil(len(X) / batch_size)
+    view = _LrView(X, y, classify, steps_per_epoch * epochs, validation=val_data is not None)
+    image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+    status = w.HTML()
+    status.add_class("lb-live-status")
+    lr_slider = log_slider(lr, *lrs)
+    trainer = LiveTrainer(lambda: copy.deepcopy(initial), (X, y), lr, batch_size, loss, optimizer, rng)
+    state = {"live": False, "last_tick": 0.0}
 
+    def full_run(lr_value: float) -> None:
+        text = _lr_text(lr_value)
+        status.value = f"lr={text}: training {epochs} epochs …"  # the cheap part first: visible at once
+        model = copy.deepcopy(initial)
+        view.total_steps = math.ceil(len(X) / trainer.batch_size) * epochs
+        history = _train(model, (X, y), lr_value, epochs, trainer.batch_size, loss, optimizer, val_data, rng)
+        message = (f"diverged at step {history.diverged_at}\ntry a lower learning rate"
+                   if history.diverged_at is not None else None)
+        view.update(history, model, f"learning rate {text}", message)
+        image.value = view.png()
+        status.value = _summary(history, f"lr={text}")
 
-def batch_size_figure(make_model, data, batch_size: int, lr: float = 0.1, epochs: int = 3, loss_fn=None,
-                      optimizer="sgd", rng=0):
-    """Train with mini-batches of ``batch_size`` and plot the loss of every step against epochs (passes
-    over the data), so that small noisy batches and large smooth ones share one x axis. Returns (fig, history)."""
-    n = len(data[0])
-    history = _train(make_model(), data, lr, epochs, batch_size, loss_fn, optimizer, None, rng)
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    seen = np.minimum(np.arange(1, history.steps + 1) * batch_size, np.repeat(np.arange(1, epochs + 1) * n,
-                      math.ceil(n / batch_size))[:history.steps])
-    ax.plot(seen / n, history.step_loss, color="C0", alpha=0.5, lw=1, label="loss of each mini-batch")
-    if history.train_loss:
-        ax.plot(np.arange(1, len(history.train_loss) + 1), history.train_loss, "o-", color="C0", label="epoch mean")
-    if history.diverged_at is not None:
-        ax.text(0.5, 0.5, f"diverged at step {history.diverged_at}\ntry a lower learning rate",
-                transform=ax.transAxes, ha="center", va="center", color="C3")
-    losses = np.asarray(history.step_loss)
-    if len(losses) and np.isfinite(losses).all():
-        ax.set_ylim(0.0, 1.05 * min(losses.max(), 2.0 * losses[0]))
-    ax.set_xlabel("epochs (passes over the training set)")
-    ax.set_ylabel("loss")
-    ax.set_title(f"batch size {batch_size}: {history.steps} updates of the weights")
-    ax.legend(loc="upper right", fontsize="small")
-    fig.subplots_adjust(wspace=0.3)  # fixed spacing: a layout engine would double the drawing time
-    return fig, history
+    def live_status() -> str:
+        t = trainer
+        head = f"live: step {t.steps} · epoch {t.epoch:.1f} · lr {_lr_text(t.lr)} · batch {t.batch_size}"
+        if t.diverged_at is not None:
+            return f"{head} · <b style='color:#d62728'>diverged at step {t.diverged_at}: {t.reason}</b> " \
+                   "— lower η and press Reset"
+        recent = t.recent_loss()
+        return head + ("" if recent is None else f" · loss (mean of the last 10 steps) ≈{recent:.4f}")
 
+    def live_draw() -> None:
+        t = trainer
+        message = (f"diverged at step {t.diverged_at}\n{t.reason}\nlower η, press Reset"
+                   if t.diverged_at is not None else None)
+        view.update(t.history, t.model, f"live: step {t.steps}, learning rate {_lr_text(t.lr)}", message)
+        image.value = view.png()
 
-def batch_size_explorer(make_model, data, batch_size: int = 32, batch_sizes=None, lr: float = 0.1, epochs: int = 3,
-                        loss_fn=None, optimizer="sgd", rng=0) -> w.VBox:
-    """A batch-size slider (powers of two up to the data set size by default) over ``batch_size_figure``."""
-    n = len(data[0])
-    if batch_sizes is None:
-        batch_sizes = [2**k for k in range(int(math.log2(n)) + 1)]
-    batch_sizes = sorted(set(batch_sizes) | {batch_size})
+    def advance(n: int) -> None:
+        if not state["live"]:
+            state["live"] = True
+            trainer.set_lr(lr_slider.value)
+        trainer.step(n)
+        status.value = live_status()  # the step count first, then the figure
+        live_draw()
+        if trainer.diverged_at is not None:
+            play.playing = False
 
-    def draw(batch_size):
-        _, history = batch_size_figure(make_model, data, batch_size, lr, epochs, loss_fn, optimizer, rng)
-        return _summary(history, f"batch size {batch_size}")
+    per_tick = steps_per_tick or max(1, steps_per_epoch // 10)
 
-    return explore(draw, batch_size=w.SelectionSlider(options=batch_sizes, value=batch_size, description="batch size"))
+    def on_tick(change) -> None:
+        import time
+
+        # The front end ticks every ``interval`` ms whether or not the kernel keeps up; ticks that queued
+        # while the last one was drawn arrive at once: skip them, so Pause takes effect immediately.
+        if not play.playing or time.monotonic() - state["last_tick"] < 0.5 * interval / 1000:
+            return
+        advance(per_tick)
+        state["last_tick"] = time.monotonic()
+
+    def on_lr(change) -> None:
+        if state["live"]:
+            trainer.set_lr(change["new"])
+            status.value = live_status()
+        else:
+            full_run(change["new"])
+
+    def on_step(_) -> None:
+        advance(per_tick)
+
+    def on_reset(_) -> None:
+        play.playing = False
+        trainer.reset()
+        state["live"] = False
+        full_run(lr_slider.value)
+
+    play = w.Play(value=0, min=0, max=10**9, interval=interval, show_repeat=False, description="play",
+                  tooltip="train one model live, a few steps per tick")
+    step_button = w.Button(description="Step", tooltip=f"{per_tick} training step(s)", layout=w.Layout(width="70px"))
+    reset_button = w.Button(description="Reset", tooltip="back to step 0: the same initial weights",
+                            layout=w.Layout(width="70px"))
+    lr_slider.observe(on_lr, names="value")
+    controls = [lr_slider]
+    if batch_sizes is not None:
+        sizes = sorted(set(int(b) for b in batch_sizes) | {int(batch_size)})
+        batch_slider = w.SelectionSlider(options=sizes, value=int(batch_size), description="batch size",
+                                         continuous_update=False)
+
+        def on_batch(change) -> None:
+            trainer.set_batch_size(change["new"])
+            if state["live"]:
+                status.value = live_status()
+            else:
+                full_run(lr_slider.value)
+
+        batch_slider.observe(on_batch, names="value")
+        controls.append(batch_slider)
+    if live:
+        play.observe(on_tick, names="value")
+        step_button.on_click(on_step)
+        reset_button.on_click(on_reset)
+        controls += [play, step_button, reset_button]
+    full_run(lr)
+    return w.VBox([w.HBox(controls), status, image])
 
 
 def layer_grad_norms(model, loss_fn, X: np.ndarray, y: np.ndarray) -> tuple[list[str], np.ndarray]:

@@ -36,7 +36,7 @@ def texts(fig):
 
 
 def controls(box):
-    """The sliders of an ``explore`` box: VBox([HBox(controls), Output])."""
+    """The controls of an explorer: VBox([HBox(controls), status, figure])."""
     return list(box.children[0].children)
 
 
@@ -98,20 +98,108 @@ def test_lr_figure_regression_has_only_the_loss_panel():
     assert len(fig.axes) == 1
 
 
-def test_lr_explorer_has_a_log_slider_and_retrains_when_it_moves(moons, capsys):
+def test_lr_explorer_has_a_log_slider_and_retrains_when_it_moves(moons):
     box = W.lr_explorer(small_mlp, moons, lr=0.1, lrs=(1e-3, 10), epochs=2, batch_size=16)
-    (slider,) = controls(box)
-    assert isinstance(slider, w.FloatLogSlider)
+    slider, play, step, reset = controls(box)
+    assert isinstance(slider, w.FloatLogSlider) and isinstance(play, w.Play)
+    assert (step.description, reset.description) == ("Step", "Reset")
     assert slider.value == pytest.approx(0.1) and slider.continuous_update is False
     assert (slider.base ** slider.min, slider.base ** slider.max) == pytest.approx((1e-3, 10))
-    assert isinstance(box.children[1], w.Output)
-    first = capsys.readouterr().out  # outside a kernel the Output area passes prints through
-    assert "lr=0.1: final loss" in first
+    status, image = box.children[1], box.children[2]
+    assert isinstance(image, w.Image) and image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert status.value.startswith("lr=0.1: final loss")
+    first_image = image.value
     slider.value = 1.0
-    second = capsys.readouterr().out
-    assert "lr=1: final loss" in second and second != first
     expected = W.train_curve(small_mlp, moons, lr=1.0, epochs=2, batch_size=16)
-    assert f"final loss {expected.train_loss[-1]:.4f}" in second
+    assert status.value.startswith("lr=1: final loss") and f"final loss {expected.train_loss[-1]:.4f}" in status.value
+    assert image.value != first_image  # redrawn in place: the same Image widget, new pixels
+    assert [type(c) for c in controls(W.lr_explorer(small_mlp, moons, live=False, epochs=1))] == [w.FloatLogSlider]
+
+
+def test_lr_explorer_live_mode_step_lr_reset(moons):
+    box = W.lr_explorer(small_mlp, moons, lr=0.1, lrs=(1e-3, 1e4), epochs=2, batch_size=16, steps_per_tick=3,
+                        batch_sizes=[8, 16, 32])
+    slider, batch, play, step, reset = controls(box)
+    status = box.children[1]
+    step.click()
+    assert status.value.startswith("live: step 3 ") and "lr 0.1 " in status.value and "batch 16" in status.value
+    slider.value = 1.0  # live: no retraining, η of the running model changes from its next step
+    assert "step 3 " in status.value and "lr 1 " in status.value
+    batch.value = 32
+    step.click()
+    assert "step 6 " in status.value and "batch 32" in status.value
+    slider.value = 1e4
+    for _ in range(10):
+        step.click()
+    assert "diverged at step" in status.value and play.playing is False
+    reset.click()
+    assert status.value.startswith("lr=10000: diverged at step")  # back to the slider's full run, from step 0
+
+
+# -- the live trainer -------------------------------------------------------------------------------------
+
+def test_live_trainer_is_fit_step_by_step(moons):
+    h = W.train_curve(small_mlp, moons, lr=0.3, epochs=3, batch_size=16)
+    t = W.LiveTrainer(small_mlp, moons, lr=0.3, batch_size=16)
+    done = sum(t.step(5) for _ in range(100))  # in ticks of 5 steps, more than the 3 epochs
+    assert done == 100 * 5 and t.steps == 500
+    np.testing.assert_allclose(t.history.step_loss[:h.steps], h.step_loss, rtol=1e-12)  # same batches, same steps
+    np.testing.assert_allclose(t.history.train_loss[:3], h.train_loss, rtol=1e-12)
+    assert t.epoch == pytest.approx((62 * 120 + 4 * 16) / 120)  # 8 batches per epoch (the last one of 8)
+
+
+def test_live_trainer_reset_restores_the_same_initial_weights(moons):
+    t = W.LiveTrainer(small_mlp, moons, lr=0.3, batch_size=16, optimizer="momentum")
+    w0 = [p.value.copy() for p in t.model.parameters()]
+    first = [t.step() and t.history.step_loss[-1] for _ in range(4)]
+    assert any(not np.array_equal(p.value, v) for p, v in zip(t.model.parameters(), w0))
+    t.reset()
+    assert t.steps == 0 and t.diverged_at is None and t.history.step_loss == []
+    for p, v in zip(t.model.parameters(), w0):
+        np.testing.assert_array_equal(p.value, v)
+    again = [t.step() and t.history.step_loss[-1] for _ in range(4)]
+    assert again == first  # same weights, fresh momentum, same batch order
+
+
+def test_live_trainer_set_lr_applies_from_the_next_step(moons):
+    t = W.LiveTrainer(small_mlp, moons, lr=0.1, batch_size=16)
+    t.step(3)
+    before = [p.value.copy() for p in t.model.parameters()]
+    t.set_lr(0.5)
+    assert t.history.lr == [0.1, 0.1, 0.1]  # nothing retrained or rewritten
+    t.step()
+    assert t.history.lr == [0.1, 0.1, 0.1, 0.5]
+    # the 4th update is 0.5 × the gradient at the 3-step weights: against a twin that takes it at η = 0.2
+    ref = W.LiveTrainer(small_mlp, moons, lr=0.1, batch_size=16)
+    ref.step(3)
+    ref.set_lr(0.2)
+    ref.step()  # the same batch and gradient
+    for p_new, p_old, p_ref in zip(t.model.parameters(), before, ref.model.parameters()):
+        np.testing.assert_allclose(p_new.value - p_old, 2.5 * (p_ref.value - p_old), rtol=1e-3, atol=1e-6)
+
+
+def test_live_trainer_batch_size_change(moons):
+    t = W.LiveTrainer(small_mlp, moons, lr=0.1, batch_size=16)
+    t.step(2)
+    t.set_batch_size(60)
+    t.step(2)
+    assert t.batch_size == 60 and len(t.history.train_loss) == 1  # the cut epoch is one point on the curve
+    assert t.epoch == pytest.approx((2 * 16 + 2 * 60) / 120)
+
+
+def test_live_trainer_divergence_stops_the_run_with_its_step(moons):
+    t = W.LiveTrainer(small_mlp, moons, lr=0.1, batch_size=16)
+    t.step(2)
+    t.set_lr(1e4)
+    ran = t.step(50)
+    assert t.diverged_at is not None and 2 < t.diverged_at <= 52 and ran == t.diverged_at - 1 - 2
+    assert t.steps == t.diverged_at - 1 and t.history.diverged_at == t.diverged_at
+    assert t.reason and all(np.isfinite(p.value).all() for p in t.model.parameters())  # last finite weights kept
+    assert t.step(5) == 0 and t.steps == t.diverged_at - 1  # stopped: more steps do nothing
+    h = W.train_curve(small_mlp, moons, lr=1e4, epochs=3, batch_size=16)
+    t2 = W.LiveTrainer(small_mlp, moons, lr=1e4, batch_size=16)
+    t2.step(1000)
+    assert t2.diverged_at == h.diverged_at  # the same test as fit's
 
 
 def test_log_slider_snaps_to_steps_per_decade():
@@ -133,26 +221,7 @@ def test_explore_calls_draw_now_and_on_every_change(capsys):
     assert calls[-1] == (3, 0.5)
     assert "a=3 b=0.5" in capsys.readouterr().out
     assert all(c.continuous_update is False for c in controls(box))
-
-
-# -- batch size ------------------------------------------------------------------------------------
-
-def test_batch_size_figure_steps_and_epoch_axis(moons):
-    n = len(moons[0])
-    for b in (4, 32, n):
-        fig, h = W.batch_size_figure(small_mlp, moons, b, lr=0.3, epochs=2)
-        assert h.steps == 2 * math.ceil(n / b)
-        step_line = fig.axes[0].get_lines()[0]
-        assert step_line.get_xdata()[-1] == pytest.approx(2.0)  # the last step ends the second pass
-        assert f"{h.steps} updates" in fig.axes[0].get_title()
-
-
-def test_batch_size_explorer_slider_options(moons):
-    box = W.batch_size_explorer(small_mlp, moons, batch_size=16, epochs=1)
-    (slider,) = controls(box)
-    assert isinstance(slider, w.SelectionSlider)
-    assert list(slider.options) == [1, 2, 4, 8, 16, 32, 64]  # powers of two up to n = 120
-    assert slider.value == 16
+    assert box.children[1].value == "a=3, b=0.5"  # the status line: "computing a=3, b=0.5 …" while draw runs
 
 
 # -- depth ---------------------------------------------------------------------------------------
