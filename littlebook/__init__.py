@@ -13,6 +13,7 @@ from . import (
     gradcheck,
     kernels,
     losses,
+    mnist,
     nn,
     norm,
     optim,
@@ -22,8 +23,9 @@ from . import (
 )
 from .attention import Embedding, MultiHeadAttention, PositionalEmbedding, TinyTransformer, TransformerBlock
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, conv_output_size
-from .data import MNISTUnavailable, load_digits, load_mnist, mnist_cached, one_hot, scale_images, train_test_split
+from .data import MNISTUnavailable, load_digits, load_mnist, mnist_cached, scale_images, standardize, train_test_split
 from .density import GaussianMixture
+from .functional import one_hot
 from .gradcheck import check_loss, check_module, rel_error
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .nn import (
@@ -49,8 +51,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     # modules of the package
-    "attention", "conv", "data", "density", "functional", "gradcheck", "kernels", "losses", "nn", "norm", "optim",
-    "timing", "train",
+    "attention", "conv", "data", "density", "functional", "gradcheck", "kernels", "losses", "mnist", "nn", "norm",
+    "optim", "timing", "train",
     # layers
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
     "Dropout", "Flatten", "Residual",
@@ -68,5 +70,6 @@ __all__ = [
     # text
     "text", "BPETokenizer", "NextTokenMLP", "load_corpus", "context_windows", "sample",
     # data
-    "load_digits", "train_test_split", "one_hot", "load_mnist", "mnist_cached", "MNISTUnavailable", "scale_images",
+    "load_digits", "train_test_split", "standardize", "one_hot", "load_mnist", "mnist_cached", "MNISTUnavailable",
+    "scale_images",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import littlebook as lb
-from littlebook import data
+from littlebook import mnist
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -100,7 +100,7 @@ def cache(tmp_path, monkeypatch):
 def served(cache, monkeypatch):
     """A valid small MNIST on a local server, with the expected digests set to those of the served files."""
     arrays, blobs = small_mnist()
-    monkeypatch.setitem(data.SHA256, "mnist", {name: sha256(b) for name, b in blobs.items()})
+    monkeypatch.setitem(mnist.SHA256, "mnist", {name: sha256(b) for name, b in blobs.items()})
     server = Server({name: (200, b) for name, b in blobs.items()})
     yield server, arrays, blobs
     server.stop()
@@ -266,7 +266,7 @@ def test_server_error_500(served, cache):
 def test_stalled_server_times_out(served, cache, monkeypatch):
     server, _, _ = served
     server.routes["train-images-idx3-ubyte.gz"] = ("stall",)
-    monkeypatch.setattr(data, "TIMEOUT", 0.5)
+    monkeypatch.setattr(mnist, "TIMEOUT", 0.5)
     start = time.perf_counter()
     with pytest.raises(lb.MNISTUnavailable, match="timed out"):
         lb.load_mnist(mirror=server.url, progress=False)
@@ -322,7 +322,7 @@ def test_corrupt_download_with_matching_checksum_never_enters_the_cache(served, 
     blob, expected = corrupt_variants()[case]
     name = "train-images-idx3-ubyte.gz"
     server.routes[name] = (200, blob)
-    monkeypatch.setitem(data.SHA256["mnist"], name, sha256(blob))
+    monkeypatch.setitem(mnist.SHA256["mnist"], name, sha256(blob))
     with pytest.raises(lb.MNISTUnavailable, match=expected) as info:
         lb.load_mnist(mirror=server.url, progress=False)
     assert server.url + name in str(info.value)  # the error names the file (by its URL)
@@ -334,7 +334,7 @@ def test_bad_label_value(served, cache, monkeypatch):
     name = "t10k-labels-idx1-ubyte.gz"
     blob = gzip.compress(idx_bytes(np.array([1, 2, 10, 3, 4], np.uint8), 0x801))
     server.routes[name] = (200, blob)
-    monkeypatch.setitem(data.SHA256["mnist"], name, sha256(blob))
+    monkeypatch.setitem(mnist.SHA256["mnist"], name, sha256(blob))
     with pytest.raises(lb.MNISTUnavailable, match="label 10 found"):
         lb.load_mnist(mirror=server.url, progress=False)
     assert name not in cache_files(cache)
@@ -370,7 +370,7 @@ def test_corrupt_file_under_path_is_reported_and_kept(tmp_path):
 
 def test_fashion_uses_its_own_folder_digests_and_variable(cache, monkeypatch):
     arrays, blobs = small_mnist(seed=7)
-    monkeypatch.setitem(data.SHA256, "fashion", {name: sha256(b) for name, b in blobs.items()})
+    monkeypatch.setitem(mnist.SHA256, "fashion", {name: sha256(b) for name, b in blobs.items()})
     server = Server({name: (200, b) for name, b in blobs.items()})
     try:
         monkeypatch.setenv("LITTLEBOOK_FASHION_MNIST_MIRROR", server.url)
@@ -387,12 +387,12 @@ def test_fashion_uses_its_own_folder_digests_and_variable(cache, monkeypatch):
 
 def test_production_digests_are_sha256_of_the_published_files():
     for kind in ("mnist", "fashion"):
-        table = data.SHA256[kind]
+        table = mnist.SHA256[kind]
         assert tuple(table) == FILES
         assert all(len(d) == 64 and set(d) <= set("0123456789abcdef") for d in table.values())
-    assert not set(data.SHA256["mnist"].values()) & set(data.SHA256["fashion"].values())
+    assert not set(mnist.SHA256["mnist"].values()) & set(mnist.SHA256["fashion"].values())
     # spot check against the value TensorFlow Datasets publishes for MNIST train-images
-    assert data.SHA256["mnist"]["train-images-idx3-ubyte.gz"].startswith("440fcabf73cc546f")
+    assert mnist.SHA256["mnist"]["train-images-idx3-ubyte.gz"].startswith("440fcabf73cc546f")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
