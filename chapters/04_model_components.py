@@ -152,7 +152,11 @@ plt.show()
 #
 # They map values to a known range: sigmoid into (0, 1) (a probability), tanh into (−1, 1), ReLU into [0, ∞),
 # and softmax turns a whole vector into a probability distribution (positive, summing to one) — which is why
-# sigmoid and softmax are used in the last layer of classifiers.
+# sigmoid and softmax are used in the last layer of classifiers. (The notes add that the bounded range "helps
+# stabilise training". That is loose: ReLU is unbounded and is the default in hidden layers, and the bounded
+# sigmoid and tanh *slow* deep training down, because they saturate — see the derivatives below. What keeps
+# activations at a sensible scale in a deep network is the scale of the initial weights (chapter 5) and
+# normalisation layers (section 4.6).) The cell checks each library layer against the formula written with `np.exp`.
 #
 # Training needs their *derivatives*: backpropagation multiplies the incoming gradient by $f'(z)$. The plot below
 # does not use formulas for $f'$: it calls each littlebook layer's own `backward` with $\partial L/\partial y = 1$,
@@ -189,6 +193,15 @@ for layer in (lb.Sigmoid(), lb.Tanh(), lb.ReLU()):
     assert np.allclose([lo, hi, top], expected, rtol=1e-9, atol=1e-12)
 assert np.allclose(s[:, 0], lb.Sigmoid()(xs)) and np.allclose(ds, np.gradient(s[:, 0], xs), atol=1e-3)
 assert np.allclose(s.sum(axis=1), 1) and np.all(s > 0)  # a probability distribution
+
+# the four formulas above, written out with np.exp, against the library's layers
+formulas = {"Sigmoid": (lb.Sigmoid()(xs), 1 / (1 + np.exp(-xs))),
+            "Tanh": (lb.Tanh()(xs), (np.exp(xs) - np.exp(-xs)) / (np.exp(xs) + np.exp(-xs))),
+            "ReLU": (lb.ReLU()(xs), np.maximum(0, xs)),
+            "Softmax": (s, np.exp(pairs) / np.exp(pairs).sum(axis=1, keepdims=True))}
+for name, (library, formula) in formulas.items():
+    assert np.allclose(library, formula, rtol=1e-12, atol=1e-15), name
+print("lb.Sigmoid, lb.Tanh, lb.ReLU, lb.Softmax vs the formulas written with np.exp: agree to round-off (< 1e-12)")
 
 # %% [markdown]
 # Note how small the sigmoid's derivative is: at most 1/4, and almost 0 for $|x| > 5$. Each sigmoid layer
@@ -549,7 +562,9 @@ print("stride 3, padding 0: the last row and column of the input get gradient ex
 #
 # A pooling layer summarises each small window of a feature map by one number — its maximum (**max pooling**) or
 # its mean (**average pooling**). It has no parameters. Window size and stride work as for convolutions; the usual
-# choice is 2 × 2 windows with stride 2, which halves height and width.
+# choice is 2 × 2 windows with stride 2, which halves height and width. (The notes say "extract the max value per
+# stride": it is one value per *window*; the stride only says how far apart consecutive windows start, and with a
+# stride smaller than the window — 3 × 3 windows with stride 2, or the stride-1 example below — windows overlap.)
 #
 # **The notes' example**: a 4 × 4 map, 2 × 2 windows, stride 2.
 
@@ -617,8 +632,10 @@ assert g_ov[0, 0, 1, 1] == 4 and g_ov.sum() == 4
 # **Dimensionality reduction.** Pooling acts on each channel separately: it shrinks height and width but keeps
 # the number of channels (the depth). Fewer values mean less computation in the next layers and fewer weights in
 # a dense layer that follows — here a dense layer to 10 classes needs 4 × fewer weights after pooling. That is
-# the sense in which pooling "reduces the number of parameters" (the pooling layer itself has none), and fewer
-# weights also leave the network less room to overfit.
+# the sense in which pooling "reduces the number of parameters" (the pooling layer itself has none). The notes add
+# that this "helps prevent overfitting": fewer weights do leave a network less freedom to fit noise, but whether a
+# given network overfits less is an empirical question about that network and its data, answered on a validation
+# split, not a property of pooling; this chapter does not measure it.
 
 # %%
 pool = lb.MaxPool2d(2)
@@ -725,10 +742,17 @@ for name, v in change.items():
     else:
         print(f"{name:>15}: mean relative change ≈{v.mean():.2f}  (range ≈{v.min():.2f} to ≈{v.max():.2f})")
 # the claims hold in every run, not only on average: pooling reduces the change, by at least 20 %
-# (15 runs: max/none and avg/none are 0.69-0.76), and global average pooling removes it
+# (15 runs: max/none is 0.70-0.76, avg/none 0.68-0.75), and global average pooling removes it
 for name in ("max 2×2", "average 2×2"):
     assert np.all(change[name] < 0.8 * change["no pooling"])
 assert np.all(change["global average"] < 1e-12) and np.all(change["no pooling"] > 0.5)
+# max vs average pooling: average pooling changes a little less in every one of the 15 runs, by at most 0.02
+# (measured 0.015), far less than the spread of either over images and filters (0.09)
+max_vs_avg = change["max 2×2"] - change["average 2×2"]
+spread_runs = min(np.ptp(change["max 2×2"]), np.ptp(change["average 2×2"]))
+assert np.all(max_vs_avg > 0) and max_vs_avg.max() < 0.2 * spread_runs  # measured 0.17
+print(f"max minus average pooling, run by run: ≈{max_vs_avg.min():.3f} to ≈{max_vs_avg.max():.3f} "
+      "(positive in all 15 runs)")
 
 plt.figure(figsize=(6, 2.5))
 names_p = list(change)
@@ -740,12 +764,14 @@ plt.gca().invert_yaxis()
 plt.show()
 
 # %% [markdown]
-# Without pooling a 1-pixel shift changes the feature maps almost completely — they are equivariant, not
-# invariant: the same responses, at other positions. 2 × 2 pooling removes about a quarter of that change, whatever
-# the images and filters (max and average pooling differ by less than the spread between runs): a shift that keeps
-# a maximum inside its window does not change the pooled value, but half of all 1-pixel shifts move it into the
-# neighbouring window. Invariance grows with each pooling stage, and global average pooling, which keeps only
-# *how much* of each feature is present, is exactly invariant as long as the object stays in the image.
+# Without pooling a 1-pixel shift changes the feature maps by about 80 % of their size — they are equivariant,
+# not invariant: the same responses, at other positions. 2 × 2 pooling removes about a quarter of that change,
+# whatever the images and filters. Average pooling changes slightly less than max pooling in every run, but only
+# by 0.002-0.015, less than a fifth of the spread between runs: the images and filters matter far more. A shift
+# that keeps a window's maximum inside that window can leave the pooled value unchanged, but a 1-pixel shift moves
+# the content of every other row (or column) into the neighbouring window. A deep network has several pooling stages,
+# each discarding more of the position; global average pooling, which keeps only *how much* of each feature is
+# present, is exactly invariant as long as the object stays in the image.
 #
 # ## 4.5 Flatten: from feature maps to a dense layer
 #
@@ -812,10 +838,10 @@ assert np.allclose(yb.mean(axis=0), bn.bias.value) and np.allclose(yb.std(axis=0
 
 # %% [markdown]
 # **Training vs evaluation.** In training mode the statistics come from the current batch, so one sample's output
-# depends on the other samples in its batch. That is acceptable during training (it even acts as a mild
-# regulariser) but not when the trained model is used: a prediction must not depend on what else happens to be in
-# the batch, and a batch may hold a single sample. So the layer keeps **running averages** of the batch
-# statistics during training,
+# depends on the other samples in its batch. That is acceptable during training (the noise it adds is often said
+# to act as a mild regulariser; not measured here) but not when the trained model is used: a prediction must not
+# depend on what else happens to be in the batch, and a batch may hold a single sample. So the layer keeps
+# **running averages** of the batch statistics during training,
 #
 # $$\mu_{\text{run}} \leftarrow (1 - m)\,\mu_{\text{run}} + m\,\mu_{\text{batch}},\qquad m = 0.1\ (\texttt{momentum}),$$
 #
@@ -840,7 +866,7 @@ for mode in ("train", "eval"):
     print(f"{mode:>5} mode: output of the same sample in two batches differs by "
           + (f"≈{gap:.2f}" if mode == "train" else f"{gap:.0f} (identical)"))
     if mode == "train":
-        assert 0.1 < gap < 1  # seed 0: 0.375; other batches move it, but it is never near 0
+        assert 0.1 < gap < 1  # 0.375: seeded batches (exact draws); round-off moves it by ≪ 0.01
 assert np.array_equal(out_a, out_b)  # eval: independent of the batch
 assert np.allclose(out_a, (xb[0] - bn.running_mean) / np.sqrt(bn.running_var + bn.eps))  # γ = 1, β = 0
 
@@ -996,6 +1022,10 @@ for name, (layer, _) in layers.items():  # the learned scale and shift
 # scaling it would shrink to $(1-p)\sum_i x_i$ in training, and the next layer would see larger inputs at test
 # time than it was trained on.) We check this empirically over 20,000 draws of the mask: the average sum must lie
 # within 4 standard errors of $\sum_i x_i$ (a margin a correct layer misses with probability below 1 in 10,000).
+#
+# (The notes say "a specified fraction of neurons" is set to 0. Not exactly: every unit is dropped independently,
+# so the *number* dropped in one forward pass is random — Binomial($n$, $p$), with mean $np$ and standard deviation
+# $\sqrt{np(1-p)}$ — and only its average is the fraction $p$. The cell counts it in every one of the 20,000 passes.)
 
 # %%
 p = 0.3
@@ -1011,6 +1041,11 @@ std_error = sums.std() / np.sqrt(len(sums))
 print(f"sum of the inputs: ≈{x_units.sum():.2f};  mean sum with dropout: ≈{sums.mean():.2f} ± ≈{std_error:.2f};"
       f"  without the 1/(1−p) scaling: ≈{(sums * (1 - p)).mean():.2f}")
 assert abs(np.mean(draws == 0) - p) < 0.01
+n_dropped = (draws == 0).sum(axis=1)  # units dropped in each forward pass (x_units has no zeros)
+print(f"units dropped per pass (of 100): from {n_dropped.min()} to {n_dropped.max()}, mean {n_dropped.mean():.1f}, "
+      f"std ≈{n_dropped.std():.2f} (Binomial: mean {100 * p:.0f}, std {np.sqrt(100 * p * (1 - p)):.2f})")
+assert n_dropped.min() < 20 and n_dropped.max() > 40  # not a fixed number (integers from the seeded mask: exact)
+assert abs(n_dropped.mean() - 100 * p) < 0.2 and abs(n_dropped.std() - np.sqrt(100 * p * (1 - p))) < 0.2
 assert abs(sums.mean() - x_units.sum()) < 4 * std_error  # tolerance: 4 standard errors of the mean over draws
 assert abs((sums * (1 - p)).mean() - (1 - p) * x_units.sum()) < 4 * std_error
 
@@ -1030,12 +1065,15 @@ assert np.array_equal(dropout(x_units[None]), x_units[None])  # eval: the identi
 print("train:", y_train[0, :6].round(3), "\neval :", dropout(x_units[None])[0, :6].round(3))
 
 # %% [markdown]
-# **Why it regularises.** A network trained with dropout cannot rely on any particular unit being present, so it
+# **Why it regularises** — the explanation of dropout's authors (Srivastava et al., 2014), not something this
+# chapter measures. A network trained with dropout cannot rely on any particular unit being present, so it
 # cannot build fragile co-adaptations where one unit only corrects another's mistakes on specific training
 # examples; every unit must be useful on its own, in many random sub-networks. Training thus fits an ensemble of
 # exponentially many "thinned" networks that share weights, and evaluation with all units (thanks to the scaling)
-# approximates averaging their predictions. Typical rates: $p = 0.5$ for large dense layers, $0.1$–$0.3$
-# elsewhere.
+# approximates averaging their predictions — exactly so only for a single linear layer; with non-linear layers in
+# between it is an approximation. Whether dropout helps a particular model, and at which rate, is decided like
+# any other choice: by the loss on a validation split, comparing over several seeds. Rates commonly used:
+# $p = 0.5$ for large dense layers, $0.1$–$0.3$ elsewhere.
 #
 # ## 4.8 Putting everything together
 #
@@ -1154,13 +1192,35 @@ assert err_true < 1e-6 and err_stale > 1e-2
 print(f"gradient passed down vs finite differences: correct order < 1e-6, update-first ≈{err_stale:.2f}")
 model.zero_grad()
 
+# the variant of the next paragraph: update each layer as soon as its own backward has returned
+start = [p.value.copy() for p in model.parameters()]
+loss_fn(model(x_check), y_check)
+model.backward(loss_fn.backward())
+lb.SGD(model.parameters(), lr=0.5).step()  # the clean rule: all gradients, then one step
+after_clean = [p.value.copy() for p in model.parameters()]
+for p, v in zip(model.parameters(), start, strict=True):
+    p.value[...] = v
+model.zero_grad()
+loss_fn(model(x_check), y_check)
+g = loss_fn.backward()
+for layer in reversed(model.layers):
+    g = layer.backward(g)  # the gradient passed down is computed with the layer's old weights …
+    if layer.parameters():
+        lb.SGD(layer.parameters(), lr=0.5).step()  # … and only then is this layer updated
+same = all(np.array_equal(p.value, v) for p, v in zip(model.parameters(), after_clean, strict=True))
+assert same  # the same operations on the same numbers: identical bit for bit
+print("updating each layer right after its own backward: parameters identical to backward-then-step:", same)
+for p, v in zip(model.parameters(), start, strict=True):
+    p.value[...] = v
+model.zero_grad()
+
 # %% [markdown]
 # So the clean rule, used by every framework (`loss.backward()` then `optimizer.step()` in PyTorch), is: a
 # backward pass through all layers computes all gradients at the current parameters; then one optimizer step
-# updates all parameters. (Updating a layer right after its own `backward` returned would happen to give the same
-# numbers here, since the gradient it passed down was computed with the old weights — but it is fragile, and
-# anything that looks at all gradients together, such as clipping them by their global norm, needs the full
-# backward pass first anyway.)
+# updates all parameters. (Updating a layer right after its own `backward` returned gives the same numbers — the
+# cell above checks it: the gradient the layer passed down was computed with its old weights — but it is
+# fragile, and anything that looks at all gradients together, such as clipping them by their global norm, needs
+# the full backward pass first anyway.)
 #
 # ## Summary
 #
