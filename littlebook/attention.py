@@ -58,22 +58,29 @@ def _check_ids(owner, ids, num: int) -> None:
 class Embedding(Module):
     """A learned vector per token: y[n, t] = W[ids[n, t]], the same as one_hot(ids) @ W without the one-hot matrix.
 
-    ids: (N, T) integers in [0, num_embeddings) → y: (N, T, dim); W: (num_embeddings, dim), drawn from N(0, 1)
+    ids: (N, T) integers in [0, num_embeddings) → y: (N, T, embedding_dim); W: (num_embeddings, embedding_dim),
+    drawn from N(0, 1)
     (as in PyTorch). Backward: ∂L/∂W[v] = Σ of g[n, t] over the positions where ids[n, t] = v (a scatter-add),
     and it returns None: integer ids are not something gradient descent can change, so they have no gradient.
     """
 
-    def __init__(self, num_embeddings: int, dim: int, rng: np.random.Generator | int | None = None,
-                 dtype=np.float32):
+    def __init__(self, num_embeddings: int, embedding_dim: int | None = None,
+                 rng: np.random.Generator | int | None = None, dtype=np.float32, *, dim: int | None = None):
+        # dim: old name, chapters migrate to embedding_dim
+        embedding_dim = dim if embedding_dim is None else embedding_dim
         check_int("Embedding", "num_embeddings", num_embeddings)
-        check_int("Embedding", "dim", dim)
+        check_int("Embedding", "embedding_dim", embedding_dim)
         check_float_dtype("Embedding", dtype)
-        self.num_embeddings, self.dim = num_embeddings, dim
-        self.weight = Parameter(as_rng(rng).standard_normal((num_embeddings, dim)).astype(dtype))
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(as_rng(rng).standard_normal((num_embeddings, embedding_dim)).astype(dtype))
         self._ids = None
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.dim}"
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+    @property
+    def dim(self) -> int:  # old name, chapters migrate to embedding_dim
+        return self.embedding_dim
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
         ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
@@ -84,10 +91,10 @@ class Embedding(Module):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> None:
         self._need_cache(self._ids)
-        grad_out = check_grad(self, grad_out, self._ids.shape + (self.dim,))
+        grad_out = check_grad(self, grad_out, self._ids.shape + (self.embedding_dim,))
         # A token that occurs k times receives the sum of k gradients: np.add.at adds every occurrence,
         # where W.grad[ids] += g would keep only one of them.
-        np.add.at(self.weight.grad, self._ids.reshape(-1), grad_out.reshape(-1, self.dim))
+        np.add.at(self.weight.grad, self._ids.reshape(-1), grad_out.reshape(-1, self.embedding_dim))
         return None
 
 
@@ -191,15 +198,16 @@ class MultiHeadAttention(Module):
     ∂Q = ∂S K / √d,  ∂K = ∂Sᵀ Q / √d; then back through the four projections.
     """
 
-    def __init__(self, dim: int, num_heads: int, causal: bool = False, rng: np.random.Generator | int | None = None,
-                 dtype=np.float32):
-        check_int("MultiHeadAttention", "dim", dim)
+    def __init__(self, embed_dim: int | None = None, num_heads: int | None = None, causal: bool = False,
+                 rng: np.random.Generator | int | None = None, dtype=np.float32, *, dim: int | None = None):
+        dim = embed_dim if dim is None else dim  # dim: old name, chapters migrate to embed_dim (PyTorch's)
+        check_int("MultiHeadAttention", "embed_dim", dim)
         check_int("MultiHeadAttention", "num_heads", num_heads)
         check_float_dtype("MultiHeadAttention", dtype)
         if dim % num_heads:
-            raise ValueError(f"MultiHeadAttention: dim ({dim}) must be divisible by num_heads ({num_heads})")
+            raise ValueError(f"MultiHeadAttention: embed_dim ({dim}) must be divisible by num_heads ({num_heads})")
         rng = as_rng(rng)
-        self.dim, self.num_heads, self.head_dim, self.causal = dim, num_heads, dim // num_heads, causal
+        self.embed_dim, self.num_heads, self.head_dim, self.causal = dim, num_heads, dim // num_heads, causal
         self.q_proj = Linear(dim, dim, init="xavier", rng=rng, dtype=dtype)
         # No bias for the keys: it would add q·b to every score of a row, which the softmax ignores
         # (its gradient is exactly 0), so it could never learn anything.
@@ -210,7 +218,11 @@ class MultiHeadAttention(Module):
         self._qkv = None
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, num_heads={self.num_heads}" + (", causal" if self.causal else "")
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}" + (", causal" if self.causal else "")
+
+    @property
+    def dim(self) -> int:  # old name, chapters migrate to embed_dim
+        return self.embed_dim
 
     def _split(self, z: np.ndarray) -> np.ndarray:
         """(N, T, H·d) → (N, H, T, d): the heads become a batch axis, so one matmul serves all of them."""

@@ -70,11 +70,11 @@ class Module:
 
     Parameters are the ``Parameter`` attributes of a module; sub-modules are its ``Module``
     attributes and lists of modules. Buffers (state saved but not trained, such as batch
-    norm's running mean) are the attribute names listed in ``buffers``.
+    norm's running mean) are the attributes named in ``buffer_names``; ``buffers()`` returns them, as in PyTorch.
     """
 
     training: bool = True
-    buffers: tuple[str, ...] = ()
+    buffer_names: tuple[str, ...] = ()
 
     # The modules called so far in the forward pass now running, by id, with their state just before their
     # call (None outside of a forward pass). Two jobs: a module called twice in one pass would overwrite the
@@ -92,7 +92,7 @@ class Module:
                 f"that backward needs for the first. Use a new instance for each place; to share weights, "
                 f"give two layers the same Parameter")
         rng = getattr(self, "rng", None)
-        Module._pass[id(self)] = (self, dict(vars(self)), [(b, np.array(getattr(self, b))) for b in self.buffers],
+        Module._pass[id(self)] = (self, dict(vars(self)), [(b, np.array(getattr(self, b))) for b in self.buffer_names],
                                   (rng, rng.bit_generator.state) if isinstance(rng, np.random.Generator) else None)
         if not outer:
             return self.forward(x)
@@ -150,10 +150,14 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        for name in self.buffers:
+        for name in self.buffer_names:
             yield prefix + name, getattr(self, name)
         for name, child in self.named_children():
             yield from child.named_buffers(prefix + name + ".")
+
+    def buffers(self) -> list[np.ndarray]:
+        """Every buffer of this module and its sub-modules (the arrays themselves, as PyTorch's ``buffers()``)."""
+        return [b for _, b in self.named_buffers()]
 
     def modules(self, _seen: set | None = None) -> Iterator[Module]:
         """This module and every sub-module, each once."""

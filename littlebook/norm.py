@@ -41,7 +41,7 @@ def _standardize_backward(grad_xhat: np.ndarray, xhat: np.ndarray, inv_std: np.n
 class _BatchNorm(Module):
     """Shared code of BatchNorm1d/2d: statistics per feature (axis 1) over every other axis."""
 
-    buffers = ("running_mean", "running_var")
+    buffer_names = ("running_mean", "running_var")
     _layout: tuple = ()  # input shape for expect_shape, with the feature count filled in
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, dtype=np.float32):

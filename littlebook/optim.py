@@ -13,7 +13,7 @@ from . import kernels
 from .functional import check_float, check_int
 from .nn import Module, Parameter
 
-__all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineLR"]
+__all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineAnnealingLR", "CosineLR"]
 
 
 class Optimizer:
@@ -141,20 +141,39 @@ class StepLR:
         self.optimizer.lr = self.base_lr * self.gamma ** (self.count // self.step_size)
 
 
-class CosineLR:
-    """Cosine decay from the initial lr to ``min_lr`` over ``total`` calls of ``step()``:
+class CosineAnnealingLR:
+    """Cosine decay from the initial lr to ``eta_min`` over ``T_max`` calls of ``step()`` (PyTorch's name):
 
-    η_t = η_min + ½ (η_0 − η_min)(1 + cos(π t / T)).
+    η_t = η_min + ½ (η_0 − η_min)(1 + cos(π t / T_max)).
     """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):  # noqa: N803 (PyTorch's name)
+        name = type(self).__name__
+        _check_optimizer(name, optimizer)
+        check_int(name, "T_max", T_max)
+        check_float(name, "eta_min", eta_min, 0.0, optimizer.lr)  # a decay: from lr down to eta_min >= 0
+        self.optimizer, self.T_max, self.eta_min = optimizer, T_max, eta_min
+        self.base_lr, self.count = optimizer.lr, 0
+
+    def step(self) -> None:
+        self.count = min(self.count + 1, self.T_max)
+        cos = 0.5 * (1 + math.cos(math.pi * self.count / self.T_max))
+        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cos
+
+
+class CosineLR(CosineAnnealingLR):  # old name, chapters migrate to CosineAnnealingLR(optimizer, T_max, eta_min)
+    """``CosineAnnealingLR`` under its old name and argument names: ``total`` = T_max, ``min_lr`` = eta_min."""
 
     def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
         _check_optimizer("CosineLR", optimizer)
         check_int("CosineLR", "total", total)
-        check_float("CosineLR", "min_lr", min_lr, 0.0, optimizer.lr)  # a decay: from lr down to min_lr >= 0
-        self.optimizer, self.total, self.min_lr = optimizer, total, min_lr
-        self.base_lr, self.count = optimizer.lr, 0
+        check_float("CosineLR", "min_lr", min_lr, 0.0, optimizer.lr)
+        super().__init__(optimizer, total, min_lr)
 
-    def step(self) -> None:
-        self.count = min(self.count + 1, self.total)
-        cos = 0.5 * (1 + math.cos(math.pi * self.count / self.total))
-        self.optimizer.lr = self.min_lr + (self.base_lr - self.min_lr) * cos
+    @property
+    def total(self) -> int:  # old name, chapters migrate to T_max
+        return self.T_max
+
+    @property
+    def min_lr(self) -> float:  # old name, chapters migrate to eta_min
+        return self.eta_min

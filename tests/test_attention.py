@@ -197,7 +197,7 @@ def test_multi_head_attention_bad_input():
     with pytest.raises(ValueError, match=r"dim \(6\) must be divisible by num_heads \(4\)"):
         MultiHeadAttention(6, 4)
     mha = MultiHeadAttention(8, 2)
-    with pytest.raises(ValueError, match=r"MultiHeadAttention\(dim=8, num_heads=2\): expected input of shape "
+    with pytest.raises(ValueError, match=r"MultiHeadAttention\(embed_dim=8, num_heads=2\): expected input of shape "
                                          r"\(N, T, 8\), got \(2, 5, 6\)"):
         mha(np.zeros((2, 5, 6), np.float32))
     with pytest.raises(ValueError, match=r"MultiHeadAttention.*got \(5, 8\)"):
