@@ -7,6 +7,12 @@ Tests and headless runs call the plain function directly: ``lr_figure``,
 
 A setting that makes training diverge is not an error here: ``train_curve`` returns the history up to
 the failing step, and the figure says "diverged at step N — try a lower learning rate".
+
+``lr_explorer`` also trains live (TensorFlow-Playground style): Play/Pause, Step and Reset drive a
+``LiveTrainer``, one model trained a few steps per tick while η (and the batch size) can change mid-run.
+Its figure is built once and redrawn in place (blitting), so a tick or a slider move costs the training
+plus a fraction of a full matplotlib draw. Every explorer writes a one-line status first, so a slider
+move shows at once even when the new figure takes longer.
 """
 
 from __future__ import annotations
@@ -289,7 +295,7 @@ class LiveTrainer:
                     self._stop(step, f"the loss is {loss}")
                     break
                 if loss > self._loss_limit:
-                    self._stop(step, f"the loss {loss:.3g} exploded (> 10⁴ × the first loss)")
+                    self._stop(step, f"the loss {loss:.3g} exploded (> 10⁴ × max(first loss, 1))")
                     break
                 if not all(math.isfinite(float(p.grad.sum())) for p in self.params):
                     self._stop(step, "a gradient is not finite")
@@ -451,7 +457,7 @@ def lr_explorer(make_model, data, lr: float = 0.1, lrs=(1e-4, 10.0), epochs: int
     weights and redraws the loss, accuracy and (2-D inputs) the decision regions in place.
 
     With ``live`` (the default) Play/Pause, Step and Reset buttons train ONE model tick by tick
-    (``LiveTrainer``; ``steps_per_tick`` steps every ``interval`` ms, default: a tenth of an epoch, at least 1):
+    (``LiveTrainer``; ``steps_per_tick`` steps every ``interval`` ms, default: a quarter of an epoch, at least 2):
     the slider then changes η of the running model from its next step, and ``batch_sizes`` (a list) adds a
     batch-size slider that does the same. A diverged live run stops and says at which step and why;
     Reset goes back to step 0 (the same initial weights) and to the slider's full run.
@@ -509,7 +515,7 @@ def lr_explorer(make_model, data, lr: float = 0.1, lrs=(1e-4, 10.0), epochs: int
         if trainer.diverged_at is not None:
             play.playing = False
 
-    per_tick = steps_per_tick or max(1, steps_per_epoch // 10)
+    per_tick = steps_per_tick or max(2, math.ceil(steps_per_epoch / 4))
 
     def on_tick(change) -> None:
         import time

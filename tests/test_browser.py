@@ -169,8 +169,8 @@ def _kernels_idle(lab) -> bool:
 _ALL_RAN = """() => {
   const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
   if (!nb) return 'loading';
-  if (nb.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"] .ansi-red-fg,'
-                      + ' .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')) return 'error';
+  const err = nb.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]');
+  if (err) return 'error: ' + err.textContent.slice(-1500);
   const prompts = [...nb.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
   return prompts.length && prompts.every(t => /\\[\\d+\\]/.test(t)) ? 'done' : 'running';
 }"""
@@ -194,13 +194,14 @@ def _open_and_run(lab, browser, chapter: str):
     state = "running"
     while time.monotonic() < deadline:
         state = page.evaluate(_ALL_RAN)
-        if state == "error":
-            pytest.fail(f"{chapter}: a cell raised in JupyterLab")
+        if state.startswith("error"):
+            pytest.fail(f"{chapter}: a cell raised in JupyterLab:\n{state}")
         if state == "done" and _kernels_idle(lab):
             break
         page.wait_for_timeout(500)  # polling "Run All" (minutes on a loaded machine)
     assert state == "done", f"{chapter}: Run All did not finish in {SLOW / 1000:.0f} s"
     browser["open"] = chapter
+    print(f"{chapter}: Run All took {time.monotonic() - deadline + SLOW / 1000:.0f} s (load {_load()})")
     return page
 
 
@@ -311,7 +312,8 @@ def test_live_training_in_jupyterlab(lab, browser):
     cell.evaluate("el => el.scrollIntoView({block: 'start'})")
     slider = cell.locator(".widget-slider").first
     readout = slider.locator(".widget-readout")
-    play, pause = cell.locator(".widget-play button").nth(0), cell.locator(".widget-play button").nth(1)
+    buttons = cell.locator(".widget-play button, .jupyter-widget-play button")
+    play, pause = buttons.nth(0), buttons.nth(1)
     handle = slider.locator(".noUi-handle")
 
     def set_lr(text: str, key: str):
@@ -324,7 +326,7 @@ def test_live_training_in_jupyterlab(lab, browser):
 
     set_lr("0.0010", "ArrowLeft")  # a tiny η first: the curve is flat
     expect(page.locator(_STATUS).first).to_contain_text("lr=0.001", timeout=SLOW)
-    image = cell.locator(".widget-image img, img.widget-image").first
+    image = cell.locator("img.widget-image, img.jupyter-widget-image").first
     static_image = image.get_attribute("src")
     play.click()
     s1 = _wait_steps(page, 20)
@@ -338,8 +340,7 @@ def test_live_training_in_jupyterlab(lab, browser):
     assert image.get_attribute("src") != static_image  # the figure follows the live run
     assert fast_slope < 10 * min(slow_slope, -1e-4), (s1, s2, s3, s4)  # the loss now falls ≥ 10× faster
     pause.click()
-    expect(cell.locator(".widget-play button").nth(1)).to_be_disabled(timeout=SLOW)  # paused in the page ...
-    page.wait_for_timeout(1000)  # ... and the ticks already sent are drained (skipped)
+    page.wait_for_timeout(1500)  # the ticks already sent are drained (skipped by the kernel)
     paused_at = _status(page)[0]
     page.wait_for_timeout(2000)  # a paused run must not move
     assert _status(page)[0] == paused_at
