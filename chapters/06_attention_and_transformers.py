@@ -29,7 +29,8 @@
 # - build a **causal mask** and check that no position can see the future, in the outputs and in the gradients;
 # - assemble embeddings, positions, attention, MLPs, layer norm and residual connections into a **decoder-only
 #   transformer**, train it on the corpus of chapter 3 and compare it with chapter 3's next-token MLP on the same
-#   held-out tokens, and show where attention wins: when the answer lies further back than the MLP can read;
+#   held-out tokens (over seeds: they are level), measure what attention's reach costs, and show where it wins:
+#   when the answer must be found by what it is, at a distance that varies;
 # - sample text from it at different temperatures.
 
 # %%
@@ -72,8 +73,9 @@ assert np.argmax(weights[0]) == 0 and out[0, 0] < 15          # mostly the east 
 assert np.isclose(weights[1, 0], weights[1, 1]) and 10 < out[1, 0] < 20  # halfway: east and north alike
 assert np.allclose(weights[2], 0.25) and np.isclose(out[2, 0], 25)  # no preference: the plain average
 
-fig, ax = plt.subplots(figsize=(4, 2.4))
-ax.imshow(weights, cmap="Blues", vmin=0, vmax=1)
+fig, ax = plt.subplots(figsize=(4.6, 2.4))
+im = ax.imshow(weights, cmap="Blues", vmin=0, vmax=1)
+fig.colorbar(im, ax=ax, label="weight")
 ax.set(xticks=range(4), xticklabels=["east", "north", "west", "south"], yticks=range(3),
        yticklabels=["east", "north-east", "nowhere"], xlabel="key", ylabel="query", title="attention map")
 for i, j in np.ndindex(weights.shape):
@@ -124,11 +126,77 @@ assert np.allclose(A, mha.attn[0, 0])
 # %% [markdown]
 # The key projection has no bias, on purpose: a bias $b$ would add the same number $q \cdot b$ to every score of a
 # row, and a softmax does not change when all its inputs move together. Its gradient would be exactly 0 (exercise 3).
+
+# %% [markdown]
+# **The backward pass, derived once.** For one head write the forward pass in three steps, with $M$ the mask
+# (0 where a query may look, $-\infty$ where it may not):
 #
-# The backward pass is written out in `MultiHeadAttention.backward`: through the output projection, then
-# $\partial V = A^\top G$, $\partial A = G V^\top$, the softmax's backward
-# $\partial S = A \odot (\partial A - \sum_j \partial A \odot A)$, and $\partial Q = \partial S\, K/\sqrt d$,
-# $\partial K = \partial S^\top Q/\sqrt d$. Finite differences agree:
+# $$S = \frac{Q K^\top}{\sqrt d} + M, \qquad A = \operatorname{softmax}_{\text{rows}}(S), \qquad O = A V .$$
+#
+# Given $\partial O = \partial L / \partial O$, go back one step at a time.
+#
+# - $O = AV$ is a matrix product, so (the rule for a `Linear` layer) $\;\partial V = A^\top \partial O$ and
+#   $\partial A = \partial O\, V^\top$.
+# - Each row $a = \operatorname{softmax}(s)$ has the Jacobian $\partial a_i / \partial s_j = a_i(\delta_{ij} - a_j)$,
+#   so $\partial s_j = \sum_i \partial a_i\, a_i (\delta_{ij} - a_j)
+#   = a_j\big(\partial a_j - \sum_i \partial a_i a_i\big)$;
+#   for all rows at once, $\;\partial S = A \odot \big(\partial A - \operatorname{rowsum}(\partial A \odot A)\big)$.
+# - The mask is a constant: it has no gradient, and where it is $-\infty$ the weight $a_{ij}$ is exactly 0, so the
+#   factor $A \odot$ makes $\partial S_{ij}$ exactly 0 too. Masked scores receive no gradient.
+# - $S = Q K^\top / \sqrt d$ is a product again, scaled: $\;\partial Q = \partial S\, K / \sqrt d$ and
+#   $\partial K = \partial S^\top Q / \sqrt d$.
+#
+# Written out for a tiny causal example in float64, and checked two ways: against `lb.MultiHeadAttention` with one
+# head (its output projection set to the identity, so that $\partial O$ is the gradient we feed in; a `Linear`
+# $Q = X W_Q^\top$ then gets $\partial W_Q = \partial Q^\top X$), and against finite differences.
+
+# %%
+def attention_forward(q, k, v, mask):
+    s = np.where(mask, q @ k.T / np.sqrt(q.shape[-1]), -np.inf)
+    weights = softmax(s, axis=-1)
+    return weights @ v, weights
+
+def attention_backward(q, k, v, a, grad_out):
+    d = q.shape[-1]
+    grad_v = a.T @ grad_out
+    grad_a = grad_out @ v.T
+    grad_s = a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+    return grad_s @ k / np.sqrt(d), grad_s.T @ q / np.sqrt(d), grad_v, grad_s
+
+rng_b = np.random.default_rng(5)
+one_head = lb.MultiHeadAttention(dim=3, num_heads=1, causal=True, rng=0, dtype=np.float64)
+one_head.out_proj.weight.value[...] = np.eye(3)
+one_head.out_proj.bias.value[...] = 0
+x_b, grad_o = rng_b.normal(size=(1, 4, 3)), rng_b.normal(size=(1, 4, 3))
+one_head.zero_grad()
+one_head(x_b)
+one_head.backward(grad_o)
+q_b, k_b, v_b = (x_b[0] @ p.weight.value.T + (p.bias.value if p.bias is not None else 0)
+                 for p in (one_head.q_proj, one_head.k_proj, one_head.v_proj))
+o_b, a_b = attention_forward(q_b, k_b, v_b, causal_mask(4))
+grad_q, grad_k, grad_v, grad_s = attention_backward(q_b, k_b, v_b, a_b, grad_o[0])
+
+print("where ∂S ≠ 0 (row: query position, column: key position):\n", (grad_s != 0).astype(int))
+print("∂S ≈", grad_s.round(2) + 0.0)
+assert np.all(grad_s[~causal_mask(4)] == 0)                  # exactly 0, not merely small
+assert grad_s[0, 0] == 0   # row 0 has one key: its weight is 1 whatever the score, a(∂a − ∂a·a) = 0 exactly
+assert np.allclose(a_b, one_head.attn[0, 0])
+for name, proj, g in [("Q", one_head.q_proj, grad_q), ("K", one_head.k_proj, grad_k), ("V", one_head.v_proj, grad_v)]:
+    assert np.allclose(proj.weight.grad, g.T @ x_b[0], rtol=1e-12, atol=1e-12), name
+print("∂W_Q, ∂W_K, ∂W_V from the formulas equal the library's to 1e-12")
+
+def probe():   # L = Σ O ⊙ ∂O, whose gradient with respect to O is ∂O
+    return np.sum(attention_forward(q_b, k_b, v_b, causal_mask(4))[0] * grad_o[0])
+
+worst = max(lb.rel_error(lb.gradcheck.numerical_gradient(probe, m), g)
+            for m, g in [(q_b, grad_q), (k_b, grad_k), (v_b, grad_v)])
+assert worst < 1e-8   # float64 central differences with h = 1e-5: errors of order h² ≈ 1e-10
+print("∂Q, ∂K, ∂V against central differences: relative error < 1e-8")
+
+# %% [markdown]
+# `MultiHeadAttention.backward` does exactly this for all heads at once (the heads are a batch axis), then goes back
+# through the four projections; $x$ feeds three of them, so its gradient is the sum of three paths. Finite
+# differences on the whole layer agree:
 
 # %%
 errors = lb.check_module(mha, x)
@@ -197,11 +265,13 @@ causal = lb.MultiHeadAttention(dim=8, num_heads=2, causal=True, rng=0, dtype=np.
 xs = np.random.default_rng(2).normal(size=(1, 8, 8))
 causal(xs)
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3))
-ax1.imshow(mask, cmap="Greys")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.2), layout="constrained")
+im1 = ax1.imshow(mask, cmap="Greys", vmin=0, vmax=1)
 ax1.set(title="mask: query t may see key j", xlabel="key position j", ylabel="query position t")
-ax2.imshow(causal.attn[0, 0], cmap="Blues")
-ax2.set(title="causal attention weights (head 0)", xlabel="key position j")
+fig.colorbar(im1, ax=ax1, ticks=[0, 1], label="may look (1) or not (0)")
+im2 = ax2.imshow(causal.attn[0, 0], cmap="Blues", vmin=0, vmax=1)
+ax2.set(title="causal attention weights (head 0)", xlabel="key position j", ylabel="query position t")
+fig.colorbar(im2, ax=ax2, label="attention weight")
 plt.show()
 print(mask.astype(int))
 assert np.array_equal(mask, np.arange(8)[None, :] <= np.arange(8)[:, None])
@@ -268,7 +338,13 @@ assert np.allclose(offset_dots, offset_dots[0])
 #
 # `lb.TransformerBlock` is exactly this, built from `Residual`, `LayerNorm`, `Linear` and `ReLU`. A **decoder-only
 # transformer** (the GPT family) is token embedding + positions → $L$ causal blocks → layer norm → a `Linear` that
-# gives next-token logits at every position: `lb.TinyTransformer`.
+# gives next-token logits at every position: `lb.TinyTransformer`. Both pieces drawn, attention on the left (the
+# projections are split into heads, each head attends on its own $d = D/H$ features, and the heads are joined
+# again), the block on the right:
+
+# %%
+lbplot.attention_diagrams(num_heads=2)
+plt.show()
 
 # %%
 block = lb.TransformerBlock(dim=8, num_heads=2, mlp_ratio=2, rng=0, dtype=np.float64)
@@ -302,16 +378,13 @@ X_val, Y_val = lb.context_windows(val_ids, T, stride=T)
 print(f"{len(token_ids):,} tokens: {len(train_ids):,} for training, {len(val_ids):,} held out "
       f"({Y_val.size:,} of them scored in {len(X_val)} windows of {T})")
 
-sum_loss = lb.CrossEntropyLoss(reduction="sum")
-
-def per_token_loss(model, X, Y):
-    return sum_loss(lb.predict(model, X), Y) / Y.size
+sum_loss = lb.CrossEntropyLoss(reduction="sum")   # chapter 3's recipe trains the MLP on the summed loss
 
 # %% tags=["nbval-ignore-output"]
 mlp_lm = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)      # chapter 3's model and recipe
 mlp_history = lb.fit(mlp_lm, sum_loss, lb.Adam(mlp_lm.parameters(), lr=0.01), (X_lm, Y_lm), epochs=8,
                      batch_size=32, progress=False, rng=0)
-mlp_val = per_token_loss(mlp_lm, X_val, Y_val)
+mlp_val, _ = lb.evaluate(mlp_lm, lb.CrossEntropyLoss(), X_val, Y_val)   # mean loss per token
 print(f"chapter 3's MLP: {mlp_lm.num_parameters():,} parameters, trained in {mlp_history.seconds:.1f} s; "
       f"held-out loss {mlp_val:.3f} per token")
 
@@ -333,7 +406,7 @@ EPOCHS = 12
 opt = lb.Adam(model.parameters(), lr=0.01)
 history = lb.fit(model, lb.CrossEntropyLoss(), opt, (X_tr, Y_tr), epochs=EPOCHS, batch_size=64,
                  val_data=(X_val, Y_val), scheduler=lb.CosineLR(opt, EPOCHS), progress=False, rng=0)
-tf_val = per_token_loss(model, X_val, Y_val)
+tf_val, _ = lb.evaluate(model, lb.CrossEntropyLoss(), X_val, Y_val)
 print(f"transformer trained in {history.seconds:.1f} s ({history.steps} steps, "
       f"{history.seconds / history.steps * 1000:.0f} ms per step of {64 * T} tokens)")
 print(f"held-out loss per token: transformer {tf_val:.3f}, chapter 3's MLP {mlp_val:.3f}, "
@@ -344,21 +417,27 @@ ax.legend()
 plt.show()
 
 # %%
-assert tf_val < mlp_val, (tf_val, mlp_val)
+# Seeds 0-2 (scratch runs, same recipes): transformer 3.50-3.52, this MLP 3.47-3.55; the sign of the difference
+# changes with the seed, so we assert only that the two are within 0.1 nats.
+assert abs(tf_val - mlp_val) < 0.1, (tf_val, mlp_val)
 assert history.val_loss[-1] < np.log(VOCAB) - 2
 
 # %% [markdown]
-# The transformer wins, but not by much. Where does the difference come from? Position $t$ of a held-out window has
+# At this seed the transformer is ahead by about 0.02 nats, but that is less than what the seed changes: over seeds
+# 0–2 (run outside the book, with the same recipes) the transformer ends at 3.50–3.52 nats per token and chapter 3's
+# MLP at 3.47–3.55, and at seeds 1 and 2 the MLP is ahead. So neither is reliably better. Still, the two models do
+# not get their losses in the same places. Position $t$ of a held-out window has
 # $t + 1$ tokens to read. At positions 0–2 the two models read the same tokens; from position 3 on, only the
 # transformer can read further back. We compare the two models on each group of positions (37 windows are few:
 # expect noise).
 
 # %% tags=["nbval-ignore-output"]
-def loss_by_position(model, X, Y):
+def token_losses(model, X, Y):
+    """−log p(the true next token) at every position of every window, (N, T), in float64."""
     logp = np.log(softmax(lb.predict(model, X).astype(np.float64), axis=-1))
-    return -np.take_along_axis(logp, Y[..., None], axis=-1)[..., 0].mean(axis=0)   # (T,)
+    return -np.take_along_axis(logp, Y[..., None], axis=-1)[..., 0]
 
-tf_pos, mlp_pos = loss_by_position(model, X_val, Y_val), loss_by_position(mlp_lm, X_val, Y_val)
+tf_pos, mlp_pos = token_losses(model, X_val, Y_val).mean(axis=0), token_losses(mlp_lm, X_val, Y_val).mean(axis=0)
 groups = {"positions 0–2": slice(0, 3), "positions 3–31": slice(3, T)}
 gain = {name: mlp_pos[g].mean() - tf_pos[g].mean() for name, g in groups.items()}
 for name, where in groups.items():
@@ -373,11 +452,12 @@ plt.show()
 
 # %%
 assert np.isclose(tf_pos.mean(), tf_val, atol=1e-3) and np.isclose(mlp_pos.mean(), mlp_val, atol=1e-3)
-assert gain["positions 0–2"] > gain["positions 3–31"] + 0.1
+assert gain["positions 0–2"] > gain["positions 3–31"] + 0.1   # seeds 0-2: 0.21 vs 0.00, 0.12 vs −0.03, 0.10 vs −0.07
 
 # %% [markdown]
-# A surprise, and an honest one: almost the whole gain is at the *start* of the windows, where the MLP reads
-# padding, and none of it comes from the long context. The likely reason is the data, not the architecture: chapter
+# A surprise, and an honest one: the transformer's advantage is at the *start* of the windows, where the MLP reads
+# padding, and none of it comes from the long context (at seeds 0–2 alike; on positions 3–31 the MLP is level or
+# up to 0.07 nats better). The likely reason is the data, not the architecture: chapter
 # 3's MLP learns what starts a window from 341 training windows, the transformer from 1,362 (its windows overlap).
 # The fair test gives the MLP the same overlapping windows. It over-fits sooner on them, so it gets the number of
 # epochs that is best on the held-out tokens (3; we tuned the transformer's settings on the same tokens, so both
@@ -387,26 +467,50 @@ assert gain["positions 0–2"] > gain["positions 3–31"] + 0.1
 mlp_same = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)
 same_history = lb.fit(mlp_same, sum_loss, lb.Adam(mlp_same.parameters(), lr=0.01), (X_tr, Y_tr), epochs=3,
                       batch_size=32, progress=False, rng=0)
-mlp_same_val = per_token_loss(mlp_same, X_val, Y_val)
+mlp_same_val, _ = lb.evaluate(mlp_same, lb.CrossEntropyLoss(), X_val, Y_val)
 print(f"MLP on the overlapping windows: held-out loss {mlp_same_val:.3f} (trained in {same_history.seconds:.1f} s); "
       f"transformer {tf_val:.3f}")
 
 # %%
-assert mlp_same_val < mlp_val              # the overlapping windows help the MLP as much …
-assert abs(mlp_same_val - tf_val) < 0.05   # … and then the two models are level
+# Seeds 0-2: MLP on overlapping windows 3.48-3.52, transformer 3.50-3.52, differences 0.005-0.04.
+assert abs(mlp_same_val - tf_val) < 0.08   # level
 
 # %% [markdown]
 # So, on 11 000 tokens, a small transformer is no better than a three-token MLP. Three tokens hold most of what a
 # text this short can teach about which token comes next, and reading far back pays only once a model has seen
 # enough text to learn *what* to look for: GPT-2 was trained on billions of tokens, hundreds of thousands of times
-# more. (Characters instead of BPE tokens do not change the verdict: on this corpus, one token per character, the
-# three-character MLP and the best transformer we could train in half a minute were level too, near 1.72 nats per
-# character, and the MLP itself got *worse* when given 8 or 12 characters instead of 3: more inputs, more to
-# over-fit.) What the transformer brings is a layer that *can* use the whole context, with a cost that does not grow
-# with how far back it reads. Below we first look inside it, then give both models text in which the answer *does*
-# lie far back.
+# more.
+#
+# What attention brings is **reach**: one layer can read any earlier position of its window, where the MLP reads a
+# fixed $K$ tokens. That reach has a price, and the price grows with the window $T$. Per sequence, the scores
+# $QK^\top$ and the mix $AV$ each take $H \cdot T^2 d = T^2 D$ multiply-adds and $A$ holds $H T^2$ weights, against
+# $4TD^2$ for the four projections; the learned position table adds $T \cdot D$ parameters; and nothing more than
+# $T - 1$ tokens back can be read at all. Counted, and timed (forward and backward of one causal attention layer,
+# $D = 32$, 4 heads, a batch of 64 sequences):
+
+# %%
+D_c, H_c, N_c = 32, 4, 64
+cost_layer = lb.MultiHeadAttention(dim=D_c, num_heads=H_c, causal=True, rng=0)
+lengths = [16, 32, 64, 128]
+
+def forward_backward(x):
+    y = cost_layer(x)
+    cost_layer.backward(np.ones_like(y))
+
+inputs = {T_c: np.random.default_rng(0).normal(size=(N_c, T_c, D_c)).astype(np.float32) for T_c in lengths}
+seconds = lb.timing.time_calls({T_c: (lambda x=x: forward_backward(x)) for T_c, x in inputs.items()}, rounds=5)
+for T_c in lengths:
+    score_madds, proj_madds = 2 * T_c * T_c * D_c, 4 * T_c * D_c * D_c      # per sequence
+    print(f"T = {T_c:3d}: scores and mix {score_madds:>9,} multiply-adds, projections {proj_madds:>7,}, "
+          f"position table {T_c * D_c:>5,} parameters; measured ≈{seconds[T_c] * 1e3:.1f} ms")
+assert 2 * 128**2 * D_c == 64 * (2 * 16**2 * D_c)        # 8× the window, 64× the score work
+assert seconds[128] > 4 * seconds[16]   # measured 10-20× on this machine; 4× leaves room for a noisy machine
 
 # %% [markdown]
+# At $T = 16$ the projections cost more than the scores; from $T = 4D = 128$ on the scores dominate, and doubling
+# the window doubles the projection work but quadruples the score work. (Real models keep $T$ large anyway, and
+# spend much engineering on this $T^2$.)
+#
 # **Looking inside.** The attention maps of the trained model on a held-out sentence: each panel is one head,
 # row $t$ is where position $t$ looked. Many rows put much of their weight on the first token, a common "nothing
 # to look up here" default; others pick out one or two earlier tokens, often the previous one or the start of the
@@ -417,102 +521,140 @@ sentence = tokenizer.encode("The gradient of the loss tells each weight how to c
 model.eval()
 model(sentence[None])
 labels = [tokenizer.token_str(i) for i in sentence]
-fig, axes = plt.subplots(2, 4, figsize=(12, 6.2))
+fig, axes = plt.subplots(2, 4, figsize=(12, 6.6), layout="constrained")
 for layer, row in enumerate(axes):
     for head, ax in enumerate(row):
-        ax.imshow(model.blocks[layer].attention.attn[0, head], cmap="Blues", vmin=0, vmax=1)
+        im = ax.imshow(model.blocks[layer].attention.attn[0, head], cmap="Blues", vmin=0, vmax=1)
         ax.set_title(f"block {layer}, head {head}", fontsize=9)
         ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
         ax.set_yticks(range(len(labels)), labels if head == 0 else [], fontsize=7)
-fig.tight_layout()
+        if layer == 1:
+            ax.set_xlabel("key position (token)", fontsize=8)
+        if head == 0:
+            ax.set_ylabel("query position (token)", fontsize=8)
+fig.colorbar(im, ax=axes, shrink=0.6, label="attention weight")
 plt.show()
 assert np.all(np.triu(model.blocks[0].attention.attn[0], k=1) == 0)  # causal: nothing above the diagonal
 
 # %% [markdown]
-# **When the answer is in the context.** Take 16 characters of the book and write them twice, e.g.
-# `"s were not numbes were not numbe"`. While the first copy is read, the next character is as hard to guess as in
-# any text; from the end of the first copy on, every next character is *in the input already*, 15 places back. A
-# model that reads the last 3 characters cannot use that; attention can, by looking the answer up.
+# **Where attention wins: finding something by what it is.** To favour attention, a test must put the answer at a
+# distance that *varies*, so that neither a fixed window nor a fixed offset finds it, and that may be larger than
+# an MLP's window. A toy language of 25 symbols: 16 "noise" symbols, drawn at random; 8 "needle" symbols, one of
+# which appears once in the first half of each sequence; and a cue `?` that appears once, later, and is always
+# followed by the needle. Sequences have $T = 24$ tokens, so the needle lies 1 to 23 positions before the cue.
+# Noise is unpredictable for any model ($\ln 16 \approx 2.77$ nats). The token after the cue is predictable by a
+# model that finds the needle, wherever it is; one that only knows "a needle comes next" scores
+# $\ln 8 \approx 2.08$ nats.
 #
-# We switch to one token per character for this experiment (55 symbols): with 384 BPE tokens the same transformer
-# did not learn to copy within the time we allow here (after 12 epochs its loss on the second copy was still
-# no better than the MLP's), because each token is seen far less often. Both models are trained on the training text
-# written twice (a new piece every 4 characters) and scored on the held-out text written twice, per position.
+# Three models see the same 9,600 training sequences (300 steps of 32): a transformer with one block (16 features,
+# 2 heads), and chapter 3's MLP reading $K = 3$ and $K = 16$ tokens (the latter's steps take about as long as the
+# transformer's). Three seeds each;
+# we score the token after the cue on 2,000 held-out sequences, grouped by the needle's distance.
 
 # %%
-chars = sorted(set(corpus))                                   # one token per character
-char_ids = np.array([chars.index(c) for c in corpus])
-n_val_chars = len(char_ids) // 10
-HALF = 16
+NOISE, NEEDLES, T_rec = 16, 8, 24
+V_rec = NOISE + NEEDLES + 1
+CUE = V_rec - 1
 
-def written_twice(ids, stride):
-    """Pieces of HALF token ids, each followed by itself: inputs (N, 2·HALF − 1) and next-token targets."""
-    pieces = np.lib.stride_tricks.sliding_window_view(ids, HALF)[::stride]
-    twice = np.concatenate([pieces, pieces], axis=1)
-    return twice[:, :-1], twice[:, 1:]
+def recall_data(n, rng):
+    """n sequences: inputs and next-token targets (n, T_rec), the cue's position and the needle's distance."""
+    x = rng.integers(0, NOISE, size=(n, T_rec + 1))
+    rows = np.arange(n)
+    where = rng.integers(0, T_rec // 2, size=n)          # the needle, in the first half
+    cue = rng.integers(where + 1, T_rec)                 # the cue, after it; the needle follows the cue
+    x[rows, where] = NOISE + rng.integers(0, NEEDLES, size=n)
+    x[rows, cue] = CUE
+    x[rows, cue + 1] = x[rows, where]
+    return x[:, :-1], x[:, 1:], cue, cue - where
 
-X_rep, Y_rep = written_twice(char_ids[:-n_val_chars], stride=4)
-X_rep_val, Y_rep_val = written_twice(char_ids[-n_val_chars:], stride=HALF)
-print(f"{len(chars)} characters; {len(X_rep):,} training and {len(X_rep_val)} held-out sequences of "
-      f"{X_rep.shape[1]}, e.g. {''.join(chars[i] for i in X_rep_val[3])!r}")
+X_rc, Y_rc, _, _ = recall_data(9600, np.random.default_rng(10))
+X_rc_val, Y_rc_val, cue_val, dist_val = recall_data(2000, np.random.default_rng(11))
+symbols = [chr(ord("a") + i) for i in range(NOISE)] + [chr(ord("A") + i) for i in range(NEEDLES)] + ["?"]
+print("a held-out sequence:", "".join(symbols[i] for i in X_rc_val[0]), f"(needle {dist_val[0]} before the cue)")
 
 # %% tags=["nbval-ignore-output"]
-mlp_rep = lb.text.NextTokenMLP(len(chars), context=K, embed_dim=24, hidden=96, rng=0)
-mlp_rep_history = lb.fit(mlp_rep, sum_loss, lb.Adam(mlp_rep.parameters(), lr=0.01), (X_rep, Y_rep), epochs=2,
-                         batch_size=32, progress=False, rng=0)
-copier = lb.TinyTransformer(len(chars), context=2 * HALF - 1, dim=32, num_heads=2, num_layers=2, rng=0)
-opt_rep = lb.Adam(copier.parameters(), lr=0.01)
-rep_history = lb.fit(copier, lb.CrossEntropyLoss(), opt_rep, (X_rep, Y_rep), epochs=4, batch_size=32,
-                     scheduler=lb.CosineLR(opt_rep, 4), progress=False, rng=0)
-print(f"MLP trained in {mlp_rep_history.seconds:.1f} s, transformer in {rep_history.seconds:.1f} s "
-      f"({rep_history.steps} steps)")
+def recall_models(seed):
+    return {"transformer": lb.TinyTransformer(V_rec, context=T_rec, dim=16, num_heads=2, num_layers=1, rng=seed),
+            "MLP, K = 3": lb.text.NextTokenMLP(V_rec, context=3, embed_dim=24, hidden=96, rng=seed),
+            "MLP, K = 16": lb.text.NextTokenMLP(V_rec, context=16, embed_dim=24, hidden=96, rng=seed)}
+
+cue_losses = {name: [] for name in recall_models(0)}     # per model: one array of 2,000 losses per seed
+finders = []                                             # the three trained transformers
+train_seconds = dict.fromkeys(cue_losses, 0.0)
+for seed in range(3):
+    for name, m in recall_models(seed).items():
+        # chapter 3's recipe for the MLP (summed loss, lr 0.01); for the transformer lr 0.02 (tried: 0.005-0.02)
+        loss_fn, lr = (lb.CrossEntropyLoss(), 0.02) if name == "transformer" else (sum_loss, 0.01)
+        h = lb.fit(m, loss_fn, lb.Adam(m.parameters(), lr=lr), (X_rc, Y_rc), epochs=1, batch_size=32,
+                   progress=False, rng=seed)
+        train_seconds[name] += h.seconds
+        cue_losses[name].append(token_losses(m, X_rc_val, Y_rc_val)[np.arange(len(cue_val)), cue_val])
+        if name == "transformer":
+            finders.append(m)
+print("training seconds, 3 seeds:", {name: round(s, 1) for name, s in train_seconds.items()})
 
 # %%
-tf_rep, mlp_rep_pos = loss_by_position(copier, X_rep_val, Y_rep_val), loss_by_position(mlp_rep, X_rep_val, Y_rep_val)
-parts = {"first copy (positions 0–14)": slice(0, HALF - 1), "answer in the input (15–30)": slice(HALF - 1, None)}
-for name, where in parts.items():
-    tf_l, mlp_l = tf_rep[where].mean(), mlp_rep_pos[where].mean()
-    print(f"{name:>28}: transformer ≈{tf_l:.2f} nats = ≈{tf_l / np.log(2):.2f} bits per character, "
-          f"MLP ≈{mlp_l:.2f} nats = ≈{mlp_l / np.log(2):.2f} bits")
-fig, ax = plt.subplots(figsize=(7, 2.8))
-ax.plot(tf_rep, "o-", label="transformer")
-ax.plot(mlp_rep_pos, "s-", label=f"chapter 3's MLP ({K} characters)")
-ax.axvline(HALF - 1.5, color="gray", ls=":")
-ax.set(xlabel="position t", ylabel="held-out loss (nats)", title="one piece of text, written twice")
-ax.legend()
+bins = {"1–2": dist_val <= 2, "3–15": (dist_val > 2) & (dist_val <= 15), "16–23": dist_val > 15}
+table = {name: np.array([[run[b].mean() for b in bins.values()] for run in runs])   # (seeds, bins)
+         for name, runs in cue_losses.items()}
+print("loss on the token after the cue (nats), mean of 3 seeds [lowest, highest], by the needle's distance:")
+for name, per_seed in table.items():
+    print(f"{name:>12}: " + ",  ".join(
+        f"{b} back ≈{m:.2f} [≈{lo:.2f}, ≈{hi:.2f}]"
+        for b, m, lo, hi in zip(bins, per_seed.mean(0), per_seed.min(0), per_seed.max(0))))
+fig, ax = plt.subplots(figsize=(7, 3))
+for i, (name, per_seed) in enumerate(table.items()):
+    m = per_seed.mean(0)
+    ax.bar(np.arange(3) + 0.27 * (i - 1), m, 0.27, yerr=[m - per_seed.min(0), per_seed.max(0) - m], capsize=3,
+           label=name)
+ax.axhline(np.log(NEEDLES), color="gray", ls=":", label="ln 8: knows a needle comes, not which")
+ax.set(xticks=range(3), xticklabels=[f"needle {b} back" for b in bins], ylabel="held-out loss (nats)",
+       title="the token after the cue, 3 seeds (bars: lowest to highest)")
+ax.legend(fontsize=8)
 plt.show()
-tf_gain = mlp_rep_pos[parts["answer in the input (15–30)"]].mean() - tf_rep[parts["answer in the input (15–30)"]].mean()
-assert tf_gain > 1.0, tf_gain                                                  # a win by over a nat where the
-assert abs(tf_rep[: HALF - 1].mean() - mlp_rep_pos[: HALF - 1].mean()) < 0.3   # answer is in the input, not before
+# Tolerances from seeds 0-5 (transformer) and 0-3 (MLPs) in scratch runs and four CPU configurations: transformer
+# 0.01-0.05 in every group, except seed 0, slower to leave its first plateau: 0.1-0.7 depending on the CPU's
+# rounding; MLP K = 16 at 3-15 back 0.2-0.6 (mean of 3 seeds 0.3-0.4), at 16-23 back 2.4-2.7; MLP K = 3 at 3-23
+# back 2.1-2.2 (ln 8 = 2.08).
+tf_r, k3_r, k16_r = (table[name] for name in ["transformer", "MLP, K = 3", "MLP, K = 16"])
+tf_median = np.median(tf_r, axis=0)                                   # the middle one of three seeds, per group
+assert tf_median.max() < 0.15                                         # found, wherever it is
+assert k3_r[:, 1:].min() > np.log(NEEDLES) - 0.3                      # K = 3: out of reach from 3 back
+assert k16_r[:, 1].min() > tf_median[1] + 0.1                         # K = 16: in reach, found less well
+assert k16_r[:, 2].min() > np.log(NEEDLES) - 0.3                      # K = 16: out of reach from 16 back
+assert tf_r[:, 2].mean() < k16_r[:, 2].mean() - 1.0                   # beyond 15 back, even with a slow seed
 
 # %% [markdown]
-# On the first copy the MLP is a little ahead, as on the book's text. Once the answer is in the input, the
-# transformer's loss falls to a fraction of a nat per character at every position but the last (that one it has
-# not learned), while the MLP's stays where it was, higher even just after the seam, where its 3 characters
-# straddle the two copies. The attention maps show how: in block 1, the rows of the second copy (below the middle)
-# put their weight on the key 15 positions back, the character that followed the
-# current one the first time. Here the answer is always 15 places back, so the model can find it by *position*.
-# When the distance varies it must find it by *content*, matching the current character against earlier ones (a
-# job for two cooperating layers); trained the same way on pieces repeated at distances from 6 to 16 characters,
-# our transformer had only begun to learn that.
+# The transformer finds the needle at every distance, as well 20 positions back as 2: to a few hundredths of a nat
+# at seeds 1 and 2. Seed 0 is slower to leave its first plateau (the loss of a transformer on such a task often
+# sits still for a while, then drops): after 300 steps it is at 0.1 to 0.7 nats, depending even on the rounding of
+# the CPU that runs this notebook. The MLP with $K = 3$ cannot see
+# it from 3 positions back and stays at $\ln 8$: it has learned that a needle follows the cue, not which one. With
+# $K = 16$ the MLP sees the needle up to 15 back and learns to pick it out, but less well after the same 300
+# steps: it must learn the job separately for each of its 16 input slots, where attention compares the cue with
+# every position using *one* query and *one* key map. From 16 back the needle is out of its window and it does
+# worse than $\ln 8$ (it has become confident about slots that now hold noise). Attention found the needle by
+# content. The map of one held-out sequence, for the seed with the lowest held-out loss, shows the cue's row looking
+# at the needle:
 
 # %%
-copier.eval()
-copier(X_rep_val[3:4])
-labels_rep = [chars[i].replace(" ", "␣") for i in X_rep_val[3]]
-fig, axes = plt.subplots(1, 2, figsize=(10, 5))
+finder = finders[int(np.argmin([runs.mean() for runs in cue_losses["transformer"]]))]
+finder.eval()
+finder(X_rc_val[:1])
+seq_labels = [symbols[i] for i in X_rc_val[0]]
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
 for head, ax in enumerate(axes):
-    ax.imshow(copier.blocks[1].attention.attn[0, head], cmap="Blues", vmin=0, vmax=1)
-    ax.set_title(f"block 1, head {head}", fontsize=9)
-    ax.set_xticks(range(len(labels_rep)), labels_rep, fontsize=7)
-    ax.set_yticks(range(len(labels_rep)), labels_rep, fontsize=7)
-fig.tight_layout()
+    im = ax.imshow(finder.blocks[0].attention.attn[0, head], cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(T_rec), seq_labels, fontsize=7)
+    ax.set_yticks(range(T_rec), seq_labels, fontsize=7)
+    ax.set(title=f"head {head}", xlabel="key position (token)", ylabel="query position (token)")
+fig.colorbar(im, ax=axes, shrink=0.7, label="attention weight")
 plt.show()
-copier(X_rep_val)
-second = np.arange(HALF, 2 * HALF - 1)
-back15 = copier.blocks[1].attention.attn[:, :, second, second - (HALF - 1)].mean(axis=(0, 2))   # per head
-print("block 1, mean weight on the key 15 positions back, per head ≈", back15.round(2))
-assert back15.sum() > 0.8
+finder(X_rc_val)
+to_needle = finder.blocks[0].attention.attn[np.arange(len(cue_val)), :, cue_val, cue_val - dist_val]  # (N, H)
+print("weight from the cue to the needle, best head, mean over held-out sequences ≈",
+      round(to_needle.max(axis=1).mean(), 2))
+assert to_needle.max(axis=1).mean() > 0.5   # 0.88 for seed 0 even while its loss was still 0.2
 
 # %% [markdown]
 # ## 6.8 Writing text
@@ -562,59 +704,173 @@ explore(draw_sample, temperature=w.FloatSlider(value=0.8, min=0.0, max=2.0, step
 #   backward.
 # - Attention ignores order, so positions are added to the token embeddings.
 # - A transformer block is pre-norm attention + MLP, each on a residual connection; a stack of them with an
-#   embedding and a linear head is a GPT. On this book's 11 000 training tokens it beats chapter 3's model, but
-#   only because it trained on overlapping windows: given the same windows, the three-token MLP is as good.
-#   Attention's reach pays off with much more text, or when the context holds the answer: on text written twice
-#   it looks the next character up 15 places back and beats the MLP by more than a nat per character.
+#   embedding and a linear head is a GPT. On this book's 11 000 training tokens it is level with chapter 3's
+#   three-token MLP: the difference (±0.05 nats) changes sign with the seed.
+# - Attention's reach costs $T^2 D$ multiply-adds per sequence for the scores and $T \cdot D$ parameters for learned
+#   positions, and ends at the window. It pays off when the answer must be found by content at a distance that
+#   varies: there one attention layer finds it at every distance (a few hundredths of a nat at two of three
+#   seeds), an MLP reading 16
+#   tokens finds it less well within its window and not at all beyond, and one reading 3 tokens not at all.
 #
 # ## Exercises
 #
-# Each answer cell checks itself with `assert`. Try before reading it.
+# Write your answer between the marked lines of each exercise cell; the cell after it checks it and says what is
+# wrong, with a hint, but never the answer. Nothing after an exercise depends on your answer. Exercises 6.2-6.4
+# and 6.7 are "implement it".
 #
-# **1.** One query $q = (1, 0)$, two keys $k_1 = (2, 0)$, $k_2 = (0, 2)$, values $v_1 = 1$, $v_2 = 3$, $d = 2$.
-# Compute the two weights and the answer by hand, then check with `scaled_dot_product_attention`.
+# **6.1** One query $q = (1, 0)$, two keys $k_1 = (2, 0)$, $k_2 = (0, 2)$, values $v_1 = 1$, $v_2 = 3$, $d = 2$.
+# Compute the answer of the look-up by hand (a number; `np.exp` and `np.sqrt` are allowed).
 
 # %%
-s1, s2 = (1 * 2 + 0 * 0) / np.sqrt(2), 0.0
+import littlebook.exercises as ex
+
+# %%
+# Exercise 6.1: the answer a₁v₁ + a₂v₂ of the look-up, by hand
+### BEGIN SOLUTION
+s1, s2 = (1 * 2 + 0 * 0) / np.sqrt(2), (1 * 0 + 0 * 2) / np.sqrt(2)
 a1 = np.exp(s1) / (np.exp(s1) + np.exp(s2))
-answer = a1 * 1 + (1 - a1) * 3
-print(f"weights {a1:.4f}, {1 - a1:.4f}; answer {answer:.4f}")
-y1, _ = scaled_dot_product_attention(np.array([[1.0, 0.0]]), np.array([[2.0, 0.0], [0.0, 2.0]]),
-                                     np.array([[1.0], [3.0]]))
-assert np.isclose(y1[0, 0], answer)
+answer_1 = a1 * 1 + (1 - a1) * 3
+### END SOLUTION
+
+# %%
+y_61, _ = scaled_dot_product_attention(np.array([[1.0, 0.0]]), np.array([[2.0, 0.0], [0.0, 2.0]]),
+                                       np.array([[1.0], [3.0]]))
+ex.check_value("6.1", answer_1, y_61[0, 0],
+               hint="scores q·k_j/√d, weights a_j = e^{s_j}/(e^{s_1}+e^{s_2}), answer Σ a_j v_j")
 
 # %% [markdown]
-# **2.** Count the parameters of the trained `model` with a formula in $V$ (vocabulary), $T$ (context), $D$
-# (features), $L$ (blocks) and the MLP width $4D$, and check it against `model.num_parameters()`. Which part is
-# the largest?
+# **6.2 (implement it).** The causal mask: a (T, T) boolean array, True where query position $i$ may look at key
+# position $j$. Without `np.tril` or `causal_mask`.
 
 # %%
+# Exercise 6.2: the causal mask, True where key position j ≤ query position i
+def my_causal_mask(T):
+    ### BEGIN SOLUTION
+    return np.arange(T)[None, :] <= np.arange(T)[:, None]
+    ### END SOLUTION
+
+
+# %%
+ex.check_function("6.2", my_causal_mask, causal_mask, inputs=[(1,), (4,), (7,)],
+                  hint="row i is the query, column j the key; compare np.arange(T) laid out as a row and a column")
+
+# %% [markdown]
+# **6.3 (implement it).** One causal attention head, forward: from $x$ (T, D) and the weights
+# $W_Q, W_K, W_V$ (d, D), return $O = \operatorname{softmax}(Q K^\top / \sqrt d + M)\, V$ (T, d) and the weights
+# $A$ (T, T). No biases. The check compares with `lb.MultiHeadAttention` with one head (and its output projection
+# set to the identity).
+
+# %%
+# Exercise 6.3: one causal attention head: x (T, D), W_q, W_k, W_v (d, D) → (O (T, d), A (T, T))
+def head_forward(x, W_q, W_k, W_v):
+    ### BEGIN SOLUTION
+    q, k, v = x @ W_q.T, x @ W_k.T, x @ W_v.T
+    s = np.where(causal_mask(len(x)), q @ k.T / np.sqrt(q.shape[1]), -np.inf)
+    a = softmax(s, axis=-1)
+    return a @ v, a
+    ### END SOLUTION
+
+
+# %%
+def library_head(x, W_q, W_k, W_v):
+    layer = lb.MultiHeadAttention(dim=x.shape[1], num_heads=1, causal=True, dtype=np.float64)
+    layer.q_proj.weight.value[...], layer.k_proj.weight.value[...], layer.v_proj.weight.value[...] = W_q, W_k, W_v
+    layer.q_proj.bias.value[...] = layer.v_proj.bias.value[...] = layer.out_proj.bias.value[...] = 0
+    layer.out_proj.weight.value[...] = np.eye(x.shape[1])
+    return layer(x[None])[0], layer.attn[0, 0]
+
+rng_63 = np.random.default_rng(63)
+inputs_63 = [tuple(rng_63.normal(size=shape) for shape in [(5, 4), (4, 4), (4, 4), (4, 4)]) for _ in range(2)]
+ex.check_function("6.3", head_forward, library_head, inputs=inputs_63, rtol=1e-10,
+                  hint="Q = x W_Qᵀ; scores Q Kᵀ/√d with d the number of columns of Q; −∞ where the mask is False")
+
+# %% [markdown]
+# **6.4 (implement it).** The backward pass of the head of 6.3 all the way to its input: given $\partial O$,
+# return $\partial x$. Use the formulas of §6.2 for $\partial Q, \partial K, \partial V$, then go back through the
+# three products $Q = x W_Q^\top$, … ($x$ feeds all three). The check compares with central differences.
+
+# %%
+# Exercise 6.4: ∂L/∂x of the causal head of 6.3, given ∂L/∂O (T, d)
+def head_backward(x, W_q, W_k, W_v, grad_o):
+    ### BEGIN SOLUTION
+    q, k, v = x @ W_q.T, x @ W_k.T, x @ W_v.T
+    a = softmax(np.where(causal_mask(len(x)), q @ k.T / np.sqrt(q.shape[1]), -np.inf), axis=-1)
+    grad_v, grad_a = a.T @ grad_o, grad_o @ v.T
+    grad_s = a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True)) / np.sqrt(q.shape[1])
+    return (grad_s @ k) @ W_q + (grad_s.T @ q) @ W_k + grad_v @ W_v
+    ### END SOLUTION
+
+
+# %%
+x_64, W_q64, W_k64, W_v64 = inputs_63[0]
+ex.check_backward("6.4", lambda x: library_head(x, W_q64, W_k64, W_v64)[0],
+                  lambda x, g: head_backward(x, W_q64, W_k64, W_v64, g), x_64,
+                  hint="softmax backward row by row, ∂S = A ⊙ (∂A − rowsum(∂A ⊙ A)); then x feeds Q, K and V: "
+                       "add the three paths ∂Q W_Q + ∂K W_K + ∂V W_V")
+
+# %% [markdown]
+# **6.5** Count the parameters of the trained `model` with a formula in $V$ (vocabulary), $T$ (context), $D$
+# (features), $L$ (blocks) and the MLP width $4D$. The check compares with `model.num_parameters()` and prints
+# which part is the largest.
+
+# %%
+# Exercise 6.5: the number of parameters of lb.TinyTransformer(V, T, dim=D, num_layers=L), by a formula
 V, D, L = VOCAB, 32, 2
+### BEGIN SOLUTION
 attention_params = 4 * D * D + 3 * D               # W_Q, W_K, W_V, W_O; biases for Q, V and the output
 mlp_params = D * 4 * D + 4 * D + 4 * D * D + D
 block_params = attention_params + mlp_params + 2 * 2 * D   # + two layer norms (γ, β)
-total = V * D + T * D + L * block_params + 2 * D + D * V + V
-print(f"formula {total:,}, model {model.num_parameters():,}; embedding + head: {2 * V * D + V:,}")
-assert total == model.num_parameters()
-# The embedding and the output head (2·V·D) are the largest part: with a small D most weights describe tokens.
-
-# %% [markdown]
-# **3.** Show that adding the same vector $b$ to every key leaves the attention weights unchanged, whatever the
-# query. (This is why `MultiHeadAttention` gives its key projection no bias.)
+answer_5 = V * D + T * D + L * block_params + 2 * D + D * V + V
+### END SOLUTION
 
 # %%
-rng3 = np.random.default_rng(3)
-q3, k3, v3, b3 = rng3.normal(size=(5, 4)), rng3.normal(size=(6, 4)), rng3.normal(size=(6, 2)), rng3.normal(size=4)
-_, a_plain = scaled_dot_product_attention(q3, k3, v3)
-_, a_shifted = scaled_dot_product_attention(q3, k3 + b3, v3)
-assert np.allclose(a_plain, a_shifted)
-# q·(k_j + b) = q·k_j + q·b: the same number q·b is added to every score of the row, and softmax(s + c) = softmax(s).
+ex.check_value("6.5", answer_5, model.num_parameters(),
+               hint="embedding V·D, positions T·D, per block 4 attention matrices, 2 MLP layers and 2 layer norms, "
+                    "a final layer norm and the output Linear (with bias)")
+token_tables = model.embed.weight.value.size + model.head.weight.value.size + model.head.bias.value.size
+all_blocks = sum(p.value.size for p in model.blocks.parameters())
+print(f"token embedding + output head {token_tables:,}, the {L} blocks {all_blocks:,}, "
+      f"positions {model.pos.weight.value.size:,}, of {model.num_parameters():,}")
+assert all_blocks > token_tables > 0.45 * model.num_parameters()
+# Neither part dominates: the token tables (2·V·D + V) and the blocks (L·(12·D² + 12·D)) are about half each.
+# The blocks grow as D², the token tables as V·D: a wider model is mostly blocks, a bigger vocabulary mostly tables.
 
 # %% [markdown]
-# **4.** Temperature $\tau \to 0$ is greedy decoding. Check that `lb.sample(..., temperature=0)` picks, at every
-# step, the token with the largest logit.
+# **6.6** Add the same vector $b$ to every key and compute the attention weights again. (The check compares them
+# with the weights without $b$: this is why `MultiHeadAttention` gives its key projection no bias. Why?)
 
 # %%
-greedy = lb.sample(model.next_logits, prompt, 10, temperature=0)
-for step in range(len(prompt), len(greedy)):
-    assert greedy[step] == np.argmax(model.next_logits(greedy[:step]))
+rng_66 = np.random.default_rng(3)
+q_66, k_66, v_66, b_66 = rng_66.normal(size=(5, 4)), rng_66.normal(size=(6, 4)), rng_66.normal(size=(6, 2)), \
+    rng_66.normal(size=4)
+
+# %%
+# Exercise 6.6: the attention weights (5, 6) of q_66 with the keys k_66 + b_66 (values v_66)
+### BEGIN SOLUTION
+_, a_shifted = scaled_dot_product_attention(q_66, k_66 + b_66, v_66)
+### END SOLUTION
+
+# %%
+ex.check_array("6.6", a_shifted, scaled_dot_product_attention(q_66, k_66, v_66)[1], rtol=1e-10, name="weights",
+               hint="scaled_dot_product_attention(q, k + b, v) returns (output, weights)")
+# Why: q·(k_j + b) = q·k_j + q·b adds the same number to every score of a row, and softmax(s + c) = softmax(s).
+
+# %% [markdown]
+# **6.7 (implement it).** Greedy decoding ($\tau \to 0$): starting from `prompt`, append `n` tokens, each the one
+# with the largest logit `next_logits(ids so far)`. The check compares with `lb.sample(..., temperature=0)`.
+
+# %%
+# Exercise 6.7: greedy decoding: n times, append the argmax of next_logits(ids)
+def greedy(next_logits, prompt, n):
+    ### BEGIN SOLUTION
+    ids = list(prompt)
+    for _ in range(n):
+        ids.append(int(np.argmax(next_logits(np.array(ids)))))
+    return np.array(ids)
+    ### END SOLUTION
+
+
+# %%
+ex.check_function("6.7", lambda p, n: greedy(model.next_logits, p, n),
+                  lambda p, n: lb.sample(model.next_logits, p, n, temperature=0), inputs=[(prompt, 10)],
+                  hint="next_logits takes all ids so far as an array and returns one logit per token")
