@@ -28,6 +28,10 @@ def main(argv=None) -> None:
                         help="threads for the MNIST section alone (default: as --threads)")
     parser.add_argument("--mnist-path", default=None,
                         help=f"folder with the four MNIST .gz files (default: {mnist.DEFAULT_PATH})")
+    parser.add_argument("--mnist-only", default="mlp,cnn", help="MNIST recipes to run (default mlp,cnn)")
+    parser.add_argument("--mnist-budget", type=float, default=None,
+                        help="seconds of training per MNIST recipe, both sides together, before it stops "
+                             "(default: no limit)")
     parser.add_argument("--notebook-threads", type=int, default=1,
                         help="OPENBLAS/OMP threads of the nbval kernels (default 1, as make test runs them)")
     parser.add_argument("--notebooks", action="store_true", help="kept for compatibility: notebooks run by default")
@@ -62,7 +66,7 @@ def main(argv=None) -> None:
                 common.torch.set_num_threads(n)
             print(f"\n(MNIST section: {n} thread(s) for numpy's BLAS and torch; load {common.load_average()})")
             section_start = time.perf_counter()
-            mnist.run(args.mnist_path)
+            mnist.run(args.mnist_path, args.mnist_only, args.mnist_budget)
             print(f"(MNIST section took {time.perf_counter() - section_start:.0f} s)")
         if common.torch is not None:
             common.torch.set_num_threads(threads)

@@ -178,7 +178,7 @@ def load(path: Path, flatten: bool):
     return X_train, y_train, X_test, y_test
 
 
-def time_to_accuracy(recipe: Recipe, build, path: Path) -> None:
+def time_to_accuracy(recipe: Recipe, build, path: Path, budget: float | None = None) -> None:
     data = load(path, recipe.flatten)
     model = build()
     sides = [littlebook_side(model, data, recipe)]
@@ -191,7 +191,13 @@ def time_to_accuracy(recipe: Recipe, build, path: Path) -> None:
         order = np.random.default_rng(epoch).permutation(n)  # the same batches for both sides
         for side in sides:
             side.epoch(order, recipe, epoch * steps_per_epoch, total, recipe.target)
+        print("    epoch " + str(epoch + 1) + ": " + ", ".join(
+            f"{side.name} {side.epoch_seconds[-1]:.1f} s, test {side.accuracies[-1]:.2%}" for side in sides),
+            flush=True)
         if all(side.reached for side in sides):
+            break
+        if budget is not None and sum(side.seconds for side in sides) > budget:
+            print(f"    stopped: the section's time budget of {budget:.0f} s is used up", flush=True)
             break
 
     target_text = f"≥ {recipe.target:.0%}"
@@ -233,7 +239,8 @@ def time_to_accuracy(recipe: Recipe, build, path: Path) -> None:
               "", f"epoch {common_epochs}: {final_gap * 100:+.2f} pt"))
 
 
-def run(path: Path | None = None, only: str = "mlp,cnn") -> None:
+def run(path: Path | None = None, only: str = "mlp,cnn", budget: float | None = None) -> None:
+    """``budget``: seconds of training (both sides together) per recipe after which it stops, target or not."""
     path = Path(path) if path is not None else DEFAULT_PATH
     header(f"Time to test accuracy on real MNIST ({path}), littlebook vs PyTorch: same weights, batches, SGD")
     recipes = [(MLP, lb_mlp), (CNN, lb_cnn)]
@@ -252,4 +259,4 @@ def run(path: Path | None = None, only: str = "mlp,cnn") -> None:
             continue
         print(row(f"{recipe.name}: batch {recipe.batch_size}, SGD momentum {recipe.momentum}, lr {recipe.lr}, "
                   f"warm-up {recipe.warmup_steps} steps + cosine over {recipe.epochs} epochs"))
-        time_to_accuracy(recipe, build, path)
+        time_to_accuracy(recipe, build, path, budget)
