@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves",
-           "stride_padding_panels", "norm_cube", "batch_loss_curves"]
+           "stride_padding_panels", "norm_cube", "batch_loss_curves",
+           "expression_graph"]
 
 _METRICS = {"loss": ("step_loss", "train_loss", "val_loss"), "accuracy": ("step_acc", "train_acc", "val_acc")}
 
@@ -358,4 +359,31 @@ def batch_loss_curves(batch_loss, eval_step, eval_loss, ax=None, target: float |
     if title:
         ax.set_title(title)
     ax.legend(fontsize="small")
+    return ax
+
+
+def expression_graph(nodes, edges, ax=None, title: str | None = None):
+    """A computational graph as boxes and arrows.
+
+    nodes: {name: (x, y, text)}, the box of each node at (x, y) with its text (e.g. forward value and gradient);
+    edges: [(from_name, to_name), ...], an arrow from an input to the node that uses it.
+    """
+    missing = {n for edge in edges for n in edge} - set(nodes)
+    if missing:
+        raise ValueError(f"expression_graph: edges name unknown nodes {sorted(missing)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 3))
+    boxes = {name: ax.text(x, y, text, ha="center", va="center", fontsize="small", gid=name,
+                           bbox={"boxstyle": "round,pad=0.4", "facecolor": "0.95", "edgecolor": "0.3"})
+             for name, (x, y, text) in nodes.items()}
+    for a, b in edges:  # from box edge to box edge: the patches clip the arrow
+        ax.annotate("", xy=(0.5, 0.5), xycoords=boxes[b], xytext=(0.5, 0.5), textcoords=boxes[a],
+                    arrowprops={"arrowstyle": "->", "color": "0.3", "shrinkA": 2, "shrinkB": 2,
+                                "patchA": boxes[a].get_bbox_patch(), "patchB": boxes[b].get_bbox_patch()})
+    xs, ys = [v[0] for v in nodes.values()], [v[1] for v in nodes.values()]
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
     return ax

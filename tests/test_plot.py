@@ -225,3 +225,14 @@ def test_batch_loss_curves_draws_both_curves_and_the_target():
     assert ax.get_title() == "B = 4" and ax.get_xlabel() == "step"
     with pytest.raises(ValueError, match="eval_step"):
         plot.batch_loss_curves([1.0], [0, 1], [1.0])
+
+
+def test_expression_graph_draws_a_box_per_node_and_an_arrow_per_edge():
+    nodes = {"x": (0, 0, "x = 2"), "w": (0, 1, "w = 0.5"), "u": (1, 0.5, "u = w·x")}
+    ax = plot.expression_graph(nodes, [("x", "u"), ("w", "u")], title="u = w x")
+    texts = [t for t in ax.texts if t.get_text()]
+    assert sorted(t.get_text() for t in texts) == ["u = w·x", "w = 0.5", "x = 2"]
+    assert len([t for t in ax.texts if not t.get_text()]) == 2  # the arrows are empty annotations
+    assert ax.get_title() == "u = w x"
+    with pytest.raises(ValueError, match="unknown nodes"):
+        plot.expression_graph(nodes, [("x", "y")])
