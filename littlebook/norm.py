@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .functional import as_float_array, check_float, check_float_dtype, check_grad, check_int, expect_shape
 from .nn import Module, Parameter
 
@@ -70,31 +71,36 @@ class _BatchNorm(Module):
             if count < 2:
                 raise ValueError(f"{self!r}: training needs more than one value per feature to estimate a "
                                  f"variance, got input of shape {x.shape}")
-            xhat, inv_std, mean, var = _standardize(x, axes, self.eps)
+            # y = γ (x − μ)/√(σ² + ε) + β with the batch's μ, σ² per feature (kernels: fewer passes over x)
+            y, xhat, inv_std, mean, var = kernels.batchnorm_forward(x, self.weight.value, self.bias.value, self.eps)
             # Running statistics for eval mode. As in PyTorch, the variance stored is the unbiased estimate
             # (÷ (count − 1)) while the batch itself is normalised with the biased one (÷ count).
             m = self.momentum
             self.running_mean[...] = (1 - m) * self.running_mean + m * mean.reshape(-1)
             self.running_var[...] = (1 - m) * self.running_var + m * var.reshape(-1) * (count / (count - 1))
         else:
-            inv_std = 1.0 / np.sqrt(self.running_var.reshape(shape) + self.eps)
-            xhat = (x - self.running_mean.reshape(shape)) * inv_std
+            inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
+            xhat = (x - self.running_mean.reshape(shape)) * inv_std.reshape(shape)
+            y = xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
         # The mode is part of the cache: backward must differentiate the function forward computed, even if
         # eval() is called in between (batch statistics depend on x, running statistics do not).
         self._xhat, self._inv_std, self._axes, self._batch_stats = xhat, inv_std, axes, self.training
-        return xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
+        return y
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        """grad_out (N, C, ...) → ∂L/∂x (N, C, ...); ∂L/∂γ = Σ g x̂ and ∂L/∂β = Σ g over every axis but C."""
         self._need_cache(self._xhat)
-        axes, xhat = self._axes, self._xhat
+        axes, xhat, inv_std, gamma = self._axes, self._xhat, self._inv_std, self.weight.value
         grad_out = check_grad(self, grad_out, xhat.shape)
-        shape = (1, -1) + (1,) * (xhat.ndim - 2)
-        self.weight.grad += (grad_out * xhat).sum(axis=axes)
-        self.bias.grad += grad_out.sum(axis=axes)
-        grad_xhat = grad_out * self.weight.value.reshape(shape)
-        if self._batch_stats:
-            return _standardize_backward(grad_xhat, xhat, self._inv_std, axes)
-        return grad_xhat * self._inv_std  # eval: μ and σ² are constants, the layer is affine
+        if self._batch_stats:  # through μ and σ² too: (g − mean g − x̂ mean(g x̂)) γ/√(σ² + ε)
+            grad_x, grad_gamma, grad_beta = kernels.batchnorm_backward(grad_out, xhat, inv_std, gamma)
+        else:  # eval: μ and σ² are constants, the layer is affine
+            shape = (1, -1) + (1,) * (xhat.ndim - 2)
+            grad_x = grad_out * gamma.reshape(shape) * inv_std.reshape(shape)
+            grad_gamma, grad_beta = (grad_out * xhat).sum(axis=axes), grad_out.sum(axis=axes)
+        self.weight.grad += grad_gamma
+        self.bias.grad += grad_beta
+        return grad_x
 
 
 class BatchNorm1d(_BatchNorm):

@@ -86,3 +86,19 @@ def test_softmax_backward_is_the_jacobian_product(n, d, seed):
     s = softmax(x)
     jacobians = np.einsum("ni,ij->nij", s, np.eye(d)) - np.einsum("ni,nj->nij", s, s)  # diag(s) − s sᵀ
     np.testing.assert_allclose(softmax_backward(s, g), np.einsum("nij,ni->nj", jacobians, g), **TOL)
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.sampled_from([(), (1,), (3,), (2, 5)]), st.integers(0, 2**16))
+def test_batchnorm_kernels_equal_their_references(n, c, spatial, seed):
+    rng = np.random.default_rng(seed)
+    x = 3.0 + 2.0 * rng.standard_normal((n + 1, c) + spatial)  # at least 2 values per channel
+    gamma, beta, g = rng.standard_normal(c), rng.standard_normal(c), rng.standard_normal(x.shape)
+    fast = kernels.batchnorm_forward(x, gamma, beta, 1e-5)
+    ref = kernels.batchnorm_forward_reference(x, gamma, beta, 1e-5)
+    for a, b in zip(fast, ref, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, **TOL)
+    xhat, inv_std = ref[1], ref[2]
+    fast = kernels.batchnorm_backward(g, xhat, inv_std, gamma)
+    for a, b in zip(fast, kernels.batchnorm_backward_reference(g, xhat, inv_std, gamma), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
