@@ -86,12 +86,12 @@ class Tensor:
         """The same data, cut from the graph: nothing flows back through it."""
         return Tensor(self.data)
 
-    def _lift(self, other, name: str = "other") -> Tensor:
+    def _lift(self, other) -> Tensor:
         # A constant joins the graph as a leaf, in our dtype: 0.5 * x must not turn float32 into float64.
         if isinstance(other, Tensor):
             return other
         if not isinstance(other, (numbers.Number, np.ndarray, np.generic)):
-            raise TypeError(f"Tensor: {name} must be a Tensor, a number or a numpy array, got {type(other).__name__}")
+            raise TypeError(f"Tensor: other must be a Tensor, a number or a numpy array, got {type(other).__name__}")
         return Tensor(np.asarray(other, dtype=self.dtype))
 
     def _make(self, data, parents, vjp, op) -> Tensor:
@@ -122,14 +122,11 @@ class Tensor:
             return unbroadcast(g / b.data, a.shape), unbroadcast(-g * a.data / b.data**2, b.shape)
         return self._make(a.data / b.data, (a, b), vjp, "/")
 
-    def __radd__(self, other) -> Tensor:
-        return self._lift(other) + self
+    # 2 + x and 2 * x: Python asks the right operand; addition and multiplication commute, even in floating point.
+    __radd__, __rmul__ = __add__, __mul__
 
     def __rsub__(self, other) -> Tensor:
         return self._lift(other) - self
-
-    def __rmul__(self, other) -> Tensor:
-        return self._lift(other) * self
 
     def __rtruediv__(self, other) -> Tensor:
         return self._lift(other) / self
@@ -147,12 +144,10 @@ class Tensor:
     def __matmul__(self, other) -> Tensor:
         """Y = A B (leading axes broadcast as in numpy);  ∂L/∂A = G Bᵀ,  ∂L/∂B = Aᵀ G."""
         a, b = self, self._lift(other)
-        if a.ndim < 2 or b.ndim < 2:
-            raise ValueError(f"Tensor @: both operands need at least 2 axes (use reshape(1, -1) for a vector), "
-                             f"got shapes {a.shape} and {b.shape}")
-        if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"Tensor @: shapes {a.shape} and {b.shape} do not match: the left operand's last "
-                             f"axis ({a.shape[-1]}) must equal the right operand's second-to-last ({b.shape[-2]})")
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"Tensor @: shapes {a.shape} and {b.shape} do not match: both need at least 2 axes (use "
+                             "reshape(1, -1) for a vector), and the left one's last axis must equal the right one's "
+                             "second-to-last")
 
         def vjp(g):
             return (unbroadcast(g @ b.data.swapaxes(-1, -2), a.shape),
