@@ -758,16 +758,57 @@ def polynomial_figure(x, y, degree: int, x_val=None, y_val=None, max_degree: int
     return fig, (train_err, val_err)
 
 
-def polynomial_explorer(x, y, degree: int = 3, degrees=(0, 15), x_val=None, y_val=None) -> w.VBox:
-    """A degree slider over ``polynomial_figure``."""
+def _blit_png(canvas, figure, background, artists) -> bytes:
+    """Restore ``background`` (a bitmap of the figure without ``artists``), draw ``artists`` on it, encode a PNG."""
+    import io
 
-    def draw(degree):
-        _, (train_err, val_err) = polynomial_figure(x, y, degree, x_val, y_val, max_degree=degrees[1])
-        return f"degree {degree}: training MSE {train_err[degree]:.4f}, validation MSE {val_err[degree]:.4f}"
+    from PIL import Image
+
+    canvas.restore_region(background)
+    for artist in artists:
+        artist.axes.draw_artist(artist)
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
+def polynomial_explorer(x, y, degree: int = 3, degrees=(0, 15), x_val=None, y_val=None) -> w.VBox:
+    """A degree slider over ``polynomial_figure``, drawn once: a move refits one polynomial and redraws only the
+    fitted curve, the degree marker and the legend (the errors of every degree are computed once)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     check_int("polynomial_explorer", "degrees[0]", degrees[0], low=0)
     check_int("polynomial_explorer", f"degrees[1] (>= degrees[0] = {degrees[0]})", degrees[1], low=degrees[0])
-    return explore(draw, degree=w.IntSlider(value=degree, min=degrees[0], max=degrees[1], description="degree"))
+    fig, (train_err, val_err) = polynomial_figure(x, y, degree, x_val, y_val, max_degree=degrees[1])
+    plt.close(fig)  # kept out of pyplot: the cell shows the widget, not a second copy of the figure
+    fig.set_dpi(80)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9)  # fixed margins: no tight bounding box
+    canvas = FigureCanvasAgg(fig)
+    ax_fit, ax_err = fig.axes[:2]
+    fit_line, marker, legend = ax_fit.lines[2], ax_err.lines[2], ax_fit.get_legend()
+    dynamic = [fit_line, marker, legend]
+    for artist in dynamic:
+        artist.set_animated(True)
+    canvas.draw()
+    background = canvas.copy_from_bbox(fig.bbox)
+    x_tr, y_tr, _, _ = _split(x, y, x_val, y_val)
+    grid = fit_line.get_xdata()
+    image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+    status = w.HTML()
+
+    def show(d: int) -> None:
+        status.value = f"degree {d}: fitting …"  # the cheap part first
+        fit_line.set_ydata(polynomial_fit(x_tr, y_tr, d)(grid))
+        fit_line.set_label(f"degree {d}")
+        legend.get_texts()[2].set_text(f"degree {d}")
+        marker.set_xdata([d, d])
+        image.value = _blit_png(canvas, fig, background, dynamic)
+        status.value = f"degree {d}: training MSE {train_err[d]:.4f}, validation MSE {val_err[d]:.4f}"
+
+    slider = w.IntSlider(value=degree, min=degrees[0], max=degrees[1], description="degree", continuous_update=False)
+    slider.observe(lambda change: show(change["new"]), names="value")
+    show(degree)
+    return w.VBox([w.HBox([slider]), status, image])
 
 
 # -- a live loss plot during fit -------------------------------------------------------------------------

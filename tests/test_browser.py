@@ -53,7 +53,9 @@ def _slider_chapters() -> list[str]:
     return sorted(names, key=lambda n: (n.startswith("00_"), n))
 
 
-CHAPTERS = _slider_chapters()
+# LITTLEBOOK_BROWSER_CHAPTERS=00,04 limits the run to those chapters (a quick re-measurement).
+CHAPTERS = [c for c in _slider_chapters() if not os.environ.get("LITTLEBOOK_BROWSER_CHAPTERS")
+            or c[:2] in os.environ["LITTLEBOOK_BROWSER_CHAPTERS"].split(",")]
 RESULTS: list[dict] = []  # one row per slider, printed at the end of the module
 
 
@@ -304,7 +306,9 @@ def _wait_steps(page, at_least: int, timeout: float = 120.0) -> tuple[int, float
 
 def test_live_training_in_jupyterlab(lab, browser):
     """Chapter 0's explorer: Play trains one model across ticks, η changes mid-run, Pause, divergence, Reset."""
-    chapter = next(c for c in CHAPTERS if c.startswith("00_"))
+    chapter = next((c for c in CHAPTERS if c.startswith("00_")), None)
+    if chapter is None:
+        pytest.skip("chapter 0 is not among LITTLEBOOK_BROWSER_CHAPTERS")
     page = _open_and_run(lab, browser, chapter)
     expect = playwright_api.expect
     cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell").filter(

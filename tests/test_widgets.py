@@ -333,6 +333,11 @@ def test_polynomial_figure_and_explorer():
     box = W.polynomial_explorer(x, y, degree=2, degrees=(0, 10))
     (slider,) = controls(box)
     assert isinstance(slider, w.IntSlider) and slider.max == 10
+    status, image = box.children[1:]
+    assert status.value == f"degree 2: training MSE {train[2]:.4f}, validation MSE {val[2]:.4f}"
+    first = image.value
+    slider.value = 7
+    assert status.value.startswith("degree 7: training MSE") and image.value != first  # redrawn in place
 
 
 # -- live loss plot and global state ---------------------------------------------------------------------
