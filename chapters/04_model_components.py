@@ -139,7 +139,8 @@ axes[1].set_title("the bias shifts where the neuron turns on")
 for ax in axes:
     ax.set_xlabel("x")
     ax.legend(fontsize="small")
-axes[0].set_ylabel("ReLU(w x + b)")
+for ax in axes:
+    ax.set_ylabel("ReLU(w x + b)")
 plt.show()
 
 # %% [markdown]
@@ -741,11 +742,12 @@ for name, v in change.items():
         print(f"{name:>15}: relative change < 1e-12 in all 15 runs (exactly invariant)")
     else:
         print(f"{name:>15}: mean relative change ≈{v.mean():.2f}  (range ≈{v.min():.2f} to ≈{v.max():.2f})")
-# the claims hold in every run, not only on average: pooling reduces the change, by at least 20 %
-# (15 runs: max/none is 0.70-0.76, avg/none 0.68-0.75), and global average pooling removes it
+# the claims hold in every run, not only on average: pooling removes 20-40 % of the change ("about a quarter";
+# 15 runs: max/none is 0.70-0.76, avg/none 0.68-0.75), and global average pooling removes all of it
 for name in ("max 2×2", "average 2×2"):
-    assert np.all(change[name] < 0.8 * change["no pooling"])
-assert np.all(change["global average"] < 1e-12) and np.all(change["no pooling"] > 0.5)
+    assert np.all((0.6 * change["no pooling"] < change[name]) & (change[name] < 0.8 * change["no pooling"]))
+# without pooling: 0.70-0.82 in the 15 runs ("about 80 %"); global average pooling: round-off only
+assert np.all(change["global average"] < 1e-12) and np.all((0.6 < change["no pooling"]) & (change["no pooling"] < 0.9))
 # max vs average pooling: average pooling changes a little less in every one of the 15 runs, by at most 0.02
 # (measured 0.015), far less than the spread of either over images and filters (0.09)
 max_vs_avg = change["max 2×2"] - change["average 2×2"]
