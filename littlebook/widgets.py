@@ -476,13 +476,17 @@ def lr_explorer(make_model, data, lr: float = 0.1, lrs=(1e-4, 10.0), epochs: int
     lr_slider = log_slider(lr, *lrs)
     trainer = LiveTrainer(lambda: copy.deepcopy(initial), (X, y), lr, batch_size, loss, optimizer, rng)
     state = {"live": False, "last_tick": 0.0}
+    runs: dict = {}  # (lr, batch size) → (trained model, History): the full runs are deterministic
 
     def full_run(lr_value: float) -> None:
         text = _lr_text(lr_value)
         status.value = f"lr={text}: training {epochs} epochs …"  # the cheap part first: visible at once
-        model = copy.deepcopy(initial)
+        key = (float(lr_value), trainer.batch_size)
+        if key not in runs:  # a notch seen before is redrawn without retraining
+            model = copy.deepcopy(initial)
+            runs[key] = model, _train(model, (X, y), lr_value, epochs, key[1], loss, optimizer, val_data, rng)
+        model, history = runs[key]
         view.total_steps = math.ceil(len(X) / trainer.batch_size) * epochs
-        history = _train(model, (X, y), lr_value, epochs, trainer.batch_size, loss, optimizer, val_data, rng)
         message = (f"diverged at step {history.diverged_at}\ntry a lower learning rate"
                    if history.diverged_at is not None else None)
         view.update(history, model, f"learning rate {text}", message)
