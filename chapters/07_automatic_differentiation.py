@@ -338,13 +338,14 @@ for name in errors:
 #
 # ## 7.8 What the graph costs, and what it buys
 #
-# **Memory.** The explicit layers cache only what their backward passes need: the input of each `Linear` (for the
-# first one, the data itself), the mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate result alive for as long
-# as the loss tensor exists (here: the products, the sums with the biases, the log-probabilities, the masked
-# targets, …), plus what each VJP captured (the ReLU's mask). PyTorch frees the saved buffers once `backward` has
-# used them; ours keeps them, which is simpler and leaves every node's `.data` and `.grad` there to inspect.
-# Counting the arrays each side holds beyond the parameters and the data (for the explicit side we recompute the
-# three arrays from the forward pass, layer by layer, and check that the backward formulas need nothing else):
+# **Memory.** The explicit layers cache only what their backward passes need: the input of each `Linear` (for the first
+# one, the data itself), the mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate
+# result alive for as long as the loss tensor exists (here: the products, the sums with the biases, the
+# log-probabilities, the masked targets, …), plus what each VJP captured (the ReLU's mask). PyTorch frees the saved
+# buffers once `backward` has used them; ours keeps them, which is simpler and leaves every node's `.data` and `.grad`
+# there to inspect. Counting the arrays each side holds beyond the parameters and the data (for the explicit side we
+# recompute the three arrays from the forward pass, layer by layer, and check that the backward formulas need nothing
+# else):
 
 # %%
 def graph_arrays(root):
@@ -375,14 +376,15 @@ nodes = len(topological_order(loss_t))
 graph_bytes, cache_bytes = sum(a.nbytes for a in saved), sum(a.nbytes for a in caches)
 print(f"graph: {nodes} nodes, {len(saved)} saved arrays, {graph_bytes:,} bytes")
 print(f"explicit layers: {len(caches)} cached arrays, {cache_bytes:,} bytes ({graph_bytes / cache_bytes:.1f}× less)")
-assert nodes == 21 and graph_bytes > 2 * cache_bytes   # shapes and dtypes only: exact on every machine
+operations = sum(1 for n in topological_order(loss_t) if n._parents)   # the rest are leaves
+assert (nodes, operations) == (21, 14) and graph_bytes > 2 * cache_bytes   # shapes and dtypes: exact everywhere
 
 # %% [markdown]
-# **Time.** Building the graph costs a Python object and a closure per operation (21 nodes here, against 4 layer
-# calls), and the engine walks the nodes in Python; the arithmetic is the same matrix products. On this small batch
-# that overhead is of the same order as the arithmetic: in our runs the `Tensor` step took about 1.2 to 4 times as
-# long as the explicit one. Timings differ from run to run and machine to machine, and on a busy machine a single
-# measurement can even come out the other way round; the cell only asserts that autograd is not an order of
+# **Time.** Building the graph costs a Python object and a closure per operation (21 nodes here, 14 of them operations,
+# against 4 layer calls), and the engine walks the nodes in Python; the arithmetic is the same matrix products. On this
+# small batch that overhead is of the same order as the arithmetic: in our runs the `Tensor` step took about 1.2 to 4
+# times as long as the explicit one. Timings differ from run to run and machine to machine, and on a busy machine a
+# single measurement can even come out the other way round; the cell only asserts that autograd is not an order of
 # magnitude slower.
 
 # %% tags=["nbval-ignore-output"]
