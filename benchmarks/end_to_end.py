@@ -96,4 +96,5 @@ def run_notebooks(threads: int | None = None) -> None:
         print(row(f"  {name}", f"{t:8.1f} s"))
     print(f"  pytest: {summary}")
     if done.returncode != 0:
-        print("  nbval failed:\n" + "\n".join("    " + s for s in lines[-15:]))
+        failed = [s for s in lines if s.startswith(("FAILED", "ERROR"))] or lines[-15:]
+        print("  nbval failed:\n" + "\n".join("    " + s for s in failed))
