@@ -288,7 +288,8 @@ _STATUS = ".jp-NotebookPanel:not(.lm-mod-hidden) .lb-live-status"
 
 def _status(page) -> tuple[int, float | None, str]:
     text = page.locator(_STATUS).first.inner_text()
-    step = int(re.search(r"step (\d+)", text).group(1))
+    found = re.search(r"live: step (\d+)", text)
+    step = int(found.group(1)) if found else -1  # not live yet: the first tick has not been answered
     loss = re.search(r"loss[^≈\n]*≈\s*([0-9.]+)", text)
     return step, (float(loss.group(1)) if loss else None), text
 
@@ -342,13 +343,15 @@ def test_live_training_in_jupyterlab(lab, browser):
     s4 = _wait_steps(page, s3[0] + 30)
     fast_slope = (s4[1] - s3[1]) / (s4[0] - s3[0])
     assert image.get_attribute("src") != static_image  # the figure follows the live run
-    assert fast_slope < 10 * min(slow_slope, -1e-4), (s1, s2, s3, s4)  # the loss now falls ≥ 10× faster
+    # Per step, the mean of the last 10 mini-batch losses: at η = 0.001 it drifts by noise (≈ ±0.001/step), at
+    # η = 1 it falls ≈ 0.013/step over these steps (LiveTrainer headless, the same seeds).
+    assert fast_slope < min(slow_slope, 0.0) - 0.004, (s1, s2, s3, s4)
     pause.click()
     page.wait_for_timeout(1500)  # the ticks already sent are drained (skipped by the kernel)
     paused_at = _status(page)[0]
     page.wait_for_timeout(2000)  # a paused run must not move
     assert _status(page)[0] == paused_at
-    set_lr("100", "ArrowRight")  # far too large: the live run must stop itself, saying where
+    set_lr("1.0e+2", "ArrowRight")  # η = 100 (readout ".2g"), far too large: the live run must stop itself
     play.click()
     expect(page.locator(_STATUS).first).to_contain_text("diverged at step", timeout=SLOW)
     diverged_text = _status(page)[2]
