@@ -35,12 +35,26 @@
 # forward and backward pass, losses, optimizers, the training loop — so nothing is hidden in a framework.
 
 # %%
+# On Colab, or wherever littlebook is not installed yet, install it from the book's repository first
+# (in the book's own environment this does nothing).
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("littlebook") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "littlebook @ git+https://github.com/littlebook-book/littlebook"], check=True)
+    if "google.colab" in sys.modules:  # ipywidgets 8 sliders need Colab's custom widget manager
+        from google.colab import output
+        output.enable_custom_widget_manager()
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 
 import littlebook as lb
 
-print(f"littlebook {lb.__version__}, numpy {np.__version__.split('.')[0]}.x")
+print(f"littlebook {lb.__version__}")  # numpy's version is yours: the book is checked from numpy 1.24 on
 
 # %% [markdown]
 # ## A first network, trained in three lines

@@ -34,6 +34,20 @@
 # - sample text from it at different temperatures.
 
 # %%
+# On Colab, or wherever littlebook is not installed yet, install it from the book's repository first
+# (in the book's own environment this does nothing).
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("littlebook") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "littlebook @ git+https://github.com/littlebook-book/littlebook"], check=True)
+    if "google.colab" in sys.modules:  # ipywidgets 8 sliders need Colab's custom widget manager
+        from google.colab import output
+        output.enable_custom_widget_manager()
+
+# %%
 import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
@@ -111,7 +125,7 @@ assert sharp[0, 0] > 0.999999
 # We check it against the formula written out for one head.
 
 # %%
-mha = lb.MultiHeadAttention(dim=8, num_heads=2, rng=0, dtype=np.float64)
+mha = lb.MultiHeadAttention(embed_dim=8, num_heads=2, rng=0, dtype=np.float64)
 x = np.random.default_rng(1).normal(size=(1, 5, 8))          # one sequence of 5 tokens with 8 features
 y = mha(x)
 print(mha, "\noutput", y.shape, " attention weights", mha.attn.shape, "(N, H, T, T)")
@@ -164,7 +178,7 @@ def attention_backward(q, k, v, a, grad_out):
     return grad_s @ k / np.sqrt(d), grad_s.T @ q / np.sqrt(d), grad_v, grad_s
 
 rng_b = np.random.default_rng(5)
-one_head = lb.MultiHeadAttention(dim=3, num_heads=1, causal=True, rng=0, dtype=np.float64)
+one_head = lb.MultiHeadAttention(embed_dim=3, num_heads=1, causal=True, rng=0, dtype=np.float64)
 one_head.out_proj.weight.value[...] = np.eye(3)
 one_head.out_proj.bias.value[...] = 0
 x_b, grad_o = rng_b.normal(size=(1, 4, 3)), rng_b.normal(size=(1, 4, 3))
@@ -261,7 +275,7 @@ assert np.ptp(stats["scaled"][:, 0]) < 0.1   # scaled: the same behaviour at eve
 
 # %%
 mask = causal_mask(8)
-causal = lb.MultiHeadAttention(dim=8, num_heads=2, causal=True, rng=0, dtype=np.float64)
+causal = lb.MultiHeadAttention(embed_dim=8, num_heads=2, causal=True, rng=0, dtype=np.float64)
 xs = np.random.default_rng(2).normal(size=(1, 8, 8))
 causal(xs)
 
@@ -381,7 +395,7 @@ print(f"{len(token_ids):,} tokens: {len(train_ids):,} for training, {len(val_ids
 sum_loss = lb.CrossEntropyLoss(reduction="sum")   # chapter 3's recipe trains the MLP on the summed loss
 
 # %% tags=["nbval-ignore-output"]
-mlp_lm = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)      # chapter 3's model and recipe
+mlp_lm = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)  # chapter 3's model, with Adam (§3.6)
 mlp_history = lb.fit(mlp_lm, sum_loss, lb.Adam(mlp_lm.parameters(), lr=0.01), (X_lm, Y_lm), epochs=8,
                      batch_size=32, progress=False, rng=0)
 mlp_val, _ = lb.evaluate(mlp_lm, lb.CrossEntropyLoss(), X_val, Y_val)   # mean loss per token
@@ -405,7 +419,7 @@ print(f"{model.num_parameters():,} parameters; {len(X_tr)} overlapping training 
 EPOCHS = 12
 opt = lb.Adam(model.parameters(), lr=0.01)
 history = lb.fit(model, lb.CrossEntropyLoss(), opt, (X_tr, Y_tr), epochs=EPOCHS, batch_size=64,
-                 val_data=(X_val, Y_val), scheduler=lb.CosineLR(opt, EPOCHS), progress=False, rng=0)
+                 val_data=(X_val, Y_val), scheduler=lb.CosineAnnealingLR(opt, T_max=EPOCHS), progress=False, rng=0)
 tf_val, _ = lb.evaluate(model, lb.CrossEntropyLoss(), X_val, Y_val)
 print(f"transformer trained in {history.seconds:.1f} s ({history.steps} steps, "
       f"{history.seconds / history.steps * 1000:.0f} ms per step of {64 * T} tokens)")
@@ -490,7 +504,7 @@ assert abs(mlp_same_val - tf_val) < 0.08   # level
 
 # %%
 D_c, H_c, N_c = 32, 4, 64
-cost_layer = lb.MultiHeadAttention(dim=D_c, num_heads=H_c, causal=True, rng=0)
+cost_layer = lb.MultiHeadAttention(embed_dim=D_c, num_heads=H_c, causal=True, rng=0)
 lengths = [16, 32, 64, 128]
 
 def forward_backward(x):
@@ -773,7 +787,7 @@ def head_forward(x, W_q, W_k, W_v):
 
 # %%
 def library_head(x, W_q, W_k, W_v):
-    layer = lb.MultiHeadAttention(dim=x.shape[1], num_heads=1, causal=True, dtype=np.float64)
+    layer = lb.MultiHeadAttention(embed_dim=x.shape[1], num_heads=1, causal=True, dtype=np.float64)
     layer.q_proj.weight.value[...], layer.k_proj.weight.value[...], layer.v_proj.weight.value[...] = W_q, W_k, W_v
     layer.q_proj.bias.value[...] = layer.v_proj.bias.value[...] = layer.out_proj.bias.value[...] = 0
     layer.out_proj.weight.value[...] = np.eye(x.shape[1])

@@ -4,6 +4,7 @@ A notebook whose outputs reference widget models that its metadata does not hold
 ("the widget state is missing"); nbclient stores the state when `make execute` runs a chapter.
 """
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -40,3 +41,15 @@ def _strings(obj):
     elif isinstance(obj, list):
         for v in obj:
             yield from _strings(v)
+
+
+REPOSITORY = re.search(r"The book's repository: \*\*(\S+)\*\*", (CHAPTERS[0].parents[1] / "README.md").read_text())
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_first_code_cell_installs_littlebook_where_it_is_missing(path):
+    """Colab has no littlebook: the first code cell installs it from the repository the README names."""
+    assert REPOSITORY, "README.md names no repository"
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert 'find_spec("littlebook") is None' in first.source and REPOSITORY.group(1) in first.source
+    assert not first.outputs, "in the book's own environment the install cell prints nothing"
