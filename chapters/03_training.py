@@ -36,6 +36,20 @@
 #   backward pass costs about twice the forward and needs the stored activations.
 
 # %%
+# On Colab, or wherever littlebook is not installed yet, install it from the book's repository first
+# (in the book's own environment this does nothing).
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("littlebook") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "littlebook @ git+https://github.com/littlebook-book/littlebook"], check=True)
+    if "google.colab" in sys.modules:  # ipywidgets 8 sliders need Colab's custom widget manager
+        from google.colab import output
+        output.enable_custom_widget_manager()
+
+# %%
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
