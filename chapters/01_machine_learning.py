@@ -688,8 +688,8 @@ ex.check_function("1.3", mse_and_gradients, library_mse_and_gradients,
 # Exercise 1.4: least squares by the normal equations AᵀA w = Aᵀy; return (W of shape (1, d), b of shape (1,))
 def normal_equations(X, y):
     ### BEGIN SOLUTION
-    A = np.hstack([X, np.ones((len(X), 1))])
-    w = np.linalg.solve(A.T @ A, A.T @ y)
+    design = np.concatenate([X, np.ones_like(X[:, :1])], axis=1)  # features, then the bias column
+    w = np.linalg.solve(design.T @ design, design.T @ y)
     return w[:-1].T, w[-1]
     ### END SOLUTION
 

@@ -46,10 +46,12 @@ def stub(region: list[str], indent: str, number: str, what: str) -> list[str]:
     """The student's placeholder for one solution region."""
     try:
         tree = ast.parse(textwrap.dedent("\n".join(region)))
-        names = [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                 if isinstance(t, ast.Name)]
-        only_values = tree.body and all(isinstance(node, ast.Assign) and
-                                        all(isinstance(t, ast.Name) for t in node.targets) for node in tree.body)
+        # targets may be names or tuples of names (`s1, s2 = ...`, `_, weights = ...`)
+        targets = [t for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
+                   for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])]
+        names = [t.id for t in targets if isinstance(t, ast.Name) and t.id != "_"]
+        only_values = tree.body and all(isinstance(node, ast.Assign) for node in tree.body) and \
+            all(isinstance(t, ast.Name) for t in targets)
     except SyntaxError:  # e.g. a region that is part of a larger statement
         only_values = False
     if only_values:
