@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from littlebook import CrossEntropyLoss, Linear, ReLU, Sequential
+from littlebook import CrossEntropyLoss, Linear, ReLU, Sequential, train_step
 from littlebook.optim import SGD
 
 from .common import header, interleaved, median, ms, ratio, record, row, torch
@@ -46,16 +46,10 @@ def littlebook_step(X, y):
     for i, (d_in, d_out) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
         layers += [Linear(d_in, d_out, rng=i), ReLU()]
     model = Sequential(*layers[:-1])
-    model.needs_input_grad = False  # as fit() sets it: the data needs no gradient
     loss_fn, optimizer = CrossEntropyLoss(), SGD(model.parameters(), lr=LR)
 
-    def step():
-        out = model(X)
-        loss = loss_fn(out, y)
-        optimizer.zero_grad()
-        model.backward(loss_fn.backward())
-        optimizer.step()
-        return loss
+    def step():  # what fit does per batch: the data needs no gradient (input_grad=False)
+        return train_step(model, loss_fn, optimizer, X, y)
 
     return model, step
 

@@ -129,17 +129,12 @@ class Side:
 
 def littlebook_side(model, data, recipe):
     X_train, y_train, X_test, y_test = data
-    model.needs_input_grad = False  # as fit() sets it: the data needs no gradient
     loss_fn = lb.CrossEntropyLoss()
     optimizer = lb.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum)
 
     def step(idx, lr):
         optimizer.lr = lr
-        out = model(X_train[idx])
-        loss_fn(out, y_train[idx])
-        optimizer.zero_grad()
-        model.backward(loss_fn.backward())
-        optimizer.step()
+        lb.train_step(model, loss_fn, optimizer, X_train[idx], y_train[idx])  # as fit: no gradient for the data
 
     def evaluate():
         return lb.accuracy(lb.predict(model, X_test, batch_size=1000), y_test)
