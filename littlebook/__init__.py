@@ -43,7 +43,7 @@ from .nn import (
     Tanh,
 )
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
-from .optim import SGD, Adam, CosineAnnealingLR, CosineLR, StepLR
+from .optim import SGD, Adam, CosineAnnealingLR, StepLR
 from .text import BPETokenizer, NextTokenMLP, context_windows, load_corpus, sample
 from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict, train_step
 
@@ -63,7 +63,7 @@ __all__ = [
     # losses
     "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
     # optimization and training
-    "SGD", "Adam", "StepLR", "CosineAnnealingLR", "CosineLR",
+    "SGD", "Adam", "StepLR", "CosineAnnealingLR",
     "train_step", "fit", "evaluate", "predict", "accuracy", "minibatches", "History", "TrainingDiverged",
     # gradient checking
     "check_module", "check_loss", "rel_error",

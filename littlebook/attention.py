@@ -64,10 +64,8 @@ class Embedding(Module):
     and it returns None: integer ids are not something gradient descent can change, so they have no gradient.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int | None = None,
-                 rng: np.random.Generator | int | None = None, dtype=np.float32, *, dim: int | None = None):
-        # dim: old name, chapters migrate to embedding_dim
-        embedding_dim = dim if embedding_dim is None else embedding_dim
+    def __init__(self, num_embeddings: int, embedding_dim: int, rng: np.random.Generator | int | None = None,
+                 dtype=np.float32):
         check_int("Embedding", "num_embeddings", num_embeddings)
         check_int("Embedding", "embedding_dim", embedding_dim)
         check_float_dtype("Embedding", dtype)
@@ -77,10 +75,6 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
-
-    @property
-    def dim(self) -> int:  # old name, chapters migrate to embedding_dim
-        return self.embedding_dim
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
         ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
@@ -198,9 +192,9 @@ class MultiHeadAttention(Module):
     ∂Q = ∂S K / √d,  ∂K = ∂Sᵀ Q / √d; then back through the four projections.
     """
 
-    def __init__(self, embed_dim: int | None = None, num_heads: int | None = None, causal: bool = False,
-                 rng: np.random.Generator | int | None = None, dtype=np.float32, *, dim: int | None = None):
-        dim = embed_dim if dim is None else dim  # dim: old name, chapters migrate to embed_dim (PyTorch's)
+    def __init__(self, embed_dim: int, num_heads: int, causal: bool = False,
+                 rng: np.random.Generator | int | None = None, dtype=np.float32):
+        dim = embed_dim
         check_int("MultiHeadAttention", "embed_dim", dim)
         check_int("MultiHeadAttention", "num_heads", num_heads)
         check_float_dtype("MultiHeadAttention", dtype)
@@ -220,10 +214,6 @@ class MultiHeadAttention(Module):
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}" + (", causal" if self.causal else "")
 
-    @property
-    def dim(self) -> int:  # old name, chapters migrate to embed_dim
-        return self.embed_dim
-
     def _split(self, z: np.ndarray) -> np.ndarray:
         """(N, T, H·d) → (N, H, T, d): the heads become a batch axis, so one matmul serves all of them."""
         n, t, _ = z.shape
@@ -236,7 +226,7 @@ class MultiHeadAttention(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self)
-        expect_shape(f"MultiHeadAttention({self.extra_repr()})", x, ("N", "T", self.dim))
+        expect_shape(f"MultiHeadAttention({self.extra_repr()})", x, ("N", "T", self.embed_dim))
         if x.shape[1] == 0:
             raise ValueError(f"{self!r}: attention needs at least one position (T >= 1), got input of shape {x.shape}")
         q, k, v = self._split(self.q_proj(x)), self._split(self.k_proj(x)), self._split(self.v_proj(x))
@@ -247,7 +237,7 @@ class MultiHeadAttention(Module):
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._qkv)
         q, k, v = self._qkv
-        grad_out = check_grad(self, grad_out, (q.shape[0], q.shape[2], self.dim))
+        grad_out = check_grad(self, grad_out, (q.shape[0], q.shape[2], self.embed_dim))
         a = self.attn
         g = self._split(self.out_proj.backward(grad_out))  # ∂L/∂heads, (N, H, T, d)
         grad_v = a.swapaxes(-1, -2) @ g                    # heads = A V

@@ -388,14 +388,9 @@ class Softmax(Module):
     For classification, prefer raw logits with ``CrossEntropyLoss`` (fused and stabler).
     """
 
-    def __init__(self, dim: int = -1, *, axis: int | None = None):
-        # axis: old name, chapters migrate to dim
-        self.dim = dim if axis is None else axis
+    def __init__(self, dim: int = -1):
+        self.dim = dim
         self._y = None
-
-    @property
-    def axis(self) -> int:  # old name, chapters migrate to dim
-        return self.dim
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._y = softmax(as_float_array(x, self), axis=self.dim)

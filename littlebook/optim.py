@@ -13,7 +13,7 @@ from . import kernels
 from .functional import check_float, check_int
 from .nn import Module, Parameter
 
-__all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineAnnealingLR", "CosineLR"]
+__all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineAnnealingLR"]
 
 
 class Optimizer:
@@ -159,21 +159,3 @@ class CosineAnnealingLR:
         self.count = min(self.count + 1, self.T_max)
         cos = 0.5 * (1 + math.cos(math.pi * self.count / self.T_max))
         self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cos
-
-
-class CosineLR(CosineAnnealingLR):  # old name, chapters migrate to CosineAnnealingLR(optimizer, T_max, eta_min)
-    """``CosineAnnealingLR`` under its old name and argument names: ``total`` = T_max, ``min_lr`` = eta_min."""
-
-    def __init__(self, optimizer: Optimizer, total: int, min_lr: float = 0.0):
-        _check_optimizer("CosineLR", optimizer)
-        check_int("CosineLR", "total", total)
-        check_float("CosineLR", "min_lr", min_lr, 0.0, optimizer.lr)
-        super().__init__(optimizer, total, min_lr)
-
-    @property
-    def total(self) -> int:  # old name, chapters migrate to T_max
-        return self.T_max
-
-    @property
-    def min_lr(self) -> float:  # old name, chapters migrate to eta_min
-        return self.eta_min

@@ -135,7 +135,7 @@ def train_cnn(layers, epochs, capsys):
     # busy core made this training 5-8× slower (measured; same accuracy).
     with threadpool_limits(limits=1, user_api="blas"):
         lb.fit(model, lb.CrossEntropyLoss(), optimizer, (X_train, y_train), epochs=epochs, batch_size=32, rng=1,
-               scheduler=lb.CosineLR(optimizer, epochs), progress=False)
+               scheduler=lb.CosineAnnealingLR(optimizer, T_max=epochs), progress=False)
     seconds = time.perf_counter() - start
     _, acc = lb.evaluate(model, lb.CrossEntropyLoss(), X_test, y_test)
     with capsys.disabled():

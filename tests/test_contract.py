@@ -88,7 +88,7 @@ ERRORS = [
     ("Linear string input", lambda: lb.Linear(2, 2)([["a", "b"]]), TypeError, ["input", "<U1"]),
     ("Linear ragged list", lambda: lb.Linear(2, 2)([[1, 2], [3]]), ValueError, ["input", "list"]),
     ("Sigmoid object array", lambda: lb.Sigmoid()(np.array([None])), TypeError, ["input", "object"]),
-    ("Softmax axis 3 of 2-D", lambda: lb.Softmax(axis=3)(LOGITS), ValueError, ["axis 3", "(2, 3)"]),
+    ("Softmax dim 3 of 2-D", lambda: lb.Softmax(dim=3)(LOGITS), ValueError, ["axis 3", "(2, 3)"]),
     ("Softmax empty axis", lambda: lb.Softmax()(np.ones((2, 0))), ValueError, ["axis -1", "(2, 0)"]),
     ("F.softmax empty", lambda: F.softmax(np.ones(0)), ValueError, ["no entries", "(0,)"]),
     ("F.logsumexp empty", lambda: F.logsumexp(np.ones((3, 0))), ValueError, ["no entries", "(3, 0)"]),
@@ -185,11 +185,12 @@ ERRORS = [
     ("StepLR step_size=0", lambda: lb.StepLR(lb.SGD(lb.Linear(2, 2).parameters()), 0), ValueError,
      ["step_size", "0"]),
     ("StepLR(model)", lambda: lb.StepLR(lb.Linear(2, 2), 1), TypeError, ["optimizer", "Linear"]),
-    ("CosineLR total=0", lambda: lb.CosineLR(lb.SGD(lb.Linear(2, 2).parameters()), 0), ValueError, ["total", "0"]),
-    ("CosineLR min_lr<0", lambda: lb.CosineLR(lb.SGD(lb.Linear(2, 2).parameters()), 5, min_lr=-0.1), ValueError,
-     ["min_lr", "-0.1"]),
-    ("CosineLR min_lr>lr", lambda: lb.CosineLR(lb.SGD(lb.Linear(2, 2).parameters(), lr=0.1), 5, min_lr=1.0),
-     ValueError, ["min_lr", "0.1", "1.0"]),
+    ("CosineAnnealingLR T_max=0", lambda: lb.CosineAnnealingLR(lb.SGD(lb.Linear(2, 2).parameters()), 0), ValueError,
+     ["T_max", "0"]),
+    ("CosineAnnealingLR eta_min<0", lambda: lb.CosineAnnealingLR(lb.SGD(lb.Linear(2, 2).parameters()), 5,
+                                                                 eta_min=-0.1), ValueError, ["eta_min", "-0.1"]),
+    ("CosineAnnealingLR eta_min>lr", lambda: lb.CosineAnnealingLR(lb.SGD(lb.Linear(2, 2).parameters(), lr=0.1), 5,
+                                                                  eta_min=1.0), ValueError, ["eta_min", "0.1", "1.0"]),
     # -- training loop ---------------------------------------------------------------------------------------
     ("fit batch_size=0", lambda: _fit(batch_size=0), ValueError, ["batch_size", ">= 1", "0"]),
     ("fit batch_size=2.5", lambda: _fit(batch_size=2.5), TypeError, ["batch_size", "2.5"]),
@@ -569,7 +570,7 @@ def test_load_mnist_into_an_unwritable_cache_says_what_to_do(tmp_path):
 
 def test_cosine_schedule_never_divides_by_zero_and_stays_in_range():
     opt = lb.SGD(lb.Linear(2, 2).parameters(), lr=0.1)
-    sched = lb.CosineLR(opt, total=1, min_lr=0.01)
+    sched = lb.CosineAnnealingLR(opt, T_max=1, eta_min=0.01)
     for _ in range(3):
         sched.step()
         assert 0.01 <= opt.lr <= 0.1

@@ -1,36 +1,44 @@
-"""PyTorch's names and argument names, and the old names kept as aliases until the chapters have migrated."""
+"""PyTorch's names and argument names where the concept is the same; the old littlebook names are gone (a clear
+TypeError, not a silent alias), because no chapter uses them any more."""
+
+import inspect
+import math
 
 import numpy as np
+import pytest
 
 import littlebook as lb
 
 
-def test_softmax_dim_and_old_axis():
+def test_softmax_takes_dim_as_in_pytorch():
     x = np.random.default_rng(0).standard_normal((3, 4))
-    assert np.array_equal(lb.Softmax(dim=0)(x), lb.Softmax(axis=0)(x))
-    assert lb.Softmax(axis=0).dim == 0 and lb.Softmax(dim=0).axis == 0
+    np.testing.assert_allclose(lb.Softmax(dim=0)(x).sum(axis=0), np.ones(4))
+    with pytest.raises(TypeError, match="axis"):
+        lb.Softmax(axis=0)
 
 
-def test_embedding_embedding_dim_and_old_dim():
-    a, b = lb.Embedding(5, embedding_dim=3, rng=0), lb.Embedding(5, dim=3, rng=0)
-    assert np.array_equal(a.weight.value, b.weight.value) and a.embedding_dim == b.dim == 3
+def test_embedding_takes_embedding_dim_as_in_pytorch():
+    emb = lb.Embedding(5, embedding_dim=3, rng=0)
+    assert emb.embedding_dim == 3 and emb.weight.value.shape == (5, 3) and not hasattr(emb, "dim")
+    with pytest.raises(TypeError, match="dim"):
+        lb.Embedding(5, dim=3)
 
 
-def test_multi_head_attention_embed_dim_and_old_dim():
-    a, b = lb.MultiHeadAttention(embed_dim=8, num_heads=2, rng=0), lb.MultiHeadAttention(dim=8, num_heads=2, rng=0)
-    assert a.embed_dim == b.dim == 8
-    assert all(np.array_equal(p.value, q.value) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+def test_multi_head_attention_takes_embed_dim_and_num_heads_as_in_pytorch():
+    mha = lb.MultiHeadAttention(embed_dim=8, num_heads=2, rng=0)
+    assert (mha.embed_dim, mha.num_heads, mha.head_dim) == (8, 2, 4) and not hasattr(mha, "dim")
+    with pytest.raises(TypeError, match="dim"):
+        lb.MultiHeadAttention(dim=8, num_heads=2)
 
 
-def test_cosine_annealing_lr_and_old_cosine_lr_give_the_same_rates():
-    rates = []
-    for make in (lambda o: lb.CosineAnnealingLR(o, T_max=5, eta_min=0.01), lambda o: lb.CosineLR(o, 5, 0.01)):
-        opt = lb.SGD([lb.Parameter(np.zeros(2))], lr=0.1)
-        schedule = make(opt)
-        rates.append([(schedule.step(), opt.lr)[1] for _ in range(7)])
-    assert rates[0] == rates[1]
-    old = lb.CosineLR(lb.SGD([lb.Parameter(np.zeros(2))], lr=0.1), total=4, min_lr=0.0)
-    assert (old.total, old.min_lr) == (4, 0.0)
+def test_cosine_annealing_lr_follows_pytorchs_formula_and_the_old_name_is_gone():
+    opt = lb.SGD([lb.Parameter(np.zeros(2))], lr=0.1)
+    schedule = lb.CosineAnnealingLR(opt, T_max=5, eta_min=0.01)
+    rates = [(schedule.step(), opt.lr)[1] for _ in range(7)]
+    expected = [0.01 + 0.5 * 0.09 * (1 + math.cos(math.pi * min(t, 5) / 5)) for t in range(1, 8)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-12)
+    assert not hasattr(lb, "CosineLR") and "CosineLR" not in lb.__all__
+    assert list(inspect.signature(lb.CosineAnnealingLR).parameters) == ["optimizer", "T_max", "eta_min"]
 
 
 def test_buffers_is_a_method_returning_the_arrays():

@@ -78,7 +78,7 @@ def test_schedules():
         lrs.append(opt.lr)
     assert lrs == [1.0, 0.5, 0.5, 0.25, 0.25]
     opt.lr = 1.0
-    cos = lb.CosineLR(opt, total=4, min_lr=0.0)
+    cos = lb.CosineAnnealingLR(opt, T_max=4, eta_min=0.0)
     lrs = []
     for _ in range(5):
         cos.step()

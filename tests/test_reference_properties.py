@@ -81,7 +81,7 @@ def test_activations(shape, seed):
     check_layer(lb.Sigmoid(), x, lambda x: 1 / (1 + np.exp(-x)), rng)
     check_layer(lb.Tanh(), x, lambda x: (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x)), rng)
     check_layer(lb.Softmax(), x, lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True), rng)
-    check_layer(lb.Softmax(axis=0), x, lambda x: np.exp(x) / np.exp(x).sum(axis=0, keepdims=True), rng)
+    check_layer(lb.Softmax(dim=0), x, lambda x: np.exp(x) / np.exp(x).sum(axis=0, keepdims=True), rng)
     check_layer(lb.Flatten(), x[..., None], lambda x: x.reshape(len(x), -1), rng)
 
 
