@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves",
            "stride_padding_panels", "norm_cube", "batch_loss_curves",
-           "expression_graph"]
+           "expression_graph", "Blitter"]
 
 _METRICS = {"loss": ("step_loss", "train_loss", "val_loss"), "accuracy": ("step_acc", "train_acc", "val_acc")}
 
@@ -387,3 +387,57 @@ def expression_graph(nodes, edges, ax=None, title: str | None = None):
     if title:
         ax.set_title(title)
     return ax
+
+
+# -- figures redrawn in place (for sliders and live training) ------------------------------------------------------
+
+class Blitter:
+    """A figure drawn once; each ``png()`` redraws only its moving ``artists`` on a stored bitmap of the rest.
+
+    A slider that replots a whole figure pays for every tick label, legend and contour line again; here the
+    static part (axes, ticks, contours, data points) is rendered once per set of axis limits and kept as a bitmap,
+    and an update costs only the lines that moved plus the PNG encoding. ``artists`` are the ones the caller will
+    change (``set_data``, ``set_text``…); they are marked animated, so a normal draw leaves them out of the bitmap.
+    The bitmap is keyed by every axes' limits and scales: changing a limit redraws the static part once more.
+    """
+
+    def __init__(self, figure, artists, dpi: int = 72):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.figure, self.artists = figure, list(artists)
+        figure.set_dpi(dpi)
+        self.canvas = FigureCanvasAgg(figure)
+        for artist in self.artists:
+            artist.set_animated(True)
+        self._backgrounds: dict = {}
+
+    def _key(self) -> tuple:
+        return tuple((ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale()) for ax in self.figure.axes)
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, with the artists as they are now."""
+        import io
+
+        from PIL import Image
+
+        for artist in self.artists:
+            artist.set_animated(True)  # again, if static() was called
+        key = self._key()
+        if key not in self._backgrounds:
+            self.canvas.draw()  # everything but the animated artists
+            self._backgrounds[key] = self.canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            self.canvas.restore_region(self._backgrounds[key])
+        for artist in self.artists:
+            if artist.get_visible():
+                artist.axes.draw_artist(artist)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+    def static(self):
+        """The figure with every artist drawn normally, e.g. to show it as a static figure in a chapter."""
+        for artist in self.artists:
+            artist.set_animated(False)
+        self._backgrounds.clear()  # the next png() re-animates them and renders the static part again
+        return self.figure

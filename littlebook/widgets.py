@@ -31,7 +31,7 @@ from .optim import SGD, Adam
 from .train import History, TrainingDiverged, fit
 
 __all__ = [
-    "explore", "log_slider",
+    "explore", "explore_figure", "log_slider",
     "train_curve", "lr_figure", "lr_explorer", "LiveTrainer",
     "layer_grad_norms", "depth_figure", "depth_explorer",
     "conv_figure", "conv_explorer",
@@ -58,15 +58,12 @@ def explore(draw: Callable[..., object], **controls: w.ValueWidget) -> w.VBox:
     ``draw`` makes its own matplotlib figure; whatever it returns (a string, a History…) is printed
     under the figure, so a diverging run can say "diverged at step N" instead of raising.
     """
-    for name, c in controls.items():
-        if not isinstance(c, w.ValueWidget):
-            raise TypeError(f"explore: control {name!r} must be an ipywidgets slider or other value widget, "
-                            f"got {c!r}")
+    _check_controls("explore", controls)
     out = w.Output()
     status = w.Label(layout=w.Layout(height="1.6em"))  # fixed height: the figure does not jump
 
     def redraw(**values):
-        shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+        shown = _shown(values)
         status.value = f"computing {shown} …"  # the cheap part first: visible before draw() has finished
         with out:
             out.clear_output(wait=True)  # the old figure stays until the new one is ready: no flicker
@@ -76,11 +73,49 @@ def explore(draw: Callable[..., object], **controls: w.ValueWidget) -> w.VBox:
                 print(result)
         status.value = shown
 
-    for c in controls.values():
-        if hasattr(c, "continuous_update"):
-            c.continuous_update = False  # retrain on release, not on every pixel of a drag
+    _on_release(controls)
     w.interactive_output(redraw, controls)
     return w.VBox([w.HBox(list(controls.values())), status, out])  # the cell's value: Jupyter displays it
+
+
+def explore_figure(blitter: plot.Blitter, update: Callable[..., str | None], **controls: w.ValueWidget) -> w.VBox:
+    """Show ``controls`` above one figure that is updated in place: ``update(**values)`` changes the artists of
+    ``blitter`` (a ``plot.Blitter``: set_data, set_text…) and may return a status line; only those artists are
+    redrawn. For a figure that is cheap to change but costly to replot; ``explore`` replots from scratch.
+    """
+    if not isinstance(blitter, plot.Blitter):
+        raise TypeError(f"explore_figure: blitter must be a littlebook.plot.Blitter, got {type(blitter).__name__}")
+    _check_controls("explore_figure", controls)
+    image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+    status = w.HTML(layout=w.Layout(height="1.6em"))
+
+    def show(**values) -> None:
+        shown = _shown(values)
+        status.value = f"computing {shown} …"  # the cheap part first: visible before the figure is ready
+        text = update(**values)
+        image.value = blitter.png()
+        status.value = shown if text is None else text
+
+    _on_release(controls)
+    w.interactive_output(show, controls)
+    return w.VBox([w.HBox(list(controls.values())), status, image])
+
+
+def _shown(values: dict) -> str:
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+
+
+def _check_controls(owner: str, controls: dict) -> None:
+    for name, c in controls.items():
+        if not isinstance(c, w.ValueWidget):
+            raise TypeError(f"{owner}: control {name!r} must be an ipywidgets slider or other value widget, "
+                            f"got {c!r}")
+
+
+def _on_release(controls: dict) -> None:
+    for c in controls.values():
+        if hasattr(c, "continuous_update"):
+            c.continuous_update = False  # recompute on release, not on every pixel of a drag
 
 
 # -- training runs -------------------------------------------------------------------------------------

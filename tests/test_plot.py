@@ -236,3 +236,25 @@ def test_expression_graph_draws_a_box_per_node_and_an_arrow_per_edge():
     assert ax.get_title() == "u = w x"
     with pytest.raises(ValueError, match="unknown nodes"):
         plot.expression_graph(nodes, [("x", "y")])
+
+
+def test_blitter_redraws_the_moving_artists_on_a_cached_background():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="k")  # static
+    moving, = ax.plot([], [], color="r", lw=4)
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    blit = plot.Blitter(fig, [moving])
+    empty = blit.png()
+    moving.set_data([0, 1], [1, 0])
+    crossed = blit.png()
+    assert empty[:8] == b"\x89PNG\r\n\x1a\n" and crossed != empty and len(blit._backgrounds) == 1
+    moving.set_data([], [])
+    assert blit.png() == empty  # the background is reused unchanged
+    ax.set_xlim(0, 2)  # a new limit: the static part is rendered once more
+    blit.png()
+    assert len(blit._backgrounds) == 2
+    static = blit.static()
+    assert static is fig and not moving.get_animated()

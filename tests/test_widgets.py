@@ -359,3 +359,28 @@ def test_widget_figures_leak_no_rcparams(moons):
     W.lr_figure(small_mlp, moons, lr=0.1, epochs=1)
     W.polynomial_figure(*lb.data.regression_1d(20, rng=0), 2, max_degree=4)
     assert {k: v for k, v in dict(plt.rcParams).items() if before.get(k) != v} == {}
+
+
+def test_explore_figure_updates_the_artists_and_shows_the_status():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    line, = ax.plot([], [])
+    ax.set(xlim=(0, 1), ylim=(0, 5))
+    seen = []
+
+    def update(k):
+        seen.append(k)
+        line.set_data([0, 1], [0, k])
+        return f"slope {k}"
+
+    box = W.explore_figure(lb.plot.Blitter(fig, [line]), update, k=w.IntSlider(value=1, min=0, max=5))
+    (slider,) = controls(box)
+    status, image = box.children[1:]
+    first = image.value
+    slider.value = 4
+    assert seen == [1, 4] and status.value == "slope 4" and image.value != first
+    assert slider.continuous_update is False
+    with pytest.raises(TypeError, match="Blitter"):
+        W.explore_figure(fig, update, k=w.IntSlider())
