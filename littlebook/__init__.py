@@ -17,6 +17,8 @@ from . import (
     nn,
     norm,
     optim,
+    regression,
+    runs,
     text,
     timing,
     train,
@@ -44,27 +46,40 @@ from .nn import (
 )
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .optim import SGD, Adam, CosineAnnealingLR, StepLR
+from .regression import polynomial_errors, polynomial_fit
+from .runs import LiveTrainer, train_curve
 from .text import BPETokenizer, NextTokenMLP, context_windows, load_corpus, sample
-from .train import History, TrainingDiverged, accuracy, evaluate, fit, minibatches, predict, train_step
+from .train import (
+    History,
+    TrainingDiverged,
+    accuracy,
+    evaluate,
+    fit,
+    layer_grad_norms,
+    minibatches,
+    predict,
+    train_step,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     # modules of the package
     "attention", "conv", "data", "density", "functional", "gradcheck", "kernels", "losses", "mnist", "nn", "norm",
-    "optim", "timing", "train",
+    "optim", "regression", "runs", "timing", "train",
     # layers
     "Module", "Parameter", "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
     "Dropout", "Flatten", "Residual",
     "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "conv_output_size",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d",
     "Embedding", "PositionalEmbedding", "MultiHeadAttention", "TransformerBlock", "TinyTransformer",
-    "GaussianMixture",
+    "GaussianMixture", "polynomial_fit", "polynomial_errors",
     # losses
     "MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
     # optimization and training
     "SGD", "Adam", "StepLR", "CosineAnnealingLR",
     "train_step", "fit", "evaluate", "predict", "accuracy", "minibatches", "History", "TrainingDiverged",
+    "layer_grad_norms", "train_curve", "LiveTrainer",
     # gradient checking
     "check_module", "check_loss", "rel_error",
     # text

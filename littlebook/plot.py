@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves",
            "stride_padding_panels", "norm_cube", "batch_loss_curves",
-           "expression_graph", "Blitter"]
+           "expression_graph", "Blitter", "TrainingFigure", "DepthFigure", "ConvFigure", "PolynomialFigure"]
 
 _METRICS = {"loss": ("step_loss", "train_loss", "val_loss"), "accuracy": ("step_acc", "train_acc", "val_acc")}
 
@@ -76,16 +76,12 @@ def decision_grid(model, X: np.ndarray, resolution: int = 200) -> tuple[np.ndarr
     Returns (gx, gy, classes), each (resolution, resolution): argmax of (M, C) logits, or
     logit > 0 for (M,)/(M, 1) binary logits.
     """
-    from .train import predict  # eval mode, batched
-
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * (hi - lo) + 1e-9
     gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
                          np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float32)
-    out = predict(model, grid)
-    classes = out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(int)
-    return gx, gy, classes.reshape(gx.shape)
+    return gx, gy, _classes(model, grid).reshape(gx.shape)
 
 
 def decision_boundary(model, X: np.ndarray, y: np.ndarray, ax=None, resolution: int = 200):
@@ -441,3 +437,250 @@ class Blitter:
             artist.set_animated(False)
         self._backgrounds.clear()  # the next png() re-animates them and renders the static part again
         return self.figure
+
+
+class TrainingFigure:
+    """The learning-rate explorer's figure, built once and updated in place: the loss (per step and per epoch,
+    train and validation), the accuracy (``accuracy=True``) and, for 2-D inputs with classes, the decision regions
+    on a grid fixed at construction. ``update(history, model, title, message)`` changes only the curves, the regions
+    and the texts; ``png()`` renders it (a ``Blitter``: the axes, ticks and data points are a cached bitmap).
+
+    Axis limits move in powers of two (steps) and from the first loss (the same for every learning rate: same
+    weights, same first batch), so the static part is re-rendered rarely.
+    """
+
+    def __init__(self, X, y, total_steps: int, accuracy: bool = False, validation: bool = False,
+                 resolution: int = 60):
+        from matplotlib.figure import Figure  # not pyplot: nothing is shown twice, nothing to close
+
+        X = np.asarray(X)
+        self.boundary = accuracy and X.ndim == 2 and X.shape[1] == 2
+        self.accuracy, self.total_steps = accuracy, max(int(total_steps), 1)
+        n = 1 + accuracy + self.boundary
+        self.figure = Figure(figsize=(3.9 * n, 3.1))
+        self.axes = list(self.figure.subplots(1, n, squeeze=False)[0])
+        moving = self._curves(self.axes[0], "loss", "upper right", validation)
+        self.loss_lines = moving[:3]
+        self.div_line = self.axes[0].axvline(0, color="C3", ls="--", lw=1, visible=False)
+        self.div_text = self.axes[0].text(0.5, 0.5, "", transform=self.axes[0].transAxes, ha="center",
+                                          va="center", color="C3", fontsize="large", visible=False,
+                                          bbox={"facecolor": "white", "edgecolor": "C3", "alpha": 0.9})
+        self.title = self.axes[0].set_title(" ")
+        moving += [self.div_line, self.div_text, self.title]
+        if accuracy:
+            self.acc_lines = self._curves(self.axes[1], "accuracy", "lower right", validation)
+            self.axes[1].set_ylim(0.0, 1.02)
+            moving += self.acc_lines
+        if self.boundary:
+            moving += self._regions(self.axes[-1], X, np.asarray(y).reshape(-1), resolution)
+        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
+        self.blitter = Blitter(self.figure, moving)
+
+    def _curves(self, ax, metric: str, where: str, validation: bool) -> list:
+        lines = [ax.plot([], [], color="C0", alpha=0.35, lw=1, label=f"{metric} per step")[0],
+                 ax.plot([], [], "o-", color="C0", ms=3, label="train (epoch mean)")[0],
+                 ax.plot([], [], "o-", color="C1", ms=3, label="validation" if validation else None)[0]]
+        ax.set(xlabel="step", ylabel=metric, xlim=(0, self.total_steps))
+        ax.legend(loc=where, fontsize="small")
+        return lines
+
+    def _regions(self, ax, X, y, resolution: int) -> list:
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        pad = 0.1 * (hi - lo) + 1e-9
+        extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+        gx, gy = np.meshgrid(np.linspace(*extent[:2], resolution), np.linspace(*extent[2:], resolution))
+        self.grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float32)
+        self.grid_shape = gx.shape
+        cmap = plt.get_cmap("tab10")
+        # The regions lie under the points, so both are redrawn (a cached bitmap cannot lie under the regions).
+        self.regions = ax.imshow(np.zeros(gx.shape), origin="lower", extent=extent, cmap=cmap, vmin=-0.5, vmax=9.5,
+                                 alpha=0.3, interpolation="nearest", aspect="auto")
+        points = ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=9.5, s=9, edgecolors="k",
+                            linewidths=0.3)
+        ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", title="what the model predicts")
+        return [self.regions, points]
+
+    def update(self, history, model, title: str, message: str | None = None) -> None:
+        steps = np.arange(1, history.steps + 1)
+        ends = np.asarray(history.epoch_end)
+        for lines, (per_step, train, val) in [(self.loss_lines, _METRICS["loss"])] + (
+                [(self.acc_lines, _METRICS["accuracy"])] if self.accuracy else []):
+            train_values, val_values = getattr(history, train), getattr(history, val)
+            lines[0].set_data(steps, np.asarray(getattr(history, per_step), dtype=float))
+            lines[1].set_data(ends[:len(train_values)], train_values)
+            lines[2].set_data(ends[:len(val_values)], val_values)
+        self.title.set_text(title)
+        self.div_line.set_visible(history.diverged_at is not None)
+        if history.diverged_at is not None:
+            self.div_line.set_xdata([history.diverged_at, history.diverged_at])
+        self.div_text.set_visible(message is not None)
+        self.div_text.set_text(message or "")
+        self._set_limits(history)
+        if self.boundary:
+            self.regions.set_data(_classes(model, self.grid).reshape(self.grid_shape))
+
+    def _set_limits(self, history) -> None:
+        """x: the planned steps, doubled as often as a live run needs; y: 1.05× the first loss, or 2.1× it when the
+        loss rose above that."""
+        xmax = self.total_steps
+        while xmax < history.steps:
+            xmax *= 2
+        losses = np.asarray(history.step_loss, dtype=float)
+        ymax = 1.0
+        if len(losses) and np.isfinite(losses[0]) and losses[0] > 0:
+            top = np.max(np.where(np.isfinite(losses), losses, 0))
+            ymax = (1.05 if top <= 1.05 * losses[0] else 2.1) * losses[0]
+        self.axes[0].set(xlim=(0, xmax), ylim=(0, ymax))
+        if self.accuracy:
+            self.axes[1].set_xlim(0, xmax)
+
+    def png(self) -> bytes:
+        return self.blitter.png()
+
+
+def _classes(model, points: np.ndarray) -> np.ndarray:
+    """The class the model predicts at each point: argmax of (M, C) logits, or logit > 0 for (M,)/(M, 1)."""
+    from .train import predict  # eval mode, batched
+
+    out = predict(model, points)
+    return out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(int)
+
+
+def _decade_limits(values, floor: float = 1e-12) -> tuple[float, float]:
+    """Log-axis limits at whole powers of ten around ``values``: they change only when a value crosses a decade."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > floor)]
+    if not len(values):
+        return floor, 1.0
+    return 10.0 ** np.floor(np.log10(values.min())), 10.0 ** np.ceil(np.log10(values.max()))
+
+
+class DepthFigure:
+    """The depth explorer's figure, updated in place: ‖∂L/∂W‖ per layer at initialisation (log scale) and the
+    training loss per step, one line per model family (e.g. "plain", "residual")."""
+
+    def __init__(self, labels, max_layers: int, total_steps: int, max_loss: float):
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(9, 3.4))
+        self.ax_grad, self.ax_loss = self.figure.subplots(1, 2)
+        self.grad_lines = {k: self.ax_grad.semilogy([], [], "o-", ms=3, color=f"C{i}", label=k)[0]
+                           for i, k in enumerate(labels)}
+        self.loss_lines = {k: self.ax_loss.plot([], [], color=f"C{i}", alpha=0.8, lw=1, label=k)[0]
+                           for i, k in enumerate(labels)}
+        self.ax_grad.set(xlabel="layer (input side → output side)", ylabel="‖∂L/∂W‖ at initialisation",
+                         title="gradient size per layer", xlim=(0.5, max_layers + 0.5))
+        self.ax_loss.set(xlabel="step", ylabel="training loss", xlim=(0, total_steps), ylim=(0, 1.05 * max_loss))
+        self.title = self.ax_loss.set_title(" ")
+        for ax in (self.ax_grad, self.ax_loss):
+            ax.legend(fontsize="small", loc="upper left" if ax is self.ax_grad else "upper right")
+        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
+        self.blitter = Blitter(self.figure, [*self.grad_lines.values(), *self.loss_lines.values(), self.title])
+
+    def update(self, depth: int, norms: dict, histories: dict) -> None:
+        """norms: {label: (layers,) gradient norms}; histories: {label: History} of the training runs."""
+        for label, values in norms.items():
+            self.grad_lines[label].set_data(np.arange(1, len(values) + 1), values)
+            h = histories[label]
+            self.loss_lines[label].set_data(np.arange(1, h.steps + 1), h.step_loss)
+            self.loss_lines[label].set_label(label + (f" (diverged at step {h.diverged_at})" if h.diverged_at else ""))
+        self.ax_grad.set_ylim(*_decade_limits(np.concatenate([np.ravel(v) for v in norms.values()])))
+        self.title.set_text(f"training, depth {depth}")
+
+    def png(self) -> bytes:
+        return self.blitter.png()
+
+
+class ConvFigure:
+    """The convolution explorer's figure: the zero-padded input with the first two filter windows, and the
+    feature map, titled with the output-size formula ⌊(H + 2P − K)/S⌋ + 1. ``update`` moves everything in place."""
+
+    def __init__(self, image):
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Rectangle
+
+        self.image = np.asarray(image, dtype=np.float64)
+        self.figure = Figure(figsize=(8, 3.8))
+        self.ax_in, self.ax_out = self.figure.subplots(1, 2)
+        self.im_in = self.ax_in.imshow(self.image, cmap="gray", interpolation="nearest")
+        self.border = self.ax_in.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="C2", lw=1.5, ls=":"))
+        self.windows = [self.ax_in.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=c, lw=2)) for c in ("C1", "C0")]
+        self.im_out = self.ax_out.imshow(np.zeros((1, 1)), cmap="RdBu_r", interpolation="nearest")
+        self.title_in, self.title_out = self.ax_in.set_title(" "), self.ax_out.set_title(" \n ")
+        self.message = self.ax_out.text(0.5, 0.5, "", ha="center", va="center", transform=self.ax_out.transAxes,
+                                        color="C3")
+        for a in (self.ax_in, self.ax_out):
+            a.set_xticks([])
+            a.set_yticks([])
+        self.figure.subplots_adjust(left=0.03, right=0.97, bottom=0.04, top=0.84, wspace=0.15)
+        self.blitter = Blitter(self.figure, [self.im_in, self.border, *self.windows, self.im_out, self.title_in,
+                                             self.title_out, self.message])
+
+    def update(self, kernel_size: int, stride: int, padding: int, out) -> None:
+        """``out``: the feature map (Ho, Wo) for these settings, or None if the kernel does not fit."""
+        h, w = self.image.shape
+        padded = np.pad(self.image, padding)
+        self.im_in.set_data(padded)
+        self.im_in.set_extent((-0.5, w + 2 * padding - 0.5, h + 2 * padding - 0.5, -0.5))
+        self.ax_in.set(xlim=(-0.5, w + 2 * padding - 0.5), ylim=(h + 2 * padding - 0.5, -0.5))
+        self.border.set(xy=(padding - 0.5, padding - 0.5), width=w, height=h, visible=padding > 0)
+        self.title_in.set_text(f"input {h}×{w}, padding P={padding}")
+        fits = out is not None
+        for i, window in enumerate(self.windows):  # the first window and the one a stride to its right
+            x0 = i * stride if i * stride + kernel_size <= w + 2 * padding else 0
+            window.set(xy=(x0 - 0.5, -0.5), width=kernel_size, height=kernel_size, visible=fits)
+        self.im_out.set_visible(fits)
+        self.message.set_text("" if fits else f"kernel {kernel_size}×{kernel_size} does not fit\nin the padded input")
+        if not fits:
+            self.title_out.set_text(" \n ")
+            return
+        ho, wo = out.shape
+        vmax = max(float(np.abs(out).max()), 1e-12)
+        self.im_out.set_data(out)
+        self.im_out.set_clim(-vmax, vmax)
+        self.im_out.set_extent((-0.5, wo - 0.5, ho - 0.5, -0.5))
+        self.ax_out.set(xlim=(-0.5, wo - 0.5), ylim=(ho - 0.5, -0.5))
+        self.title_out.set_text(f"feature map {ho}×{wo}\n⌊({h} + 2·{padding} − {kernel_size})/{stride}⌋ + 1 = {ho}")
+
+    def png(self) -> bytes:
+        return self.blitter.png()
+
+
+class PolynomialFigure:
+    """The polynomial-degree explorer's figure: the training and validation points with the fitted curve, and the
+    training and validation errors of every degree (log scale) with a marker at the chosen one and at the best
+    on validation. ``update(degree, curve)`` moves the curve and the marker."""
+
+    def __init__(self, x_train, y_train, x_val, y_val, train_err, val_err, grid):
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(9, 3.4))
+        ax_fit, ax_err = self.figure.subplots(1, 2)
+        ax_fit.plot(np.ravel(x_train), np.ravel(y_train), "o", color="C0", ms=4, label="training")
+        ax_fit.plot(np.ravel(x_val), np.ravel(y_val), "s", color="C1", ms=4, label="validation")
+        self.curve, = ax_fit.plot(grid, np.zeros_like(grid), color="k", lw=1.5, label="degree ?")
+        all_y = np.concatenate([np.ravel(y_train), np.ravel(y_val)])
+        margin = 0.5 * (all_y.max() - all_y.min())
+        ax_fit.set_ylim(all_y.min() - margin, all_y.max() + margin)  # a wild high-degree fit leaves the frame
+        self.legend = ax_fit.legend(fontsize="small")
+        ax_fit.set_title("the fitted model f(x; w*)")
+        degrees = np.arange(len(train_err))
+        ax_err.semilogy(degrees, train_err, "o-", color="C0", ms=4, label="training MSE")
+        ax_err.semilogy(degrees, val_err, "s-", color="C1", ms=4, label="validation MSE")
+        self.marker = ax_err.axvline(0, color="k", lw=1)
+        best = int(np.argmin(val_err))
+        ax_err.axvline(best, color="C1", lw=1, ls="--", label=f"best on validation: {best}")
+        ax_err.yaxis.set_minor_formatter(plt.NullFormatter())  # labels on minor log ticks cost a lot of drawing
+        ax_err.set_xlabel("degree (a hyper-parameter)")
+        ax_err.legend(fontsize="small")
+        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
+        self.blitter = Blitter(self.figure, [self.curve, self.marker, self.legend])
+
+    def update(self, degree: int, curve) -> None:
+        self.curve.set_ydata(curve)
+        self.curve.set_label(f"degree {degree}")
+        self.legend.get_texts()[2].set_text(f"degree {degree}")
+        self.marker.set_xdata([degree, degree])
+
+    def png(self) -> bytes:
+        return self.blitter.png()

@@ -21,16 +21,18 @@ from .functional import as_rng, check_float, check_int
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .nn import Module
 
-__all__ = ["TrainingDiverged", "History", "minibatches", "accuracy", "train_step", "fit", "evaluate", "predict"]
+__all__ = ["TrainingDiverged", "History", "minibatches", "accuracy", "train_step", "fit", "evaluate", "predict",
+           "layer_grad_norms"]
 
 
 class TrainingDiverged(RuntimeError):
     """Raised when the loss or the gradients become NaN or infinite (or the loss explodes) during ``fit``."""
 
-    def __init__(self, step: int, loss: float, lr: float, history: History | None = None):
+    def __init__(self, step: int, loss: float, lr: float, history: History | None = None, reason: str | None = None):
         self.step, self.loss, self.lr, self.history = step, loss, lr, history
+        self.reason = reason or f"the loss is {loss}"  # what the guard saw, e.g. "a gradient is not finite"
         super().__init__(
-            f"training diverged at step {step}: loss = {loss}, learning rate = {lr:g}; "
+            f"training diverged at step {step}: {self.reason}, at learning rate = {lr:g}; "
             f"try a lower learning rate (e.g. {lr / 10:g})"
         )
 
@@ -162,6 +164,21 @@ def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, 
     return loss
 
 
+def layer_grad_norms(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """‖∂L/∂W‖ of every weight matrix/filter (first layer first) after one forward and backward on (X, y).
+
+    Shows vanishing gradients: in a deep plain network the early layers' norms are orders of magnitude
+    smaller than the last layers'. Clears the gradients before and after.
+    """
+    model.zero_grad()
+    loss_fn(model(X), y)
+    model.backward(loss_fn.backward())
+    named = [(name, p) for name, p in model.named_parameters() if p.value.ndim >= 2]
+    norms = np.array([float(np.linalg.norm(p.grad)) for _, p in named])
+    model.zero_grad()
+    return [name for name, _ in named], norms
+
+
 # -- the pieces of fit ---------------------------------------------------------------------------------------------
 def _progress_bar(total: int, enabled: bool):
     if not enabled:
@@ -181,18 +198,21 @@ class _DivergenceGuard:
         self.limit = math.inf
         self.start = time.perf_counter()
 
-    def diverged(self, step: int, loss: float) -> TrainingDiverged:
+    def diverged(self, step: int, loss: float, reason: str) -> TrainingDiverged:
         self.history.diverged_at = step
         self.history.seconds = time.perf_counter() - self.start
-        return TrainingDiverged(step, loss, self.optimizer.lr, self.history)
+        return TrainingDiverged(step, loss, self.optimizer.lr, self.history, reason)
 
     def before_update(self, step: int, loss: float) -> None:
         if step == 1 and self.factor is not None and math.isfinite(loss):
             self.limit = self.factor * max(loss, 1.0)
+        if not math.isfinite(loss):
+            raise self.diverged(step, loss, f"the loss is {loss}")
+        if loss > self.limit:
+            raise self.diverged(step, loss, f"the loss {loss:.3g} exploded (> {self.factor:g} × max(first loss, 1))")
         # The sum of a gradient is NaN/inf if any entry is: one cheap reduction per tensor.
-        grads_finite = all(math.isfinite(float(p.grad.sum())) for p in self.params)
-        if loss > self.limit or not math.isfinite(loss) or not grads_finite:
-            raise self.diverged(step, loss)
+        if not all(math.isfinite(float(p.grad.sum())) for p in self.params):
+            raise self.diverged(step, loss, "a gradient is not finite")
         for p, saved in zip(self.params, self.backup):
             np.copyto(saved, p.value)
 
@@ -200,7 +220,19 @@ class _DivergenceGuard:
         if not all(math.isfinite(float(p.value.sum())) for p in self.params):
             for p, saved in zip(self.params, self.backup):  # the update overflowed: undo it
                 np.copyto(p.value, saved)
-            raise self.diverged(step, loss)
+            raise self.diverged(step, loss, "the update overflowed")
+
+    def train_step(self, model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, step: int):
+        """``train_step`` with the checks around the update; returns (loss, the model's output)."""
+        outputs = []
+
+        def before_step(loss, out):
+            self.before_update(step, loss)
+            outputs.append(out)
+
+        loss = train_step(model, loss_fn, optimizer, xb, yb, before_step)
+        self.after_update(step, loss)
+        return loss, outputs[0]
 
 
 @dataclass
@@ -228,15 +260,8 @@ def _train_epoch(run: _Run, batches) -> tuple[float, float, int]:
     history = run.history
     for xb, yb in batches:
         step = history.steps + 1
-        outputs = []
-
-        def before_step(loss, out, step=step, outputs=outputs):
-            run.guard.before_update(step, loss)
-            outputs.append(out)
-
-        loss = train_step(run.model, run.loss_fn, run.optimizer, xb, yb, before_step)
-        run.guard.after_update(step, loss)
-        acc = accuracy(outputs[0], yb) if run.use_accuracy else float("nan")
+        loss, out = run.guard.train_step(run.model, run.loss_fn, run.optimizer, xb, yb, step)
+        acc = accuracy(out, yb) if run.use_accuracy else float("nan")
         history.step_loss.append(loss)
         history.step_acc.append(acc)
         history.lr.append(run.optimizer.lr)
@@ -336,14 +361,15 @@ def _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, di
         check_float("fit", "divergence_factor", divergence_factor, low=1.0, low_open=True)
 
 
-def _use_accuracy(metrics, loss_fn: Loss) -> bool:
-    """metrics=("accuracy",) or (): explicit. None (for now): accuracy for classification losses. Chapters pass
-    metrics explicitly; None will go away."""
-    if metrics is None:
-        return isinstance(loss_fn, (CrossEntropyLoss, BCEWithLogitsLoss))
+def use_accuracy(metrics, owner: str = "fit") -> bool:
+    """Whether ``metrics`` (a tuple of names from METRICS, e.g. ("accuracy",) or ()) asks for the accuracy.
+
+    Chosen by the caller, never guessed from the loss: a loss of your own gets an accuracy if you ask for one.
+    """
     metrics = (metrics,) if isinstance(metrics, str) else metrics
     if not isinstance(metrics, (tuple, list)) or any(m not in METRICS for m in metrics):
-        raise ValueError(f"fit: metrics must be a tuple of names from {METRICS}, got {metrics!r}")
+        raise ValueError(f"{owner}: metrics must be a tuple of names from {METRICS}, e.g. ('accuracy',) or (), "
+                         f"got {metrics!r}")
     return "accuracy" in metrics
 
 
@@ -351,13 +377,12 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
         batch_size: int = 64, val_data: tuple[np.ndarray, np.ndarray] | None = None, rng=None, scheduler=None,
         progress: bool = True, callback: Callable[[History], None] | None = None,
         callback_every: int | None = None, max_steps: int | None = None,
-        divergence_factor: float | None = 1e4, metrics: tuple[str, ...] | None = None) -> History:
+        divergence_factor: float | None = 1e4, metrics: tuple[str, ...] = ()) -> History:
     """Train ``model`` by mini-batch gradient descent (``train_step`` on every batch) and return its ``History``.
 
     ``scheduler.step()`` runs once per epoch. ``callback(history)`` runs every ``callback_every`` steps
     (default: at the end of each epoch), e.g. to redraw a live plot. ``max_steps`` stops early.
-    ``metrics=("accuracy",)`` also records accuracies; ``None`` (the default for now) records them for
-    classification losses (chapters pass metrics explicitly; None will go away).
+    ``metrics=("accuracy",)`` also records the accuracy of every step and epoch (default: the loss only).
     Raises ``TrainingDiverged`` (with ``.history`` attached) on a NaN/inf loss or gradient, or when the
     loss exceeds ``divergence_factor`` × max(first loss, 1) (``None`` turns that test off).
     """
@@ -367,7 +392,7 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor)
     rng, history = as_rng(rng), History()
     run = _Run(model, loss_fn, optimizer, history, _DivergenceGuard(model.parameters(), optimizer, history,
-               divergence_factor), _use_accuracy(metrics, loss_fn), None, callback, callback_every, max_steps)
+               divergence_factor), use_accuracy(metrics), None, callback, callback_every, max_steps)
     steps = math.ceil(len(X) / batch_size) * epochs
     run.bar = _progress_bar(steps if max_steps is None else min(max_steps, steps), progress)
     model.train()

@@ -7,16 +7,11 @@ from pathlib import Path
 import littlebook
 
 LIMIT = 50
-# widgets.py and plot.py were being rewritten by other engineers when this test was added (widgets.lr_explorer
-# was 121 lines in their working copy); the lead removes them from this set once those files are settled.
-NOT_YET_CHECKED = {"widgets.py", "plot.py"}
 
 
 def long_functions(limit=LIMIT):
     found = []
     for path in sorted(Path(littlebook.__file__).parent.glob("*.py")):
-        if path.name in NOT_YET_CHECKED:
-            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1
@@ -27,3 +22,7 @@ def long_functions(limit=LIMIT):
 
 def test_no_function_is_longer_than_50_lines():
     assert long_functions() == []
+
+
+def test_the_check_itself_finds_long_functions():
+    assert any("fit" in found for found in long_functions(limit=10))  # fit is longer than 10 lines
