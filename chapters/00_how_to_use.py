@@ -49,7 +49,7 @@ if importlib.util.find_spec("littlebook") is None:
         output.enable_custom_widget_manager()
 
 # %%
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # noqa: F401 (sets up how figures are shown in the notebook)
 import numpy as np
 
 import littlebook as lb
@@ -65,11 +65,14 @@ print(f"littlebook {lb.__version__}")  # numpy's version is yours: the book is c
 # $w \leftarrow w - \eta\,\nabla L(w)$ with learning rate $\eta = 0.1$, the loss being measured on a *minibatch*
 # of 64 images at a time (`CrossEntropyLoss` is the usual loss for classification, chapter 3).
 # `fit` shows a progress bar (a widget in JupyterLab, text in a terminal); `progress=False` turns it off.
+# It records the loss of every step and epoch, and, because we ask for it with `metrics=("accuracy",)`, the
+# accuracy too.
 
 # %% tags=["nbval-ignore-output"]
 X, y = lb.load_digits()
 model = lb.Sequential(lb.Linear(64, 32, rng=0), lb.ReLU(), lb.Linear(32, 10, rng=1))
-history = lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.1), (X, y), epochs=10, rng=0)
+history = lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.1), (X, y), epochs=10, rng=0,
+                 metrics=("accuracy",))
 
 # %% [markdown]
 # A cell whose output changes from run to run (a progress bar, a timing, a slider) is followed by a cell
@@ -99,9 +102,10 @@ assert len(history.train_acc) == 10 and 0.9 < history.train_acc[-1] < 0.98
 # The buttons next to the slider (▶, Step, Reset) train it *live*; they are explained after the next section.
 
 # %% tags=["nbval-ignore-output"]
-from littlebook.widgets import lr_explorer, train_curve
+from littlebook.widgets import lr_explorer
 
 X2, y2 = lb.data.moons(300, noise=0.15, rng=0)
+loss_fn = lb.CrossEntropyLoss()
 
 
 def make_model():
@@ -109,7 +113,7 @@ def make_model():
                          lb.Linear(32, 2, rng=1))
 
 
-lr_explorer(make_model, (X2, y2), lr=0.1, lrs=(1e-3, 100), epochs=20)
+lr_explorer(make_model, loss_fn, (X2, y2), lr=0.1, lrs=(1e-3, 100), epochs=20, metrics=("accuracy",))
 
 # %% [markdown]
 # ## When the learning rate is too high
@@ -124,7 +128,8 @@ lr_explorer(make_model, (X2, y2), lr=0.1, lrs=(1e-3, 100), epochs=20)
 # points at η = 10 and counts how many diverge.
 
 # %%
-runs = {lr: train_curve(make_model, (X2, y2), lr, epochs=20) for lr in (0.01, 1.0, 3.0, 10.0)}
+runs = {lr: lb.train_curve(make_model, loss_fn, (X2, y2), lr, epochs=20, metrics=("accuracy",))
+        for lr in (0.01, 1.0, 3.0, 10.0)}
 for lr, h in runs.items():
     if h.diverged_at is None:
         print(f"lr = {lr:<5g} final loss ≈{h.train_loss[-1]:.2f}, accuracy ≈{h.train_acc[-1]:.2f}")
@@ -141,7 +146,7 @@ def make_model_seeded(seed):
                                  lb.Linear(32, 2, rng=seed + 1))
 
 
-others = [train_curve(make_model_seeded(s), (X2, y2), 10.0, epochs=20, rng=s) for s in range(1, 7)]
+others = [lb.train_curve(make_model_seeded(s), loss_fn, (X2, y2), 10.0, epochs=20, rng=s) for s in range(1, 7)]
 n_diverged = sum(h.diverged_at is not None for h in others)
 print(f"lr = 10 from 6 other starting points: ≈{n_diverged} diverged, the others end with a loss ≈"
       f"{min([h.train_loss[-1] for h in others if h.diverged_at is None] or [np.inf]):.1f} or more")
@@ -149,7 +154,7 @@ assert n_diverged >= 4  # seeds 1-6: 5 diverge (at steps 3-4); seed 1 ends with 
 
 model = make_model()
 try:
-    lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=10.0), (X2, y2), epochs=20, batch_size=32,
+    lb.fit(model, loss_fn, lb.SGD(model.parameters(), lr=10.0), (X2, y2), epochs=20, batch_size=32, rng=0,
            progress=False)
 except lb.TrainingDiverged as err:
     print(f"TrainingDiverged at step ≈{err.step}: try a lower learning rate (e.g. {err.lr / 10:g})")
@@ -163,15 +168,12 @@ assert diverged_loss > 1e4  # the loss at that step crossed fit's limit, 10⁴ �
 # loss is not drawn: the run stops before recording it).
 
 # %%
-from littlebook.widgets import lr_figure
-
-fig, h = lr_figure(make_model, (X2, y2), 10.0, epochs=20)
-ax = fig.axes[0]
-ax.set_yscale("log")
-ax.set_ylim(0.1 * min(h.step_loss), 10 * max(h.step_loss))
-fig.axes[-1].set_xlabel("$x_1$")
-fig.axes[-1].set_ylabel("$x_2$")
-plt.show()
+model, h = lb.runs.train_fresh(make_model, loss_fn, (X2, y2), 10.0, epochs=20, metrics=("accuracy",))
+view = lb.plot.TrainingFigure(X2, y2, total_steps=h.steps, accuracy=True)  # the explorer's figure
+view.update(h, model, "learning rate 10", f"diverged at step {h.diverged_at}")
+view.axes[0].set_yscale("log")
+view.axes[0].set_ylim(0.1 * min(h.step_loss), 10 * max(h.step_loss))
+display(view)
 assert max(h.step_loss) > 1000 * h.step_loss[0]  # the explosion the log axis shows: 0.61 → 2,697 at step 3 here
 
 # %% [markdown]
@@ -188,13 +190,12 @@ assert max(h.step_loss) > 1000 * h.step_loss[0]  # the explosion the log axis sh
 # 4. **Reset** goes back to step 0 — the same starting weights, the same order of mini-batches — and to the
 #    slider's full run.
 #
-# The explorer runs a `LiveTrainer` (in `littlebook/widgets.py`); the cell below drives one without buttons and
+# The explorer runs a `LiveTrainer` (in `littlebook/runs.py`: `fit`'s own guarded step, a few steps at a time);
+# the cell below drives one without buttons and
 # checks what the steps above promise. The numbers vary a little with the starting weights (seeds 0-4 were tried).
 
 # %%
-from littlebook.widgets import LiveTrainer
-
-live = LiveTrainer(make_model, (X2, y2), lr=0.1)
+live = lb.LiveTrainer(make_model, loss_fn, (X2, y2), lr=0.1)
 live.step(50)
 start = live.recent_loss()  # mean loss of the last 10 mini-batches
 live.step(50)
@@ -228,8 +229,8 @@ assert live.steps == 0 and same
 from littlebook.widgets import live_loss_plot
 
 model = make_model()
-history = lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.3), (X2, y2), epochs=20,
-                 batch_size=32, callback=live_loss_plot(metrics=("loss", "accuracy")), callback_every=20)
+history = lb.fit(model, loss_fn, lb.SGD(model.parameters(), lr=0.3), (X2, y2), epochs=20, batch_size=32,
+                 metrics=("accuracy",), callback=live_loss_plot(metrics=("loss", "accuracy")), callback_every=20)
 
 # %% [markdown]
 # ## Where the code lives
@@ -239,9 +240,11 @@ history = lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.3
 # | `lb.Linear`, `lb.ReLU`, `lb.Sequential`, … | `littlebook/nn.py` (also `conv.py`, `norm.py`) |
 # | `lb.CrossEntropyLoss`, `lb.MSELoss`, … | `littlebook/losses.py` |
 # | `lb.SGD` (and the optimizers of chapter 3) | `littlebook/optim.py` |
-# | `lb.fit`, `lb.TrainingDiverged` | `littlebook/train.py` |
+# | `lb.fit`, `lb.train_step`, `lb.TrainingDiverged` | `littlebook/train.py` |
+# | `lb.train_curve`, `lb.LiveTrainer` (the runs behind the explorers) | `littlebook/runs.py` |
 # | data sets | `littlebook/data.py` |
-# | plots and sliders | `littlebook/plot.py`, `littlebook/widgets.py` |
+# | figures | `littlebook/plot.py` |
+# | sliders and buttons, wired to the above | `littlebook/widgets.py` |
 #
 # Every file is short enough to read in one sitting. In JupyterLab, `lb.ReLU??` shows a class's source;
 # here is the whole of ReLU — its forward pass and its backward pass:
@@ -270,7 +273,8 @@ answer = 1.0
 # %%
 import littlebook.exercises as ex
 
-final_loss = {lr: train_curve(make_model, (X2, y2), lr, epochs=20).train_loss[-1] for lr in (0.1, 0.32, 1.0, 3.2)}
+final_loss = {lr: lb.train_curve(make_model, loss_fn, (X2, y2), lr, epochs=20).train_loss[-1]
+              for lr in (0.1, 0.32, 1.0, 3.2)}
 # starting weights 0-3 all give the same winner, by a factor > 2 over the runner-up
 ex.check_value("0.1", answer, min(final_loss, key=final_loss.get),
                hint="set the slider to each of the four values and read the final loss printed above the figure")

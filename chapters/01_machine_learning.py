@@ -53,7 +53,8 @@ import numpy as np
 import littlebook as lb
 from littlebook.density import GaussianMixture
 from littlebook.plot import decision_boundary
-from littlebook.widgets import polynomial_errors, polynomial_explorer
+from littlebook.regression import polynomial_errors
+from littlebook.widgets import polynomial_explorer
 
 mse = lb.MSELoss()  # the loss of this chapter's regressions (§1.3); a Loss object is a function with a backward
 
@@ -385,7 +386,7 @@ plt.show()
 # shows three settings).
 
 # %% tags=["nbval-ignore-output"]
-polynomial_explorer(x_train, y_train, degree=3, degrees=(1, 11), x_val=x_val, y_val=y_val)
+polynomial_explorer(x_train, y_train, x_val, y_val, degree=3, degrees=(1, 11))
 
 # %%
 def draw_polynomial(degree, ax):
@@ -522,7 +523,7 @@ X, y = lb.data.moons(n=400, noise=0.2, rng=0)
 X_tr, X_te, y_tr, y_te = lb.train_test_split(X, y, test_size=0.25, rng=0)
 clf = lb.Sequential(lb.Linear(2, 32, rng=0), lb.ReLU(), lb.Linear(32, 32, rng=1), lb.ReLU(), lb.Linear(32, 2, rng=2))
 history = lb.fit(clf, lb.CrossEntropyLoss(), lb.SGD(clf.parameters(), lr=0.1), (X_tr, y_tr), epochs=60,
-                 batch_size=32, progress=False, rng=0)
+                 batch_size=32, progress=False, rng=0, metrics=("accuracy",))
 test_acc = lb.accuracy(lb.predict(clf, X_te), y_te)
 print(f"training accuracy ≈{history.train_acc[-1]:.2f}, accuracy on {len(y_te)} held-out points ≈{test_acc:.2f}")
 assert history.train_acc[-1] > 0.9 and test_acc > 0.9  # seeds 0-3: training 0.96-0.97, held-out 0.98-0.99

@@ -431,6 +431,9 @@ class Blitter:
         Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
+    def _repr_png_(self) -> bytes:  # Jupyter shows a Blitter (or a figure class holding one) as this PNG
+        return self.png()
+
     def static(self):
         """The figure with every artist drawn normally, e.g. to show it as a static figure in a chapter."""
         for artist in self.artists:
@@ -537,6 +540,8 @@ class TrainingFigure:
     def png(self) -> bytes:
         return self.blitter.png()
 
+    _repr_png_ = png  # shown as its PNG in a notebook
+
 
 def _classes(model, points: np.ndarray) -> np.ndarray:
     """The class the model predicts at each point: argmax of (M, C) logits, or logit > 0 for (M,)/(M, 1)."""
@@ -589,6 +594,8 @@ class DepthFigure:
 
     def png(self) -> bytes:
         return self.blitter.png()
+
+    _repr_png_ = png  # shown as its PNG in a notebook
 
 
 class ConvFigure:
@@ -645,6 +652,8 @@ class ConvFigure:
     def png(self) -> bytes:
         return self.blitter.png()
 
+    _repr_png_ = png  # shown as its PNG in a notebook
+
 
 class PolynomialFigure:
     """The polynomial-degree explorer's figure: the training and validation points with the fitted curve, and the
@@ -684,3 +693,5 @@ class PolynomialFigure:
 
     def png(self) -> bytes:
         return self.blitter.png()
+
+    _repr_png_ = png  # shown as its PNG in a notebook
