@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 
@@ -39,7 +40,11 @@ def load_before(path: Path):
 def mlp_step(lib, optimizer="sgd", input_grad=False):
     model = lib.Sequential(lib.Linear(784, 256, rng=1), lib.ReLU(), lib.Linear(256, 256, rng=2), lib.ReLU(),
                            lib.Linear(256, 10, rng=3))
-    model.needs_input_grad = input_grad  # ignored by versions without the flag
+    # This littlebook skips the data's gradient by an argument, backward(g, input_grad=False); versions before
+    # it by a flag on the model (needs_input_grad), and the oldest not at all. Each gets what it understands.
+    explicit = "input_grad" in inspect.signature(model.backward).parameters
+    if not explicit:
+        model.needs_input_grad = input_grad
     loss_fn = lib.CrossEntropyLoss()
     opt = lib.SGD(model.parameters(), lr=0.01) if optimizer == "sgd" else lib.Adam(model.parameters(), lr=1e-4)
 
@@ -47,7 +52,10 @@ def mlp_step(lib, optimizer="sgd", input_grad=False):
         out = model(X)
         loss_fn(out, Y)
         opt.zero_grad()
-        model.backward(loss_fn.backward())
+        if explicit:
+            model.backward(loss_fn.backward(), input_grad=input_grad)
+        else:
+            model.backward(loss_fn.backward())
         opt.step()
 
     return step, opt
@@ -72,10 +80,9 @@ def adam_step(lib):
 
 def linear_backward(input_grad: bool):
     layer = after.Linear(784, 256, rng=0)
-    layer.needs_input_grad = input_grad
     layer(X)
     g = rng.standard_normal((256, 256), dtype=np.float32)
-    return lambda: layer.backward(g)
+    return lambda: layer.backward(g, input_grad=input_grad)
 
 
 def main(argv=None) -> None:
