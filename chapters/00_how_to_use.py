@@ -168,8 +168,10 @@ assert diverged_loss > 1e4  # the loss at that step crossed fit's limit, 10‚Å¥ √
 # loss is not drawn: the run stops before recording it).
 
 # %%
+from littlebook.plot import TrainingFigure
+
 model, h = lb.runs.train_fresh(make_model, loss_fn, (X2, y2), 10.0, epochs=20, metrics=("accuracy",))
-view = lb.plot.TrainingFigure(X2, y2, total_steps=h.steps, accuracy=True)  # the explorer's figure
+view = TrainingFigure(X2, y2, total_steps=h.steps, accuracy=True)  # the explorer's own figure
 view.update(h, model, "learning rate 10", f"diverged at step {h.diverged_at}")
 view.axes[0].set_yscale("log")
 view.axes[0].set_ylim(0.1 * min(h.step_loss), 10 * max(h.step_loss))
