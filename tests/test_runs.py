@@ -131,3 +131,20 @@ def test_live_trainer_divergence_stops_the_run_with_its_step(moons):
     assert t2.diverged_at == h.diverged_at  # the same test as fit's
 
 
+
+
+def test_live_trainer_records_accuracy_only_when_asked_and_says_why_it_stopped(moons):
+    plain = lb.LiveTrainer(small_mlp, CE(), moons, lr=0.3, batch_size=16)
+    counted = lb.LiveTrainer(small_mlp, CE(), moons, lr=0.3, batch_size=16, metrics=("accuracy",))
+    plain.step(20)
+    counted.step(20)
+    assert plain.history.train_acc == [] and len(counted.history.train_acc) == 2  # 8 batches per epoch
+    assert plain.history.step_loss == counted.history.step_loss
+    assert all(np.isnan(plain.history.step_acc)) and 0 <= min(counted.history.step_acc) <= 1
+    exploding = lb.LiveTrainer(small_mlp, CE(), moons, lr=1e4, batch_size=16)
+    exploding.step(100)
+    model = small_mlp()
+    with pytest.raises(lb.TrainingDiverged) as err:
+        lb.fit(model, CE(), lb.SGD(model.parameters(), lr=1e4), moons, epochs=5, batch_size=16, rng=0,
+               progress=False)
+    assert exploding.reason == err.value.reason and "exploded" in exploding.reason  # fit's own test, fit's words
