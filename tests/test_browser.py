@@ -49,7 +49,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 def _slider_chapters() -> list[str]:
     """Chapters whose source calls an explorer at the top level of a cell; chapter 0 last (the live test reuses it)."""
     names = [p.stem for p in sorted((REPO / "chapters").glob("[0-9][0-9]_*.py"))
-             if re.search(r"^(explore|\w+_explorer)\(", p.read_text(), re.M)]
+             if re.search(r"^(explore|explore_figure|\w+_explorer)\(", p.read_text(), re.M)]
     return sorted(names, key=lambda n: (n.startswith("00_"), n))
 
 
