@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
-from .functional import col2im, log_softmax, softmax
+from .functional import col2im, im2col, log_softmax, softmax
 
 __all__ = [
+    "conv2d_im2col", "conv2d_im2col_reference",
     "conv2d_forward", "conv2d_forward_reference",
     "conv2d_weight_grad", "conv2d_weight_grad_reference",
     "conv2d_input_grad", "conv2d_input_grad_reference",
@@ -28,6 +29,31 @@ __all__ = [
 
 
 # -- convolution ---------------------------------------------------------------------------------------------------
+def conv2d_im2col_reference(x: np.ndarray, kernel_size: int, stride: int, pad: tuple[int, int]) -> np.ndarray:
+    """The patch matrix (C·K·K, N·Ho·Wo) of ``functional.im2col``: the window view, rearranged in one copy."""
+    return im2col(x, kernel_size, stride, pad)
+
+
+def conv2d_im2col(x: np.ndarray, kernel_size: int, stride: int, pad: tuple[int, int]) -> np.ndarray:
+    """As the reference, copied one kernel offset (i, j) at a time: row block (c, i, j) of the patch matrix is
+    the (C, N, Ho, Wo) slab x_pad[:, :, i::S, j::S] of the channel-first padded input. Each of the K·K copies
+    moves whole image rows; the reference's single copy walks a 6-axis view in small steps (measured 1.3–2×
+    slower). The padded copy is made channel-first because the product Y = W_mat @ cols wants (C, N, ...)."""
+    n, c, h, w = x.shape
+    k, s, (lo, hi) = kernel_size, stride, pad
+    hp, wp = h + lo + hi, w + lo + hi
+    ho, wo = (hp - k) // s + 1, (wp - k) // s + 1
+    x_pad = x.transpose(1, 0, 2, 3)  # (C, N, H, W): a view; a copy only when padding is needed
+    if lo or hi:
+        x_pad = np.zeros((c, n, hp, wp), dtype=x.dtype)
+        x_pad[:, :, lo:lo + h, lo:lo + w] = x.transpose(1, 0, 2, 3)
+    cols = np.empty((c, k, k, n, ho, wo), dtype=x.dtype)
+    for i in range(k):  # K·K slab copies: no loop over pixels
+        for j in range(k):
+            cols[:, i, j] = x_pad[:, :, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s]
+    return cols.reshape(c * k * k, n * ho * wo)
+
+
 def conv2d_forward_reference(w_mat: np.ndarray, cols: np.ndarray, bias, out_shape: tuple) -> np.ndarray:
     """Y = W_mat @ cols + b, (C_out, N·Ho·Wo), rearranged to a contiguous (N, C_out, Ho, Wo)."""
     n, c_out, ho, wo = out_shape
@@ -182,23 +208,29 @@ def batchnorm_forward_reference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarr
 
 
 def _channel_sum(a3: np.ndarray) -> np.ndarray:
-    """Σ over axes 0 and 2 of (N, C, L): the long contiguous rows first (measured faster than axis=(0, 2))."""
-    return a3.sum(axis=2).sum(axis=0)
+    """Σ over axes 0 and 2 of (N, C, L): the long rows summed by a matrix-vector product with ones (BLAS: one
+    pass, both threads; measured 3× faster than ``a3.sum(axis=(0, 2))``), then the N partial sums."""
+    return (a3 @ np.ones(a3.shape[2], dtype=a3.dtype)).sum(axis=0)
+
+
+def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
+    """Σ a·b over axes 0 and 2 of (N, C, L) without the temporary a·b (one dot product per row)."""
+    dots = np.vecdot(a3, b3) if hasattr(np, "vecdot") else np.einsum("ncl,ncl->nc", a3, b3)  # vecdot: numpy ≥ 2
+    return dots.sum(axis=0)
 
 
 def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float):
     """As the reference, with fewer passes over the activations: x − μ is computed once and normalised in
-    place, the squares for σ² go into the buffer that then receives y, and the sums run over (N, C, L)."""
+    place, σ² is one dot product per row of x − μ (no temporary of squares), the sums run over (N, C, L)."""
     n, c = x.shape[:2]
     x3 = x.reshape(n, c, -1)
-    count = x3.shape[0] * x3.shape[2]
-    mean = _channel_sum(x3) / x.dtype.type(count)
+    count = x.dtype.type(x3.shape[0] * x3.shape[2])
+    mean = _channel_sum(x3) / count
     xhat = x3 - mean[:, None]
-    y = np.multiply(xhat, xhat)
-    var = _channel_sum(y) / x.dtype.type(count)
+    var = _channel_dot(xhat, xhat) / count
     inv_std = 1.0 / np.sqrt(var + eps)
     xhat *= inv_std[:, None]
-    np.multiply(xhat, gamma[:, None], out=y)
+    y = np.multiply(xhat, gamma[:, None])
     y += beta[:, None]
     return y.reshape(x.shape), xhat.reshape(x.shape), inv_std, mean, var
 
@@ -215,15 +247,14 @@ def batchnorm_backward_reference(grad_out: np.ndarray, xhat: np.ndarray, inv_std
 
 
 def batchnorm_backward(grad_out: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray):
-    """As the reference, with γ and the means folded into per-channel factors, so that ∂L/∂x takes three
-    passes through one scratch array: ∂L/∂x = (g − Σg/M − x̂ Σ(g x̂)/M) · γ/√(σ² + ε), M values per channel."""
+    """As the reference, with γ and the means folded into per-channel factors, so that ∂L/∂x takes four
+    passes through one array: ∂L/∂x = (g − (x̂ Σ(g x̂)/M + Σg/M)) · γ/√(σ² + ε), M values per channel."""
     n, c = xhat.shape[:2]
     g3, xhat3 = grad_out.reshape(n, c, -1), xhat.reshape(n, c, -1)
     count = xhat.dtype.type(g3.shape[0] * g3.shape[2])
-    scratch = np.multiply(g3, xhat3)
-    sum_gx, sum_g = _channel_sum(scratch), _channel_sum(g3)
-    np.multiply(xhat3, (sum_gx / count)[:, None], out=scratch)
-    np.subtract(g3, scratch, out=scratch)
-    scratch -= (sum_g / count)[:, None]
-    scratch *= (gamma * inv_std)[:, None]
-    return scratch.reshape(xhat.shape), sum_gx, sum_g
+    sum_gx, sum_g = _channel_dot(g3, xhat3), _channel_sum(g3)
+    grad_x = np.multiply(xhat3, (sum_gx / count)[:, None])
+    grad_x += (sum_g / count)[:, None]
+    np.subtract(g3, grad_x, out=grad_x)
+    grad_x *= (gamma * inv_std)[:, None]
+    return grad_x.reshape(xhat.shape), sum_gx, sum_g

@@ -30,6 +30,7 @@ def test_conv2d_kernels_equal_their_references(case):
     w_mat, bias = rng.standard_normal((c_out, c_in * k * k)), rng.standard_normal(c_out)
     ho, wo = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
     cols = im2col(x, k, stride, (pad, pad))
+    np.testing.assert_array_equal(kernels.conv2d_im2col(x, k, stride, (pad, pad)), cols)
     out_shape = (n, c_out, ho, wo)
     np.testing.assert_allclose(kernels.conv2d_forward(w_mat, cols, bias, out_shape),
                                kernels.conv2d_forward_reference(w_mat, cols, bias, out_shape), **TOL)
@@ -41,6 +42,17 @@ def test_conv2d_kernels_equal_their_references(case):
     ref = kernels.conv2d_input_grad_reference(w_mat, grad_out, x.shape, k, stride, (pad, pad))
     assert fast.shape == x.shape
     np.testing.assert_allclose(fast, ref, **TOL)
+
+
+@given(conv_case(), st.integers(0, 2), st.booleans())
+def test_im2col_by_slabs_equals_the_window_view_reference(case, pad_after, channel_first):
+    """Lopsided padding (padding="same", even kernels) and a channel-first input (what a conv layer outputs)."""
+    n, c_in, _, k, stride, pad, h, w, rng = case
+    x = rng.standard_normal((n, c_in, h, w))
+    if channel_first:  # the same values with memory order (C, N, H, W)
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(kernels.conv2d_im2col(x, k, stride, (pad, pad_after)),
+                                  kernels.conv2d_im2col_reference(x, k, stride, (pad, pad_after)))
 
 
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.booleans(), st.integers(0, 2**16))
