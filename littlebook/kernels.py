@@ -25,6 +25,11 @@ __all__ = [
     "adam_step_", "adam_step_reference",
     "batchnorm_forward", "batchnorm_forward_reference",
     "batchnorm_backward", "batchnorm_backward_reference",
+    "layernorm_forward", "layernorm_forward_reference",
+    "layernorm_backward", "layernorm_backward_reference",
+    "embedding_grad", "embedding_grad_reference",
+    "attention_weights", "attention_weights_reference",
+    "softmax_rows_backward", "softmax_rows_backward_reference",
 ]
 
 
@@ -258,3 +263,117 @@ def batchnorm_backward(grad_out: np.ndarray, xhat: np.ndarray, inv_std: np.ndarr
     np.subtract(g3, grad_x, out=grad_x)
     grad_x *= (gamma * inv_std)[:, None]
     return grad_x.reshape(xhat.shape), sum_gx, sum_g
+
+
+# -- layer normalisation over the last axis (attention and text models) --------------------------------------------
+def layernorm_forward_reference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float):
+    """x (M, D) → (y, x̂, 1/√(σ² + ε)) with μ, σ² per row (biased σ²), x̂ = (x − μ)/√(σ² + ε), y = γ x̂ + β;
+    γ, β (D,), the inverse standard deviations (M, 1)."""
+    mean, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mean) * inv_std
+    return xhat * gamma + beta, xhat, inv_std
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ_j a[..., j] b[..., j] for every row, without the temporary a·b."""
+    return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("...j,...j->...", a, b)  # vecdot: numpy ≥ 2
+
+
+def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float):
+    """As the reference. The rows are short (D = 16 to 64 features), and numpy's reductions along a short axis
+    pay per row: the row sums are a matrix-vector product with ones, σ² one dot product per row of x − μ, and
+    x − μ is normalised in place."""
+    d = x.dtype.type(x.shape[1])
+    mean = x @ np.ones(x.shape[1], dtype=x.dtype) / d
+    xhat = x - mean[:, None]
+    inv_std = (1.0 / np.sqrt(_row_dot(xhat, xhat) / d + eps))[:, None]
+    xhat *= inv_std
+    y = np.multiply(xhat, gamma)
+    y += beta
+    return y, xhat, inv_std
+
+
+def layernorm_backward_reference(grad_out: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray):
+    """(∂L/∂x, ∂L/∂γ, ∂L/∂β) for (M, D): with ĝ = γ g and means over each row,
+    ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ x̂)) / √(σ² + ε), ∂L/∂γ = Σ_m g x̂, ∂L/∂β = Σ_m g."""
+    grad_xhat = grad_out * gamma
+    mean_g = grad_xhat.mean(axis=1, keepdims=True)
+    mean_gx = (grad_xhat * xhat).mean(axis=1, keepdims=True)
+    grad_x = (grad_xhat - mean_g - xhat * mean_gx) * inv_std
+    return grad_x, (grad_out * xhat).sum(axis=0), grad_out.sum(axis=0)
+
+
+def layernorm_backward(grad_out: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray):
+    """As the reference, with every sum a matrix-vector product with ones or a row dot product, and ∂L/∂x built
+    in one scratch array: ∂L/∂x = (ĝ − (x̂ mean(ĝ x̂) + mean ĝ)) / √(σ² + ε)."""
+    d = xhat.dtype.type(xhat.shape[1])
+    grad_xhat = grad_out * gamma
+    mean_g = grad_xhat @ np.ones(xhat.shape[1], dtype=xhat.dtype) / d
+    grad_x = np.multiply(xhat, (_row_dot(grad_xhat, xhat) / d)[:, None])
+    grad_x += mean_g[:, None]
+    np.subtract(grad_xhat, grad_x, out=grad_x)
+    grad_x *= inv_std
+    ones = np.ones(len(xhat), dtype=xhat.dtype)
+    np.multiply(grad_out, xhat, out=grad_xhat)  # the scratch array, reused for g x̂
+    return grad_x, ones @ grad_xhat, ones @ grad_out
+
+
+# -- embedding look-ups: the backward scatter-add -------------------------------------------------------------------
+def embedding_grad_reference(ids: np.ndarray, grad_out: np.ndarray, num_embeddings: int) -> np.ndarray:
+    """∂L/∂W (num_embeddings, D) of y = W[ids]: row v is the sum of grad_out[m] over the m with ids[m] = v.
+    ids (M,) integers, grad_out (M, D). ``np.add.at`` adds every occurrence (``out[ids] += g`` would keep one)."""
+    out = np.zeros((num_embeddings, grad_out.shape[1]), dtype=grad_out.dtype)
+    np.add.at(out, ids, grad_out)
+    return out
+
+
+def embedding_grad(ids: np.ndarray, grad_out: np.ndarray, num_embeddings: int) -> np.ndarray:
+    """As the reference. For a few embeddings (V ≤ 64) as the product one_hot(ids)ᵀ g, (V, M) @ (M, D); for more,
+    as one ``np.bincount``: entry (v, j) of the result is flat bin v·D + j, and each g[m, j] is added into bin
+    ids[m]·D + j (sums in float64). Measured 3-7× faster than ``np.add.at`` at V = 25 and V = 385."""
+    if num_embeddings <= 64:
+        return (ids == np.arange(num_embeddings)[:, None]).astype(grad_out.dtype) @ grad_out
+    d = grad_out.shape[1]
+    bins = (ids[:, None] * d + np.arange(d)).reshape(-1)
+    sums = np.bincount(bins, weights=grad_out.reshape(-1), minlength=num_embeddings * d)
+    return sums.reshape(num_embeddings, d).astype(grad_out.dtype, copy=False)
+
+
+# -- attention: the weights A = softmax(Q Kᵀ / √d + M) and the backward of the softmax -----------------------------
+def attention_weights_reference(q: np.ndarray, k: np.ndarray, causal: bool) -> np.ndarray:
+    """A = softmax over the keys of S = Q Kᵀ / √d + M: q (..., Tq, d), k (..., Tk, d) → (..., Tq, Tk).
+    Causal: M = −∞ where key j comes after query i (the queries are the last Tq positions), else M = 0."""
+    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(q.shape[-1]))
+    if causal:
+        tq, tk = scores.shape[-2:]
+        scores = np.where(np.tril(np.ones((tk, tk), dtype=bool))[-tq:], scores, -np.inf)
+    return softmax(scores, axis=-1)
+
+
+def attention_weights(q: np.ndarray, k: np.ndarray, causal: bool) -> np.ndarray:
+    """As the reference, in the one (..., Tq, Tk) buffer of the scores: scaled, masked by adding M (0 or −∞),
+    shifted, exponentiated and normalised in place, the row sums as a matrix-vector product with ones. The
+    rows are short (T keys), and numpy's temporaries and its reductions along a short axis cost more than the
+    arithmetic (measured 2.5× faster for N = 64, H = 4, T = 32 in float32)."""
+    s = q @ k.swapaxes(-1, -2)
+    s *= 1 / math.sqrt(q.shape[-1])  # a Python float keeps float32 float32
+    if causal:
+        tq, tk = s.shape[-2:]
+        s += np.where(np.tril(np.ones((tk, tk), dtype=bool))[-tq:], 0.0, -np.inf).astype(s.dtype)
+    s -= s.max(axis=-1, keepdims=True)
+    np.exp(s, out=s)
+    s /= (s @ np.ones(s.shape[-1], dtype=s.dtype))[..., None]
+    return s
+
+
+def softmax_rows_backward_reference(a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+    """∂L/∂S for A = softmax(S) along the last axis: A ⊙ (∂A − rowsum(∂A ⊙ A))."""
+    return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+
+
+def softmax_rows_backward(a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+    """As the reference, with the row sums as row dot products (no temporary ∂A ⊙ A) and A ⊙ applied in place."""
+    out = grad_a - _row_dot(grad_a, a)[..., None]
+    out *= a
+    return out
