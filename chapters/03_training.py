@@ -57,7 +57,7 @@ import numpy as np
 import littlebook as lb
 from littlebook import plot as lbplot
 from littlebook.functional import log_softmax, logsumexp, sigmoid, softmax
-from littlebook.widgets import explore
+from littlebook.widgets import explore_figure
 
 np.set_printoptions(precision=4, suppress=True)
 
@@ -511,37 +511,30 @@ def descend(lr, steps=40, w0=W0):
 
 g1, g2 = np.meshgrid(np.linspace(-5, 5, 120), np.linspace(-4, 4, 100))
 grid_loss = 0.5 * np.einsum("...i,ij,...j->...", np.stack([g1, g2], -1), A, np.stack([g1, g2], -1))
+LOSS_YLIM = (1e-7, 1e6)  # one loss axis for every rate: the best reach 2e-6, the diverging 0.21 ends at 2e5
 
-def draw_descent(lr, ax_path=None, ax_loss=None, steps=40):
-    if ax_path is None:
-        _, (ax_path, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8))
-    path, losses = descend(lr, steps)
-    ax_path.contour(g1, g2, grid_loss, levels=np.geomspace(0.05, 80, 12), cmap="Greys", linewidths=0.7)
-    ax_path.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1, label=f"η = {lr:g}")
-    ax_path.plot(0, 0, "k*", ms=10)
-    ax_path.set(xlim=(-5, 5), ylim=(-4, 4), xlabel="$w_1$", ylabel="$w_2$", aspect="equal")
-    ax_path.legend(loc="lower right", fontsize="small")
-    ax_loss.semilogy(losses, label=f"η = {lr:g}")
-    ax_loss.set(xlabel="step", ylabel="loss (log scale)")
-    ax_loss.legend(fontsize="small")
-    return f"η = {lr:g}: loss {losses[0]:.3g} → ≈{losses[-1]:.2g} after {steps} steps"
+def descent_status(lr, losses):
+    return f"η = {lr:g}: loss {losses[0]:.3g} → ≈{losses[-1]:.2g} after {len(losses) - 1} steps"
 
 # %% [markdown]
-# Five learning rates, 40 steps each, from the same start $w_0 = (-4, 2.5)$:
+# Five learning rates, 40 steps each, from the same start $w_0 = (-4, 2.5)$ (`lbplot.DescentPanels` draws the path
+# over the contours of the loss, and the loss per step):
 
 # %%
 rates = {0.02: "too small", 0.1: "η = 1/λ_max", 0.18: "η = 2/(λ_min+λ_max)", 0.19: "zig-zags", 0.21: "diverges"}
-fig, axes = plt.subplots(2, 5, figsize=(18, 6.5), gridspec_kw={"height_ratios": [1.4, 1]})
-final = {}
+fig, axes = plt.subplots(2, 5, figsize=(18, 6), gridspec_kw={"height_ratios": [1.4, 1]})
+fig.subplots_adjust(left=0.04, right=0.99, wspace=0.3, hspace=0.2)  # fixed: tight_layout would draw it twice
+descent_runs = {lr: descend(lr) for lr in rates}  # path and losses of each rate, computed once
 for i, (lr, what) in enumerate(rates.items()):
-    print(draw_descent(lr, axes[0, i], axes[1, i]), f"  ({what})")
+    panels = lbplot.DescentPanels(axes[0, i], axes[1, i], g1, g2, grid_loss, loss_ylim=LOSS_YLIM)
+    panels.show(*descent_runs[lr], label=f"η = {lr:g}")
     axes[0, i].set_title(what)
-    final[lr] = descend(lr)[1][-1]
-plt.tight_layout()
+    print(descent_status(lr, descent_runs[lr][1]), f"  ({what})")
 plt.show()
 
+final = {lr: losses[-1] for lr, (_, losses) in descent_runs.items()}
 assert final[0.18] < final[0.1] < 1e-3 < final[0.19] < 0.1 < final[0.02]  # the ranking the text below explains
-assert final[0.19] > 1000 * final[0.18] and final[0.21] > descend(0.21)[1][0]  # 0.21 ends worse than the start
+assert final[0.19] > 1000 * final[0.18] and final[0.21] > descent_runs[0.21][1][0]  # 0.21 ends above its start
 
 # %% [markdown]
 # Why this ranking, and why does $\eta = 0.19$, only 0.01 away from the best rate, end 10 000 times higher after
@@ -617,7 +610,17 @@ for name, feature in (("x ∈ [0, 1]", x_poly), ("t = 2x − 1", 2 * x_poly - 1)
 
 # %% tags=["nbval-ignore-output"]
 lr_notches = [0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.18, 0.19, 0.2, 0.21, 0.25]
-explore(draw_descent, lr=widgets.SelectionSlider(options=lr_notches, value=0.1, description="lr"))
+fig, (ax_path, ax_loss) = lbplot.fixed_figure(2, figsize=(10, 3.8))  # drawn once; a move redraws two lines
+valley_panels = lbplot.DescentPanels(ax_path, ax_loss, g1, g2, grid_loss, loss_ylim=LOSS_YLIM)
+
+def show_descent(lr):
+    if lr not in descent_runs:
+        descent_runs[lr] = descend(lr)  # each rate is run once; a notch seen before is instant
+    valley_panels.show(*descent_runs[lr], label=f"η = {lr:g}")
+    return descent_status(lr, descent_runs[lr][1])
+
+explore_figure(lbplot.Blitter(fig, valley_panels.artists), show_descent,
+               lr=widgets.SelectionSlider(options=lr_notches, value=0.1, description="lr"))
 
 # %% [markdown]
 # ## 3.5 Stochastic gradient descent
@@ -698,17 +701,18 @@ def train_until(batch_size, lr, seed=0, max_steps=MAX_STEPS):
     model, loss = digit_mlp(seed), lb.CrossEntropyLoss()
     opt = lb.SGD(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
-    r = {"batch_loss": [], "eval_step": [0], "val_loss": [lb.evaluate(model, loss, X_val, y_val)[0]], "steps": np.inf}
+    # the validation loss: this MLP has no dropout, so model(X_val) is what lb.evaluate computes, minus its checks
+    r = {"batch_loss": [], "eval_step": [0], "val_loss": [float(loss(model(X_val), y_val))], "steps": np.inf}
     while True:
         for xb, yb in lb.minibatches(X_fit, y_fit, batch_size, rng):
             r["batch_loss"].append(loss(model(xb), yb))
             opt.zero_grad()
-            model.backward(loss.backward())
+            model.backward(loss.backward(), input_grad=False)  # the data needs no gradient (as in lb.train_step)
             opt.step()
             n = len(r["batch_loss"])
             if n % EVAL_EVERY == 0:                        # bookkeeping, every few steps
                 r["eval_step"].append(n)
-                r["val_loss"].append(lb.evaluate(model, loss, X_val, y_val)[0])
+                r["val_loss"].append(float(loss(model(X_val), y_val)))
                 if r["val_loss"][-1] < TARGET:
                     r["steps"] = n
                     return r
@@ -829,23 +833,25 @@ w_min = np.linalg.lstsq(X_lin, y_lin, rcond=None)[0]
 def lin_loss(w):
     return 0.5 * np.mean((X_lin @ w - y_lin) ** 2)
 
+L_min = lin_loss(w_min)
+
 def sgd_linear(lr, B, seed, steps=2000, decay=None):
     """Plain SGD on the linear least-squares loss; the excess loss L(w) − L_min every 20 steps."""
-    r, w, excess = np.random.default_rng(seed), np.zeros(5), []
+    idx = np.random.default_rng(seed).integers(0, len(X_lin), size=(steps, B))  # every step's batch, drawn at once
+    X_b, y_b, w, excess = X_lin[idx], y_lin[idx], np.zeros(5), []              # X_b: (steps, B, 5)
     for t in range(steps):
-        idx = r.integers(0, len(X_lin), size=B)
-        grad = X_lin[idx].T @ (X_lin[idx] @ w - y_lin[idx]) / B
+        grad = X_b[t].T @ (X_b[t] @ w - y_b[t]) / B
         w -= (lr if decay is None else lr / (1 + t / decay)) * grad
         if t % 20 == 19:
-            excess.append(lin_loss(w) - lin_loss(w_min))
+            excess.append(lin_loss(w) - L_min)
     return np.array(excess)
 
 trace_H = np.trace(X_lin.T @ X_lin / len(X_lin))
 print("   η    B   plateau measured   theory ησ²tr(H)/4B")
-plateau = {}
+plateau, excess_runs = {}, {}
 for lr, B in ((0.01, 1), (0.02, 1), (0.04, 1), (0.04, 4)):
-    runs = np.array([sgd_linear(lr, B, seed) for seed in range(3)])
-    plateau[lr, B] = runs[:, -25:].mean()
+    excess_runs[lr, B] = np.array([sgd_linear(lr, B, seed) for seed in range(3)])
+    plateau[lr, B] = excess_runs[lr, B][:, -25:].mean()
     theory = lr * sigma**2 * trace_H / (4 * B)
     print(f"{lr:5.2f} {B:4d}   ≈{plateau[lr, B]:.4f}            {theory:.4f}")
     assert 0.7 < plateau[lr, B] / theory < 1.6   # 3 seeds each: measured/theory 1.0-1.15 (terms of higher order in η)
@@ -857,7 +863,7 @@ assert decayed[:, -1].mean() < 0.2 * plateau[0.04, 1]           # the decaying r
 fig, ax = plt.subplots(figsize=(6.5, 3.5))
 steps_axis = np.arange(20, 2001, 20)
 for (lr, B), color in zip(((0.01, 1), (0.04, 1), (0.04, 4)), ("C0", "C1", "C2")):
-    ax.semilogy(steps_axis, sgd_linear(lr, B, 0), color=color, lw=0.8, label=f"constant η = {lr}, B = {B}")
+    ax.semilogy(steps_axis, excess_runs[lr, B][0], color=color, lw=0.8, label=f"constant η = {lr}, B = {B}")
     ax.axhline(lr * sigma**2 * trace_H / (4 * B), color=color, ls="--", lw=1)
 ax.semilogy(steps_axis, decayed[0], color="k", lw=1.2, label="η = 0.04/(1 + t/100), B = 1")
 ax.set(xlabel="step", ylabel="L(w) − L_min (log scale)", title="dashed: the noise floor ησ²tr(H)/4B")
@@ -874,23 +880,36 @@ plt.show()
 # rate (`lbplot.batch_loss_curves`). The slider retrains at any batch size and rate:
 
 # %%
-def draw_batch_noise(batch_size, lr, ax=None, record=None):
-    r = record if record is not None else train_until(int(batch_size), lr)
-    lbplot.batch_loss_curves(r["batch_loss"], r["eval_step"], r["val_loss"], ax=ax, target=TARGET,
-                             title=f"batch size {int(batch_size)}, lr = {lr:g}")
+def noise_status(batch_size, r):
     return "did not reach the target" if not np.isfinite(r["steps"]) else \
         f"reached a validation loss of {TARGET} after ≈{r['steps']} steps, ≈{r['steps'] * batch_size:,} samples"
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.3))
 for ax, B in zip(axes, (4, 64, 256)):
-    print(draw_batch_noise(B, best_lr[B], ax, record=grid[B, best_lr[B]][0]))  # the runs above, redrawn
+    r = grid[B, best_lr[B]][0]  # the runs above, redrawn
+    lbplot.batch_loss_curves(r["batch_loss"], r["eval_step"], r["val_loss"], ax=ax, target=TARGET,
+                             title=f"batch size {B}, lr = {best_lr[B]:g}")
+    print(noise_status(B, r))
 plt.show()
 assert all(np.isfinite(grid[B, best_lr[B]][0]["steps"]) for B in (4, 64, 256))  # seed 0 of the table: ≈ 200, 55, 40
 
 # %% tags=["nbval-ignore-output"]
-explore(draw_batch_noise, batch_size=widgets.SelectionSlider(options=[2, 4, 8, 16, 32, 64, 128, 256, 512, 1150],
-                                                             value=32, description="batch size"),
-        lr=widgets.SelectionSlider(options=[0.03, 0.1, 0.3, 1.0, 3.0], value=0.3, description="lr"))
+# A run of the table that reached the target stopped there, whatever its cap: train_until(B, lr) would repeat it.
+noise_runs = {key: rs[0] for key, rs in grid.items() if np.isfinite(rs[0]["steps"])}
+fig, (ax,) = lbplot.fixed_figure(1, figsize=(7, 3.3), left=0.09)  # drawn once; a move redraws two curves
+noise_panel = lbplot.BatchLossPanel(ax, MAX_STEPS, target=TARGET)
+
+def show_batch_noise(batch_size, lr):
+    if (batch_size, lr) not in noise_runs:
+        noise_runs[batch_size, lr] = train_until(batch_size, lr)  # at most 300 steps, once per notch
+    r = noise_runs[batch_size, lr]
+    noise_panel.show(r["batch_loss"], r["eval_step"], r["val_loss"], title=f"batch size {batch_size}, lr = {lr:g}")
+    return noise_status(batch_size, r)
+
+explore_figure(lbplot.Blitter(fig, noise_panel.artists), show_batch_noise,
+               batch_size=widgets.SelectionSlider(options=[2, 4, 8, 16, 32, 64, 128, 256, 512, len(X_fit)],
+                                                  value=32, description="batch size"),
+               lr=widgets.SelectionSlider(options=[0.03, 0.1, 0.3, 1.0, 3.0], value=0.3, description="lr"))
 
 # %% [markdown]
 # ## 3.6 Momentum and Adam

@@ -21,7 +21,6 @@ from .functional import (
     check_grad,
     check_int,
     expect_shape,
-    im2col,
     sliding_windows,
 )
 from .nn import Module, Parameter
@@ -107,7 +106,7 @@ class Conv2d(Module):
         x = as_float_array(x, self)
         expect_shape(self, x, ("N", self.in_channels, "H", "W"))
         n, c_out, ho, wo = self.output_shape(x.shape)
-        cols = im2col(x, self.kernel_size, self.stride, self._pad)  # (C_in·K·K, N·Ho·Wo)
+        cols = kernels.conv2d_im2col(x, self.kernel_size, self.stride, self._pad)  # im2col: (C_in·K·K, N·Ho·Wo)
         self._cols, self._x_shape, self._out_shape = cols, x.shape, (n, c_out, ho, wo)
         w_mat = self.weight.value.reshape(c_out, -1)  # (C_out, C_in·K·K)
         bias = None if self.bias is None else self.bias.value

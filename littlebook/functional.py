@@ -122,8 +122,9 @@ def check_grad(owner, grad, shape: tuple) -> np.ndarray:
 
     Checked before the layer touches any state, so a wrong gradient leaves every param.grad as it was.
     """
-    if not (isinstance(grad, np.ndarray) and grad.dtype.kind == "f"):  # the message names the owner: built only
-        grad = as_float_array(grad, f"{owner}.backward", "grad_out")  # when needed (repr of a model is not free)
+    if isinstance(grad, np.ndarray) and grad.dtype.kind == "f" and grad.shape == tuple(shape):
+        return grad  # the common case, checked without building the message (repr of a model is slow)
+    grad = as_float_array(grad, f"{owner}.backward", "grad_out")
     if grad.shape != tuple(shape):
         raise ValueError(f"{owner}.backward: grad_out must have the shape of the forward output "
                          f"{tuple(shape)}, got {grad.shape}")
@@ -168,13 +169,17 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax(x)_i = e^{x_i} / Σ_j e^{x_j}, computed as e^{x_i − max x} / Σ_j e^{x_j − max x}."""
     x = _nonempty(as_float_array(x, "softmax", "x"), axis, "softmax")
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = x - np.max(x, axis=axis, keepdims=True)
+    np.exp(e, out=e)  # in place: a new array per step costs more than the arithmetic for large x
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
 
 
 def softmax_backward(s: np.ndarray, grad: np.ndarray, axis: int = -1) -> np.ndarray:
     """∂L/∂x for s = softmax(x) along ``axis``: s ⊙ (g − Σ_j g_j s_j), the Jacobian diag(s) − s sᵀ applied to g."""
-    return s * (grad - np.sum(grad * s, axis=axis, keepdims=True))
+    out = grad - np.sum(grad * s, axis=axis, keepdims=True)
+    out *= s  # in place (the same numbers as s * (...))
+    return out
 
 
 def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float32) -> np.ndarray:

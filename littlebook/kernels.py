@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
-from .functional import col2im, log_softmax, softmax
+from .functional import col2im, im2col, log_softmax, softmax
 
 __all__ = [
+    "conv2d_im2col", "conv2d_im2col_reference",
     "conv2d_forward", "conv2d_forward_reference",
     "conv2d_weight_grad", "conv2d_weight_grad_reference",
     "conv2d_input_grad", "conv2d_input_grad_reference",
@@ -24,10 +25,40 @@ __all__ = [
     "adam_step_", "adam_step_reference",
     "batchnorm_forward", "batchnorm_forward_reference",
     "batchnorm_backward", "batchnorm_backward_reference",
+    "layernorm_forward", "layernorm_forward_reference",
+    "layernorm_backward", "layernorm_backward_reference",
+    "embedding_grad", "embedding_grad_reference",
+    "attention_weights", "attention_weights_reference",
+    "softmax_rows_backward", "softmax_rows_backward_reference",
 ]
 
 
 # -- convolution ---------------------------------------------------------------------------------------------------
+def conv2d_im2col_reference(x: np.ndarray, kernel_size: int, stride: int, pad: tuple[int, int]) -> np.ndarray:
+    """The patch matrix (C·K·K, N·Ho·Wo) of ``functional.im2col``: the window view, rearranged in one copy."""
+    return im2col(x, kernel_size, stride, pad)
+
+
+def conv2d_im2col(x: np.ndarray, kernel_size: int, stride: int, pad: tuple[int, int]) -> np.ndarray:
+    """As the reference, copied one kernel offset (i, j) at a time: row block (c, i, j) of the patch matrix is
+    the (C, N, Ho, Wo) slab x_pad[:, :, i::S, j::S] of the channel-first padded input. Each of the K·K copies
+    moves whole image rows; the reference's single copy walks a 6-axis view in small steps (measured 1.3–2×
+    slower). The padded copy is made channel-first because the product Y = W_mat @ cols wants (C, N, ...)."""
+    n, c, h, w = x.shape
+    k, s, (lo, hi) = kernel_size, stride, pad
+    hp, wp = h + lo + hi, w + lo + hi
+    ho, wo = (hp - k) // s + 1, (wp - k) // s + 1
+    x_pad = x.transpose(1, 0, 2, 3)  # (C, N, H, W): a view; a copy only when padding is needed
+    if lo or hi:
+        x_pad = np.zeros((c, n, hp, wp), dtype=x.dtype)
+        x_pad[:, :, lo:lo + h, lo:lo + w] = x.transpose(1, 0, 2, 3)
+    cols = np.empty((c, k, k, n, ho, wo), dtype=x.dtype)
+    for i in range(k):  # K·K slab copies: no loop over pixels
+        for j in range(k):
+            cols[:, i, j] = x_pad[:, :, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s]
+    return cols.reshape(c * k * k, n * ho * wo)
+
+
 def conv2d_forward_reference(w_mat: np.ndarray, cols: np.ndarray, bias, out_shape: tuple) -> np.ndarray:
     """Y = W_mat @ cols + b, (C_out, N·Ho·Wo), rearranged to a contiguous (N, C_out, Ho, Wo)."""
     n, c_out, ho, wo = out_shape
@@ -182,23 +213,29 @@ def batchnorm_forward_reference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarr
 
 
 def _channel_sum(a3: np.ndarray) -> np.ndarray:
-    """Σ over axes 0 and 2 of (N, C, L): the long contiguous rows first (measured faster than axis=(0, 2))."""
-    return a3.sum(axis=2).sum(axis=0)
+    """Σ over axes 0 and 2 of (N, C, L): the long rows summed by a matrix-vector product with ones (BLAS: one
+    pass, both threads; measured 3× faster than ``a3.sum(axis=(0, 2))``), then the N partial sums."""
+    return (a3 @ np.ones(a3.shape[2], dtype=a3.dtype)).sum(axis=0)
+
+
+def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
+    """Σ a·b over axes 0 and 2 of (N, C, L) without the temporary a·b (one dot product per row)."""
+    dots = np.vecdot(a3, b3) if hasattr(np, "vecdot") else np.einsum("ncl,ncl->nc", a3, b3)  # vecdot: numpy ≥ 2
+    return dots.sum(axis=0)
 
 
 def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float):
     """As the reference, with fewer passes over the activations: x − μ is computed once and normalised in
-    place, the squares for σ² go into the buffer that then receives y, and the sums run over (N, C, L)."""
+    place, σ² is one dot product per row of x − μ (no temporary of squares), the sums run over (N, C, L)."""
     n, c = x.shape[:2]
     x3 = x.reshape(n, c, -1)
-    count = x3.shape[0] * x3.shape[2]
-    mean = _channel_sum(x3) / x.dtype.type(count)
+    count = x.dtype.type(x3.shape[0] * x3.shape[2])
+    mean = _channel_sum(x3) / count
     xhat = x3 - mean[:, None]
-    y = np.multiply(xhat, xhat)
-    var = _channel_sum(y) / x.dtype.type(count)
+    var = _channel_dot(xhat, xhat) / count
     inv_std = 1.0 / np.sqrt(var + eps)
     xhat *= inv_std[:, None]
-    np.multiply(xhat, gamma[:, None], out=y)
+    y = np.multiply(xhat, gamma[:, None])
     y += beta[:, None]
     return y.reshape(x.shape), xhat.reshape(x.shape), inv_std, mean, var
 
@@ -215,15 +252,128 @@ def batchnorm_backward_reference(grad_out: np.ndarray, xhat: np.ndarray, inv_std
 
 
 def batchnorm_backward(grad_out: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray):
-    """As the reference, with γ and the means folded into per-channel factors, so that ∂L/∂x takes three
-    passes through one scratch array: ∂L/∂x = (g − Σg/M − x̂ Σ(g x̂)/M) · γ/√(σ² + ε), M values per channel."""
+    """As the reference, with γ and the means folded into per-channel factors, so that ∂L/∂x takes four
+    passes through one array: ∂L/∂x = (g − (x̂ Σ(g x̂)/M + Σg/M)) · γ/√(σ² + ε), M values per channel."""
     n, c = xhat.shape[:2]
     g3, xhat3 = grad_out.reshape(n, c, -1), xhat.reshape(n, c, -1)
     count = xhat.dtype.type(g3.shape[0] * g3.shape[2])
-    scratch = np.multiply(g3, xhat3)
-    sum_gx, sum_g = _channel_sum(scratch), _channel_sum(g3)
-    np.multiply(xhat3, (sum_gx / count)[:, None], out=scratch)
-    np.subtract(g3, scratch, out=scratch)
-    scratch -= (sum_g / count)[:, None]
-    scratch *= (gamma * inv_std)[:, None]
-    return scratch.reshape(xhat.shape), sum_gx, sum_g
+    sum_gx, sum_g = _channel_dot(g3, xhat3), _channel_sum(g3)
+    grad_x = np.multiply(xhat3, (sum_gx / count)[:, None])
+    grad_x += (sum_g / count)[:, None]
+    np.subtract(g3, grad_x, out=grad_x)
+    grad_x *= (gamma * inv_std)[:, None]
+    return grad_x.reshape(xhat.shape), sum_gx, sum_g
+
+
+# -- layer normalisation over the last axis (attention and text models) --------------------------------------------
+def layernorm_forward_reference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float):
+    """x (M, D) → (y, x̂, 1/√(σ² + ε)) with μ, σ² per row (biased σ²), x̂ = (x − μ)/√(σ² + ε), y = γ x̂ + β;
+    γ, β (D,), the inverse standard deviations (M, 1)."""
+    mean, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mean) * inv_std
+    return xhat * gamma + beta, xhat, inv_std
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ_j a[..., j] b[..., j] for every row, without the temporary a·b."""
+    return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("...j,...j->...", a, b)  # vecdot: numpy ≥ 2
+
+
+def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float):
+    """As the reference. The rows are short (D = 16 to 64 features), and numpy's reductions along a short axis
+    pay per row: the row sums are a matrix-vector product with ones, σ² one dot product per row of x − μ, and
+    x − μ is normalised in place."""
+    d = x.dtype.type(x.shape[1])
+    mean = x @ np.ones(x.shape[1], dtype=x.dtype) / d
+    xhat = x - mean[:, None]
+    inv_std = (1.0 / np.sqrt(_row_dot(xhat, xhat) / d + eps))[:, None]
+    xhat *= inv_std
+    y = np.multiply(xhat, gamma)
+    y += beta
+    return y, xhat, inv_std
+
+
+def layernorm_backward_reference(grad_out: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray):
+    """(∂L/∂x, ∂L/∂γ, ∂L/∂β) for (M, D): with ĝ = γ g and means over each row,
+    ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ x̂)) / √(σ² + ε), ∂L/∂γ = Σ_m g x̂, ∂L/∂β = Σ_m g."""
+    grad_xhat = grad_out * gamma
+    mean_g = grad_xhat.mean(axis=1, keepdims=True)
+    mean_gx = (grad_xhat * xhat).mean(axis=1, keepdims=True)
+    grad_x = (grad_xhat - mean_g - xhat * mean_gx) * inv_std
+    return grad_x, (grad_out * xhat).sum(axis=0), grad_out.sum(axis=0)
+
+
+def layernorm_backward(grad_out: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray):
+    """As the reference, with every sum a matrix-vector product with ones or a row dot product, and ∂L/∂x built
+    in one scratch array: ∂L/∂x = (ĝ − (x̂ mean(ĝ x̂) + mean ĝ)) / √(σ² + ε)."""
+    d = xhat.dtype.type(xhat.shape[1])
+    grad_xhat = grad_out * gamma
+    mean_g = grad_xhat @ np.ones(xhat.shape[1], dtype=xhat.dtype) / d
+    grad_x = np.multiply(xhat, (_row_dot(grad_xhat, xhat) / d)[:, None])
+    grad_x += mean_g[:, None]
+    np.subtract(grad_xhat, grad_x, out=grad_x)
+    grad_x *= inv_std
+    ones = np.ones(len(xhat), dtype=xhat.dtype)
+    np.multiply(grad_out, xhat, out=grad_xhat)  # the scratch array, reused for g x̂
+    return grad_x, ones @ grad_xhat, ones @ grad_out
+
+
+# -- embedding look-ups: the backward scatter-add -------------------------------------------------------------------
+def embedding_grad_reference(ids: np.ndarray, grad_out: np.ndarray, num_embeddings: int) -> np.ndarray:
+    """∂L/∂W (num_embeddings, D) of y = W[ids]: row v is the sum of grad_out[m] over the m with ids[m] = v.
+    ids (M,) integers, grad_out (M, D). ``np.add.at`` adds every occurrence (``out[ids] += g`` would keep one)."""
+    out = np.zeros((num_embeddings, grad_out.shape[1]), dtype=grad_out.dtype)
+    np.add.at(out, ids, grad_out)
+    return out
+
+
+def embedding_grad(ids: np.ndarray, grad_out: np.ndarray, num_embeddings: int) -> np.ndarray:
+    """As the reference. For a few embeddings (V ≤ 64) as the product one_hot(ids)ᵀ g, (V, M) @ (M, D); for more,
+    as one ``np.bincount``: entry (v, j) of the result is flat bin v·D + j, and each g[m, j] is added into bin
+    ids[m]·D + j (sums in float64). Measured 3-7× faster than ``np.add.at`` at V = 25 and V = 385."""
+    if num_embeddings <= 64:
+        return (ids == np.arange(num_embeddings)[:, None]).astype(grad_out.dtype) @ grad_out
+    d = grad_out.shape[1]
+    bins = (ids[:, None] * d + np.arange(d)).reshape(-1)
+    sums = np.bincount(bins, weights=grad_out.reshape(-1), minlength=num_embeddings * d)
+    return sums.reshape(num_embeddings, d).astype(grad_out.dtype, copy=False)
+
+
+# -- attention: the weights A = softmax(Q Kᵀ / √d + M) and the backward of the softmax -----------------------------
+def attention_weights_reference(q: np.ndarray, k: np.ndarray, causal: bool) -> np.ndarray:
+    """A = softmax over the keys of S = Q Kᵀ / √d + M: q (..., Tq, d), k (..., Tk, d) → (..., Tq, Tk).
+    Causal: M = −∞ where key j comes after query i (the queries are the last Tq positions), else M = 0."""
+    scores = q @ k.swapaxes(-1, -2) * (1 / math.sqrt(q.shape[-1]))
+    if causal:
+        tq, tk = scores.shape[-2:]
+        scores = np.where(np.tril(np.ones((tk, tk), dtype=bool))[-tq:], scores, -np.inf)
+    return softmax(scores, axis=-1)
+
+
+def attention_weights(q: np.ndarray, k: np.ndarray, causal: bool) -> np.ndarray:
+    """As the reference, in the one (..., Tq, Tk) buffer of the scores: scaled, masked by adding M (0 or −∞),
+    shifted, exponentiated and normalised in place, the row sums as a matrix-vector product with ones. The
+    rows are short (T keys), and numpy's temporaries and its reductions along a short axis cost more than the
+    arithmetic (measured 2.5× faster for N = 64, H = 4, T = 32 in float32)."""
+    s = q @ k.swapaxes(-1, -2)
+    s *= 1 / math.sqrt(q.shape[-1])  # a Python float keeps float32 float32
+    if causal:
+        tq, tk = s.shape[-2:]
+        s += np.where(np.tril(np.ones((tk, tk), dtype=bool))[-tq:], 0.0, -np.inf).astype(s.dtype)
+    s -= s.max(axis=-1, keepdims=True)
+    np.exp(s, out=s)
+    s /= (s @ np.ones(s.shape[-1], dtype=s.dtype))[..., None]
+    return s
+
+
+def softmax_rows_backward_reference(a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+    """∂L/∂S for A = softmax(S) along the last axis: A ⊙ (∂A − rowsum(∂A ⊙ A))."""
+    return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+
+
+def softmax_rows_backward(a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+    """As the reference, with the row sums as row dot products (no temporary ∂A ⊙ A) and A ⊙ applied in place."""
+    out = grad_a - _row_dot(grad_a, a)[..., None]
+    out *= a
+    return out

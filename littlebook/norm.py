@@ -149,16 +149,25 @@ class LayerNorm(Module):
             wanted = "(N, ..., " + ", ".join(map(str, self.normalized_shape)) + ")"
             raise ValueError(f"{self!r}: expected input of shape {wanted}, got {getattr(x, 'shape', type(x))}")
         self._axes = tuple(range(x.ndim - d, x.ndim))
-        self._xhat, self._inv_std, _, _ = _standardize(x, self._axes, self.eps)
-        return self._xhat * self.weight.value + self.bias.value
+        # x̂ = (x − μ)/√(σ² + ε) over the normalized dims, y = γ x̂ + β, computed with each sample's features as
+        # one row of an (M, D) matrix; x̂ and 1/√(σ² + ε) are kept in x's shape (views, no copy).
+        features = self.weight.value.size
+        y, xhat, inv_std = kernels.layernorm_forward(
+            x.reshape(-1, features), self.weight.value.reshape(-1), self.bias.value.reshape(-1), self.eps)
+        self._xhat, self._inv_std = xhat.reshape(x.shape), inv_std.reshape(x.shape[:-d] + (1,) * d)
+        return y.reshape(x.shape)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._xhat)
         grad_out = check_grad(self, grad_out, self._xhat.shape)
-        batch_axes = tuple(range(grad_out.ndim - len(self.normalized_shape)))
-        self.weight.grad += (grad_out * self._xhat).sum(axis=batch_axes)
-        self.bias.grad += grad_out.sum(axis=batch_axes)
-        return _standardize_backward(grad_out * self.weight.value, self._xhat, self._inv_std, self._axes)
+        # ĝ = γ g: ∂L/∂x = (ĝ − mean ĝ − x̂ mean(ĝ x̂)) / √(σ² + ε), ∂L/∂γ = Σ g x̂, ∂L/∂β = Σ g over the samples
+        features = self.weight.value.size
+        grad_x, grad_gamma, grad_beta = kernels.layernorm_backward(
+            grad_out.reshape(-1, features), self._xhat.reshape(-1, features), self._inv_std.reshape(-1, 1),
+            self.weight.value.reshape(-1))
+        self.weight.grad += grad_gamma.reshape(self.normalized_shape)
+        self.bias.grad += grad_beta.reshape(self.normalized_shape)
+        return grad_x.reshape(self._xhat.shape)
 
 
 class GroupNorm(Module):

@@ -14,7 +14,8 @@ import numpy as np
 
 __all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves",
            "stride_padding_panels", "norm_cube", "batch_loss_curves",
-           "expression_graph", "Blitter", "TrainingFigure", "DepthFigure", "ConvFigure", "PolynomialFigure"]
+           "expression_graph", "Blitter", "TrainingFigure", "DepthFigure", "ConvFigure", "PolynomialFigure",
+           "fixed_figure", "DescentPanels", "BatchLossPanel"]
 
 _METRICS = {"loss": ("step_loss", "train_loss", "val_loss"), "accuracy": ("step_acc", "train_acc", "val_acc")}
 
@@ -695,3 +696,86 @@ class PolynomialFigure:
         return self.blitter.png()
 
     _repr_png_ = png  # shown as its PNG in a notebook
+
+
+# -- chapter 3: a descent path on a valley, the loss of each batch (drawn once, moved by sliders) ------------------
+
+def fixed_figure(ncols: int = 1, figsize=(10, 3.8), dpi: int = 72, **margins):
+    """A figure outside pyplot, one row of ``ncols`` axes, with fixed margins: returns (figure, [axes…]).
+
+    For a ``Blitter``: tight or constrained layout would measure every text on each draw (twice the drawing time),
+    and a pyplot figure would be shown a second time at the end of a notebook cell. ``margins`` are
+    ``subplots_adjust``'s left, right, bottom, top and wspace (fractions of the figure).
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    fig.subplots_adjust(**{"left": 0.07, "right": 0.98, "bottom": 0.14, "top": 0.9, "wspace": 0.25, **margins})
+    return fig, list(axes)
+
+
+class DescentPanels:
+    """Gradient descent on a loss of two weights: the path over the loss's contours, and the loss at each step.
+
+    Drawn once with fixed limits (the grid's extent, ``steps`` and ``loss_ylim``); ``show`` moves only the path,
+    the loss curve and their legends, so a slider redraws them on a cached background:
+    ``Blitter(figure, panels.artists)``. A path that leaves the limits is clipped, as a diverging one should be.
+
+    g1, g2, grid_loss: (H, W) grids of w₁, w₂ and of the loss there (its contours ``levels``); ``minimum``: where
+    the star goes.
+    """
+
+    def __init__(self, ax_path, ax_loss, g1, g2, grid_loss, steps: int = 40, loss_ylim=(1e-8, 1e6),
+                 levels=None, minimum=(0.0, 0.0)):
+        g1, g2, grid_loss = (np.asarray(a, dtype=float) for a in (g1, g2, grid_loss))
+        if not g1.shape == g2.shape == grid_loss.shape or g1.ndim != 2:
+            raise ValueError(f"DescentPanels: g1, g2 and grid_loss must be (H, W) grids of one shape, got "
+                             f"{g1.shape}, {g2.shape} and {grid_loss.shape}")
+        levels = np.geomspace(0.05, 80, 12) if levels is None else levels
+        ax_path.contour(g1, g2, grid_loss, levels=levels, cmap="Greys", linewidths=0.7)
+        self.path = ax_path.plot([], [], "o-", ms=3, lw=1, label=" ")[0]
+        self.minimum = ax_path.plot(*minimum, "k*", ms=10)[0]  # redrawn after the path: on top
+        ax_path.set(xlim=(g1.min(), g1.max()), ylim=(g2.min(), g2.max()), xlabel="$w_1$", ylabel="$w_2$",
+                    aspect="equal")
+        self.loss = ax_loss.semilogy([], [], label=" ")[0]
+        ax_loss.set(xlim=(0, steps), ylim=loss_ylim, xlabel="step", ylabel="loss (log scale)")
+        self.legends = [ax_path.legend(loc="lower right", fontsize="small"),
+                        ax_loss.legend(loc="lower left", fontsize="small")]  # fixed places: "best" would search
+        self.artists = [self.path, self.minimum, self.loss, *self.legends]
+
+    def show(self, path, losses, label: str = "") -> None:
+        """path: (n, 2) the weights w₀, w₁, … of a run; losses: (n,) the loss at each of them."""
+        path, losses = np.asarray(path, dtype=float), np.asarray(losses, dtype=float)
+        if path.ndim != 2 or path.shape[1] != 2 or losses.shape != path.shape[:1]:
+            raise ValueError(f"DescentPanels.show: path must be (n, 2) and losses (n,), got {path.shape} and "
+                             f"{losses.shape}")
+        self.path.set_data(path[:, 0], path[:, 1])
+        self.loss.set_data(np.arange(len(losses)), losses)
+        for line, legend in zip((self.path, self.loss), self.legends):
+            line.set_label(label)
+            legend.get_texts()[0].set_text(label)
+
+
+class BatchLossPanel:
+    """``batch_loss_curves`` drawn once, with steps 0…``max_steps`` on the x axis, so that ``show`` moves only the
+    two curves and the title: a slider redraws them on a cached background (``Blitter(figure, panel.artists)``).
+    """
+
+    def __init__(self, ax, max_steps: int, target: float | None = None, ylim=(0, 2.6)):
+        first = len(ax.lines)
+        batch_loss_curves([], [], [], ax=ax, target=target, title=" ", ylim=ylim)
+        self.batch, self.evaluated = ax.lines[first:first + 2]
+        ax.get_legend().set_loc("upper right")  # a fixed place: "best" would search, and the curves move
+        ax.set_xlim(0, max_steps)
+        self.title = ax.title
+        self.artists = [self.batch, self.evaluated, self.title]
+
+    def show(self, batch_loss, eval_step, eval_loss, title: str = "") -> None:
+        """batch_loss: (steps,) the loss of batch n at step n = 1, 2, …; eval_step, eval_loss: (k,) as in
+        ``batch_loss_curves``."""
+        if len(eval_step) != len(eval_loss):
+            raise ValueError(f"BatchLossPanel.show: eval_step has {len(eval_step)} entries, eval_loss {len(eval_loss)}")
+        self.batch.set_data(np.arange(1, len(batch_loss) + 1), batch_loss)
+        self.evaluated.set_data(eval_step, eval_loss)
+        self.title.set_text(title)

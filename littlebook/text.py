@@ -14,7 +14,8 @@ from importlib import resources
 
 import numpy as np
 
-from .functional import as_rng, check_float, check_float_dtype, check_grad, check_int, expect_shape, one_hot, softmax
+from . import kernels
+from .functional import as_rng, check_float, check_float_dtype, check_grad, check_int, expect_shape, softmax
 from .nn import Linear, Module, Sequential, Tanh
 
 __all__ = ["load_corpus", "BPETokenizer", "context_windows", "sample", "NextTokenMLP"]
@@ -211,7 +212,8 @@ class NextTokenMLP(Module):
 
     At position t it sees only x_{t−K+1}, …, x_t (K = ``context``; positions before the start are a padding
     token) and returns the logits l_t of x_{t+1}:  l_t = W₂ tanh(W₁ [e(x_{t−K+1}); …; e(x_t)] + b₁) + b₂.
-    The embedding e(x) = one_hot(x) Eᵀ is a ``Linear`` without bias reading a one-hot vector.
+    The embedding e(x) = one_hot(x) Eᵀ is a ``Linear`` without bias reading a one-hot vector (computed as the
+    look-up of column x of E, which gives the same numbers).
 
     ids: (N, T) int → logits: (N, T, vocab_size). ``backward(grad (N, T, V))`` fills every ``param.grad``
     and returns None: integer token ids have no gradient.
@@ -230,7 +232,7 @@ class NextTokenMLP(Module):
         self.embed.weight.value[...] = rng.standard_normal(self.embed.weight.shape)  # embeddings start at scale 1
         self.mlp = Sequential(Linear(context * embed_dim, hidden, init="xavier", rng=rng, dtype=dtype), Tanh(),
                               Linear(hidden, vocab_size, init="xavier", rng=rng, dtype=dtype))
-        self._shape = None
+        self._shape = self._windows = None
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}, context={self.context}"
@@ -248,8 +250,11 @@ class NextTokenMLP(Module):
                              f"got dtype {ids.dtype}" + (f", values {ids.min()}..{ids.max()}" if ids.size else ""))
         n, t = ids.shape
         self._shape = (n, t)
-        onehot = one_hot(self.windows(ids).reshape(-1), self.vocab_size + 1, dtype=self.embed.weight.value.dtype)
-        e = self.embed(onehot)  # (N·T·K, d)
+        self._windows = self.windows(ids).reshape(-1)  # (N·T·K,)
+        # e = one_hot(x) Eᵀ = column x of E: the product with a one-hot vector only picks a column, so we pick it
+        # (the same numbers, without the (N·T·K, V + 1) one-hot matrix and its product). np.take(Eᵀ, x, axis=0)
+        # is Eᵀ[x], measured 4-7× faster than that fancy indexing.
+        e = np.take(self.embed.weight.value.T, self._windows, axis=0)  # (N·T·K, d)
         return self.mlp(e.reshape(n * t, self.context * self.embed_dim)).reshape(n, t, self.vocab_size)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> None:
@@ -257,6 +262,7 @@ class NextTokenMLP(Module):
         n, t = self._shape
         grad_out = check_grad(self, grad_out, (n, t, self.vocab_size))
         g = self.mlp.backward(grad_out.reshape(n * t, self.vocab_size))
-        # The embedding's input is one-hot data: skip that (N·T·K, V) gradient product.
-        self.embed.backward(g.reshape(n * t * self.context, self.embed_dim), input_grad=False)
+        # ∂L/∂E = gᵀ one_hot(x): column v of E collects the gradients of every position that reads token v
+        self.embed.weight.grad += kernels.embedding_grad(
+            self._windows, g.reshape(n * t * self.context, self.embed_dim), self.vocab_size + 1).T
         return None

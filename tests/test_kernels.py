@@ -30,6 +30,7 @@ def test_conv2d_kernels_equal_their_references(case):
     w_mat, bias = rng.standard_normal((c_out, c_in * k * k)), rng.standard_normal(c_out)
     ho, wo = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
     cols = im2col(x, k, stride, (pad, pad))
+    np.testing.assert_array_equal(kernels.conv2d_im2col(x, k, stride, (pad, pad)), cols)
     out_shape = (n, c_out, ho, wo)
     np.testing.assert_allclose(kernels.conv2d_forward(w_mat, cols, bias, out_shape),
                                kernels.conv2d_forward_reference(w_mat, cols, bias, out_shape), **TOL)
@@ -41,6 +42,17 @@ def test_conv2d_kernels_equal_their_references(case):
     ref = kernels.conv2d_input_grad_reference(w_mat, grad_out, x.shape, k, stride, (pad, pad))
     assert fast.shape == x.shape
     np.testing.assert_allclose(fast, ref, **TOL)
+
+
+@given(conv_case(), st.integers(0, 2), st.booleans())
+def test_im2col_by_slabs_equals_the_window_view_reference(case, pad_after, channel_first):
+    """Lopsided padding (padding="same", even kernels) and a channel-first input (what a conv layer outputs)."""
+    n, c_in, _, k, stride, pad, h, w, rng = case
+    x = rng.standard_normal((n, c_in, h, w))
+    if channel_first:  # the same values with memory order (C, N, H, W)
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(kernels.conv2d_im2col(x, k, stride, (pad, pad_after)),
+                                  kernels.conv2d_im2col_reference(x, k, stride, (pad, pad_after)))
 
 
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.booleans(), st.integers(0, 2**16))
@@ -102,3 +114,47 @@ def test_batchnorm_kernels_equal_their_references(n, c, spatial, seed):
     fast = kernels.batchnorm_backward(g, xhat, inv_std, gamma)
     for a, b in zip(fast, kernels.batchnorm_backward_reference(g, xhat, inv_std, gamma), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 6), st.integers(0, 3), st.integers(1, 4), st.booleans(),
+       st.integers(0, 2**16))
+def test_attention_kernels_equal_their_references(n, h, tq, extra_keys, d, causal, seed):
+    """Causal with more keys than queries too (the queries are the last Tq positions); masked weights exactly 0."""
+    rng = np.random.default_rng(seed)
+    q, k = rng.standard_normal((n, h, tq, d)), rng.standard_normal((n, h, tq + extra_keys, d))
+    fast = kernels.attention_weights(q, k, causal)
+    np.testing.assert_allclose(fast, kernels.attention_weights_reference(q, k, causal), **TOL)
+    if causal:
+        assert np.all(fast[..., np.triu(np.ones((tq, tq + extra_keys), dtype=bool), k=1 + extra_keys)] == 0)
+    grad_a = rng.standard_normal(fast.shape)
+    np.testing.assert_allclose(kernels.softmax_rows_backward(fast, grad_a),
+                               kernels.softmax_rows_backward_reference(fast, grad_a), **TOL)
+
+
+@given(st.integers(1, 6), st.integers(1, 9), st.integers(0, 2**16))
+def test_layernorm_kernels_equal_their_references(m, d, seed):
+    rng = np.random.default_rng(seed)
+    x = 3.0 + 2.0 * rng.standard_normal((m, d))
+    gamma, beta, g = rng.standard_normal(d), rng.standard_normal(d), rng.standard_normal((m, d))
+    fast = kernels.layernorm_forward(x, gamma, beta, 1e-5)
+    ref = kernels.layernorm_forward_reference(x, gamma, beta, 1e-5)
+    for a, b in zip(fast, ref, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, **TOL)
+    xhat, inv_std = ref[1], ref[2]
+    fast = kernels.layernorm_backward(g, xhat, inv_std, gamma)
+    for a, b in zip(fast, kernels.layernorm_backward_reference(g, xhat, inv_std, gamma), strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+@given(st.integers(1, 200), st.sampled_from([1, 3, 8, 62, 63, 64, 100]), st.integers(1, 5), st.integers(0, 2**16))
+def test_embedding_grad_equals_the_add_at_reference(m, vocab, d, seed):
+    """Both paths (one-hot product up to 64 embeddings, bincount above): repeated ids must collect every
+    gradient; ids never drawn get a zero row."""
+    rng = np.random.default_rng(seed)
+    ids, g = rng.integers(0, vocab, size=m), rng.standard_normal((m, d))
+    fast = kernels.embedding_grad(ids, g, vocab + 2)
+    assert fast.shape == (vocab + 2, d) and fast.dtype == g.dtype
+    np.testing.assert_allclose(fast, kernels.embedding_grad_reference(ids, g, vocab + 2), **TOL)
+    assert not fast[vocab:].any()

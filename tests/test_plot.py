@@ -258,3 +258,71 @@ def test_blitter_redraws_the_moving_artists_on_a_cached_background():
     assert len(blit._backgrounds) == 2
     static = blit.static()
     assert static is fig and not moving.get_animated()
+
+
+def test_fixed_figure_stays_out_of_pyplot_with_fixed_margins():
+    before = plt.get_fignums()
+    fig, axes = plot.fixed_figure(2, figsize=(8, 3), dpi=80, left=0.1)
+    assert plt.get_fignums() == before and len(axes) == 2 and fig.dpi == 80
+    assert fig.subplotpars.left == 0.1 and fig.subplotpars.right == 0.98
+    assert fig.get_layout_engine() is None  # no tight or constrained layout
+
+
+def _valley():
+    g1, g2 = np.meshgrid(np.linspace(-5, 5, 30), np.linspace(-4, 4, 20))
+    A = np.array([[1.0, 0.0], [0.0, 10.0]])
+    w = [np.array([-4.0, 2.5])]
+    for _ in range(10):
+        w.append(w[-1] - 0.15 * A @ w[-1])
+    path = np.array(w)
+    return g1, g2, 0.5 * (g1**2 + 10 * g2**2), path, 0.5 * np.einsum("ni,ij,nj->n", path, A, path)
+
+
+def test_descent_panels_hold_the_run_given_and_keep_their_limits():
+    g1, g2, grid_loss, path, losses = _valley()
+    fig, (ax_path, ax_loss) = plot.fixed_figure(2)
+    panels = plot.DescentPanels(ax_path, ax_loss, g1, g2, grid_loss, steps=10, loss_ylim=(1e-6, 1e3))
+    assert panels.artists[:3] == [panels.path, panels.minimum, panels.loss] and len(panels.artists) == 5
+    assert len(ax_path.collections) > 0  # the contours
+    panels.show(path, losses, label="η = 0.15")
+    assert np.array_equal(panels.path.get_xdata(), path[:, 0]) and np.array_equal(panels.path.get_ydata(), path[:, 1])
+    assert np.array_equal(panels.loss.get_xdata(), np.arange(11)) and np.array_equal(panels.loss.get_ydata(), losses)
+    assert [legend.get_texts()[0].get_text() for legend in panels.legends] == ["η = 0.15", "η = 0.15"]
+    assert ax_path.get_xlim() == (-5, 5) and ax_path.get_ylim() == (-4, 4)
+    assert ax_loss.get_xlim() == (0, 10) and ax_loss.get_ylim() == (1e-6, 1e3) and ax_loss.get_yscale() == "log"
+    with pytest.raises(ValueError, match=r"path must be \(n, 2\)"):
+        panels.show(path[:, 0], losses)
+    with pytest.raises(ValueError, match="losses"):
+        panels.show(path, losses[:-1])
+    with pytest.raises(ValueError, match="one shape"):
+        plot.DescentPanels(ax_path, ax_loss, g1, g2[:-1], grid_loss)
+
+
+def test_descent_panels_update_changes_the_png_on_one_background():
+    g1, g2, grid_loss, path, losses = _valley()
+    fig, (ax_path, ax_loss) = plot.fixed_figure(2)
+    panels = plot.DescentPanels(ax_path, ax_loss, g1, g2, grid_loss, steps=10, loss_ylim=(1e-6, 1e3))
+    blit = plot.Blitter(fig, panels.artists)
+    panels.show(path, losses, label="η = 0.15")
+    first = blit.png()
+    panels.show(path[:4], losses[:4], label="η = 0.1")
+    second = blit.png()
+    panels.show(path, losses, label="η = 0.15")
+    assert first != second and blit.png() == first and len(blit._backgrounds) == 1  # limits never moved
+
+
+def test_batch_loss_panel_holds_the_curves_given_and_keeps_its_limits():
+    fig, (ax,) = plot.fixed_figure(1, figsize=(6, 3))
+    panel = plot.BatchLossPanel(ax, max_steps=300, target=0.3)
+    assert panel.artists == [panel.batch, panel.evaluated, panel.title]
+    assert list(ax.get_lines()[2].get_ydata()) == [0.3, 0.3]  # the target, static
+    blit = plot.Blitter(fig, panel.artists)
+    empty = blit.png()
+    panel.show([2.0, 1.5, 1.7, 1.0], [0, 2, 4], [2.2, 1.6, 1.1], title="batch size 4, lr = 0.3")
+    assert list(panel.batch.get_xdata()) == [1, 2, 3, 4] and list(panel.batch.get_ydata()) == [2.0, 1.5, 1.7, 1.0]
+    assert list(panel.evaluated.get_xdata()) == [0, 2, 4] and list(panel.evaluated.get_ydata()) == [2.2, 1.6, 1.1]
+    assert ax.get_title() == "batch size 4, lr = 0.3" and ax.get_xlim() == (0, 300) and ax.get_ylim() == (0, 2.6)
+    drawn = blit.png()
+    assert drawn != empty and len(blit._backgrounds) == 1
+    with pytest.raises(ValueError, match="eval_step"):
+        panel.show([1.0], [0, 1], [1.0])
