@@ -610,7 +610,7 @@ for name, feature in (("x ∈ [0, 1]", x_poly), ("t = 2x − 1", 2 * x_poly - 1)
 
 # %% tags=["nbval-ignore-output"]
 lr_notches = [0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.18, 0.19, 0.2, 0.21, 0.25]
-fig, (ax_path, ax_loss) = lbplot.fixed_figure(2, figsize=(10, 3.8))  # drawn once; a move redraws two lines
+fig, (ax_path, ax_loss) = lbplot.fixed_figure(2, figsize=(10, 3.8), dpi=80)  # drawn once; a move redraws 2 lines
 valley_panels = lbplot.DescentPanels(ax_path, ax_loss, g1, g2, grid_loss, loss_ylim=LOSS_YLIM)
 
 def show_descent(lr):
@@ -619,7 +619,7 @@ def show_descent(lr):
     valley_panels.show(*descent_runs[lr], label=f"η = {lr:g}")
     return descent_status(lr, descent_runs[lr][1])
 
-explore_figure(lbplot.Blitter(fig, valley_panels.artists), show_descent,
+explore_figure(lbplot.Blitter(fig, valley_panels.artists, dpi=80), show_descent,
                lr=widgets.SelectionSlider(options=lr_notches, value=0.1, description="lr"))
 
 # %% [markdown]
@@ -896,7 +896,7 @@ assert all(np.isfinite(grid[B, best_lr[B]][0]["steps"]) for B in (4, 64, 256))  
 # %% tags=["nbval-ignore-output"]
 # A run of the table that reached the target stopped there, whatever its cap: train_until(B, lr) would repeat it.
 noise_runs = {key: rs[0] for key, rs in grid.items() if np.isfinite(rs[0]["steps"])}
-fig, (ax,) = lbplot.fixed_figure(1, figsize=(7, 3.3), left=0.09)  # drawn once; a move redraws two curves
+fig, (ax,) = lbplot.fixed_figure(1, figsize=(10, 3.4), dpi=80)  # drawn once; a move redraws two curves
 noise_panel = lbplot.BatchLossPanel(ax, MAX_STEPS, target=TARGET)
 
 def show_batch_noise(batch_size, lr):
@@ -906,7 +906,7 @@ def show_batch_noise(batch_size, lr):
     noise_panel.show(r["batch_loss"], r["eval_step"], r["val_loss"], title=f"batch size {batch_size}, lr = {lr:g}")
     return noise_status(batch_size, r)
 
-explore_figure(lbplot.Blitter(fig, noise_panel.artists), show_batch_noise,
+explore_figure(lbplot.Blitter(fig, noise_panel.artists, dpi=80), show_batch_noise,
                batch_size=widgets.SelectionSlider(options=[2, 4, 8, 16, 32, 64, 128, 256, 512, len(X_fit)],
                                                   value=32, description="batch size"),
                lr=widgets.SelectionSlider(options=[0.03, 0.1, 0.3, 1.0, 3.0], value=0.3, description="lr"))
