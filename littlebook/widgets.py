@@ -80,13 +80,17 @@ def explore_figure(blitter: plot.Blitter, update: Callable[..., str | None], **c
     if not isinstance(blitter, plot.Blitter):
         raise TypeError(f"explore_figure: blitter must be a littlebook.plot.Blitter, got {type(blitter).__name__}")
     _check_controls("explore_figure", controls)
-    image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+    image = _image_for(blitter.figure)
     status = w.HTML(layout=w.Layout(height="1.6em"))
 
     def show(**values) -> None:
         shown = _shown(values)
         status.value = f"computing {shown} …"  # the cheap part first: visible before the figure is ready
-        text = update(**values)
+        try:
+            text = update(**values)
+        except Exception as error:  # a callback's exception would vanish into an undisplayed output: say it here
+            status.value = f"<b style='color:#d62728'>{shown}: {type(error).__name__}: {error}</b>"
+            raise
         image.value = blitter.png()
         status.value = shown if text is None else text
 
@@ -95,6 +99,13 @@ def explore_figure(blitter: plot.Blitter, update: Callable[..., str | None], **c
     box = w.VBox([w.HBox(list(controls.values())), status, image])
     box.figure = blitter.figure  # the matplotlib figure behind the image, e.g. to save it
     return box
+
+
+def _image_for(figure) -> w.Image:
+    """An Image widget at the figure's own pixel width (JupyterLab would otherwise stretch it, blurred), never wider
+    than the output area."""
+    width = int(round(figure.get_figwidth() * figure.dpi))
+    return w.Image(format="png", width=str(width), layout=w.Layout(max_width="100%", height="auto"))
 
 
 def _shown(values: dict) -> str:
@@ -148,7 +159,7 @@ class _LrExplorer:
                                    metrics=metrics)
         self.view = plot.TrainingFigure(X, y, self._steps(batch_size), accuracy=self.trainer.use_accuracy,
                                         validation=val_data is not None)
-        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.image = _image_for(self.view.figure)
         self.status = w.HTML()
         self.status.add_class("lb-live-status")
         self.live, self.last_tick, self.runs = False, 0.0, {}  # runs: (lr, batch size) → (model, History)

@@ -283,5 +283,19 @@ def test_explore_figure_updates_the_artists_and_shows_the_status():
     slider.value = 4
     assert seen == [1, 4] and status.value == "slope 4" and image.value != first
     assert slider.continuous_update is False and box.figure is fig  # the figure, e.g. to save it
+    assert image.width == str(4 * 72)  # the figure's own pixel width: not stretched
     with pytest.raises(TypeError, match="Blitter"):
         W.explore_figure(fig, update, k=w.IntSlider())
+
+
+def test_explore_figure_shows_an_error_of_the_update_in_its_status():
+    from matplotlib.figure import Figure
+
+    def update(k):
+        if k == 2:
+            raise ValueError("no such notch")
+
+    box = W.explore_figure(lb.plot.Blitter(Figure(figsize=(2, 2)), []), update, k=w.IntSlider(value=1, max=3))
+    with pytest.raises(ValueError, match="no such notch"):  # re-raised too: headless, it reaches the caller
+        controls(box)[0].value = 2
+    assert "ValueError: no such notch" in box.children[1].value
