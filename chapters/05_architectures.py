@@ -317,7 +317,7 @@ print(f"fit: {history.steps} steps; its weights equal the hand-written loop's ex
 # %% tags=["nbval-ignore-output"]
 mlp = make_mlp(rng=0)
 mlp_history = lb.fit(mlp, loss_fn, lb.SGD(mlp.parameters(), lr=0.1, momentum=0.9), (X_train, y_train),
-                     epochs=15, batch_size=32, val_data=(X_val, y_val), rng=0)
+                     epochs=15, batch_size=32, val_data=(X_val, y_val), rng=0, metrics=("accuracy",))
 print(mlp_history)
 
 # %%
@@ -357,7 +357,8 @@ if lb.mnist_cached():
     print(f"data used: MNIST, {len(Xm_train):,} training and {len(Xm_test):,} test images")
     mnist_mlp = make_mlp(rng=0, d_in=784)
     mnist_history = lb.fit(mnist_mlp, loss_fn, lb.SGD(mnist_mlp.parameters(), lr=0.1, momentum=0.9),
-                           (Xm_train, ym_train), epochs=3, batch_size=64, val_data=(Xm_test, ym_test), rng=0)
+                           (Xm_train, ym_train), epochs=3, batch_size=64, val_data=(Xm_test, ym_test), rng=0,
+                           metrics=("accuracy",))
     print(f"MNIST MLP test accuracy: {mnist_history.val_acc[-1]:.4f}")
     assert mnist_history.val_acc[-1] >= 0.97
 else:

@@ -328,7 +328,7 @@ assert np.allclose(mha(x[:, perm]), mha(x)[:, perm])
 # (`sinusoidal_positions`); GPT learns $P$ like any weight (`lb.PositionalEmbedding`, our default). Tokens
 # themselves enter through `lb.Embedding`, a learned table with one row per token: the same as chapter 3's one-hot
 # times a matrix, without building the one-hot. (Its backward adds each position's gradient into its token's row,
-# with `np.add.at`, because a token that occurs twice must collect two gradients.)
+# a scatter-add like `np.add.at`, because a token that occurs twice must collect two gradients.)
 
 # %%
 pe = sinusoidal_positions(64, 32)
@@ -397,7 +397,7 @@ sum_loss = lb.CrossEntropyLoss(reduction="sum")   # chapter 3's recipe trains th
 # %% tags=["nbval-ignore-output"]
 mlp_lm = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)  # chapter 3's model, with Adam (§3.6)
 mlp_history = lb.fit(mlp_lm, sum_loss, lb.Adam(mlp_lm.parameters(), lr=0.01), (X_lm, Y_lm), epochs=8,
-                     batch_size=32, progress=False, rng=0)
+                     batch_size=32, progress=False, rng=0, metrics=())
 mlp_val, _ = lb.evaluate(mlp_lm, lb.CrossEntropyLoss(), X_val, Y_val)   # mean loss per token
 print(f"chapter 3's MLP: {mlp_lm.num_parameters():,} parameters, trained in {mlp_history.seconds:.1f} s; "
       f"held-out loss {mlp_val:.3f} per token")
@@ -419,7 +419,8 @@ print(f"{model.num_parameters():,} parameters; {len(X_tr)} overlapping training 
 EPOCHS = 12
 opt = lb.Adam(model.parameters(), lr=0.01)
 history = lb.fit(model, lb.CrossEntropyLoss(), opt, (X_tr, Y_tr), epochs=EPOCHS, batch_size=64,
-                 val_data=(X_val, Y_val), scheduler=lb.CosineAnnealingLR(opt, T_max=EPOCHS), progress=False, rng=0)
+                 val_data=(X_val, Y_val), scheduler=lb.CosineAnnealingLR(opt, T_max=EPOCHS), progress=False, rng=0,
+                 metrics=())
 tf_val, _ = lb.evaluate(model, lb.CrossEntropyLoss(), X_val, Y_val)
 print(f"transformer trained in {history.seconds:.1f} s ({history.steps} steps, "
       f"{history.seconds / history.steps * 1000:.0f} ms per step of {64 * T} tokens)")
@@ -480,7 +481,7 @@ assert gain["positions 0–2"] > gain["positions 3–31"] + 0.1   # seeds 0-2: 0
 # %% tags=["nbval-ignore-output"]
 mlp_same = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)
 same_history = lb.fit(mlp_same, sum_loss, lb.Adam(mlp_same.parameters(), lr=0.01), (X_tr, Y_tr), epochs=3,
-                      batch_size=32, progress=False, rng=0)
+                      batch_size=32, progress=False, rng=0, metrics=())
 mlp_same_val, _ = lb.evaluate(mlp_same, lb.CrossEntropyLoss(), X_val, Y_val)
 print(f"MLP on the overlapping windows: held-out loss {mlp_same_val:.3f} (trained in {same_history.seconds:.1f} s); "
       f"transformer {tf_val:.3f}")
@@ -600,7 +601,7 @@ for seed in range(3):
         # chapter 3's recipe for the MLP (summed loss, lr 0.01); for the transformer lr 0.02 (tried: 0.005-0.02)
         loss_fn, lr = (lb.CrossEntropyLoss(), 0.02) if name == "transformer" else (sum_loss, 0.01)
         h = lb.fit(m, loss_fn, lb.Adam(m.parameters(), lr=lr), (X_rc, Y_rc), epochs=1, batch_size=32,
-                   progress=False, rng=seed)
+                   progress=False, rng=seed, metrics=())
         train_seconds[name] += h.seconds
         cue_losses[name].append(token_losses(m, X_rc_val, Y_rc_val)[np.arange(len(cue_val)), cue_val])
         if name == "transformer":
@@ -692,7 +693,7 @@ corpus_words = set(corpus.split())
 words = text.split()
 real = np.mean([word in corpus_words for word in words])
 assert len(generated) == len(prompt) + 80 and text.startswith("A neural network")
-assert real > 0.6, real
+assert real > 0.5, real   # "most"; sampling seeds 0-11 of this model give 0.54-0.78 (mean 0.67)
 
 # %% [markdown]
 # Move the temperature: near 0 the model always picks its favourite next token and soon repeats itself; around 1 it

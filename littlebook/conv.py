@@ -14,14 +14,12 @@ import numpy as np
 
 from . import kernels
 from .functional import (
-    add_windows,
     as_float_array,
     as_rng,
     check_float_dtype,
     check_grad,
     check_int,
     expect_shape,
-    sliding_windows,
 )
 from .nn import Module, Parameter
 
@@ -153,14 +151,11 @@ class _Pool2d(Module):
             raise ValueError(f"{self!r}: window {k}×{k} is larger than the input {x.shape[2]}×{x.shape[3]} "
                              f"(input shape {x.shape})")
         self._x_shape = x.shape
-        windows = sliding_windows(x, k, self.stride)  # (N, C, Ho, Wo, K, K) view
-        return windows.transpose(4, 5, 0, 1, 2, 3).reshape((k * k,) + windows.shape[:4])
+        return kernels.pool_patches(x, k, self.stride)  # the sliding windows, rearranged offset-first
 
     def _add_patches(self, grad_patches: np.ndarray) -> np.ndarray:
         """Adjoint of ``_patches``: (K·K, N, C, Ho, Wo) window gradients → (N, C, H, W)."""
-        k = self.kernel_size
-        windows = grad_patches.reshape((k, k) + grad_patches.shape[1:]).transpose(2, 3, 4, 5, 0, 1)
-        return add_windows(windows, self._x_shape, self.stride)
+        return kernels.pool_add_patches(grad_patches, self._x_shape, self.kernel_size, self.stride)  # add_windows
 
 
 class MaxPool2d(_Pool2d):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .functional import col2im, im2col, log_softmax, softmax
+from .functional import add_windows, col2im, im2col, log_softmax, sliding_windows, softmax
 
 __all__ = [
     "conv2d_im2col", "conv2d_im2col_reference",
@@ -21,6 +21,7 @@ __all__ = [
     "conv2d_weight_grad", "conv2d_weight_grad_reference",
     "conv2d_input_grad", "conv2d_input_grad_reference",
     "maxpool_backward", "maxpool_backward_reference",
+    "pool_patches", "pool_patches_reference", "pool_add_patches", "pool_add_patches_reference",
     "cross_entropy", "cross_entropy_reference",
     "adam_step_", "adam_step_reference",
     "batchnorm_forward", "batchnorm_forward_reference",
@@ -121,10 +122,49 @@ def conv2d_input_grad(w_mat: np.ndarray, grad_out: np.ndarray, x_shape: tuple, k
         for j in range(k):
             shift = i * wp + j
             flat[:, shift:shift + size] += patch_grads[:, i, j]
-    return flat[:, :size].reshape(c, n, hp, wp)[:, :, lo:lo + h, lo:lo + w].transpose(1, 0, 2, 3)
+    # A contiguous channel-first result: the padded grid's strides would make every later pass over ∂L/∂x strided
+    # (measured: max-pool backward 2.7× slower on the view than on a copy)
+    return np.ascontiguousarray(flat[:, :size].reshape(c, n, hp, wp)[:, :, lo:lo + h, lo:lo + w]).transpose(1, 0, 2, 3)
 
 
 # -- max pooling ---------------------------------------------------------------------------------------------------
+def pool_patches_reference(x: np.ndarray, kernel_size: int, stride: int) -> np.ndarray:
+    """The windows of x (N, C, H, W) as (K·K, N, C, Ho, Wo), window offset first: one copy of the window view."""
+    windows = sliding_windows(x, kernel_size, stride)  # (N, C, Ho, Wo, K, K) view
+    return windows.transpose(4, 5, 0, 1, 2, 3).reshape((kernel_size**2,) + windows.shape[:4])
+
+
+def _channel_first(a: np.ndarray, n_axis: int = 0) -> bool:
+    """Is the (…, N, C, H, W) array ``a`` laid out channel-first, (C, N, H, W), in memory (a conv's output is)?"""
+    return a.strides[n_axis] < a.strides[n_axis + 1]
+
+
+def pool_patches(x: np.ndarray, kernel_size: int, stride: int) -> np.ndarray:
+    """As the reference, copied in x's memory order: for a channel-first x (a conv's output) the copy is made
+    as (K·K, C, N, Ho, Wo) and returned as a (K·K, N, C, Ho, Wo) view, so it reads x in sequence (measured
+    1.5× faster) and the max, the gradients and the next layers keep that order (no strided passes)."""
+    if not _channel_first(x):
+        return pool_patches_reference(x, kernel_size, stride)
+    return pool_patches_reference(x.transpose(1, 0, 2, 3), kernel_size, stride).transpose(0, 2, 1, 3, 4)
+
+
+def pool_add_patches_reference(grad_patches: np.ndarray, x_shape: tuple, kernel_size: int,
+                               stride: int) -> np.ndarray:
+    """Adjoint of ``pool_patches``: (K·K, N, C, Ho, Wo) window gradients → (N, C, H, W), by add_windows."""
+    k = kernel_size
+    windows = grad_patches.reshape((k, k) + grad_patches.shape[1:]).transpose(2, 3, 4, 5, 0, 1)
+    return add_windows(windows, x_shape, stride)
+
+
+def pool_add_patches(grad_patches: np.ndarray, x_shape: tuple, kernel_size: int, stride: int) -> np.ndarray:
+    """As the reference, in the memory order of the window gradients: channel-first in, channel-first out."""
+    if not _channel_first(grad_patches, n_axis=1):
+        return pool_add_patches_reference(grad_patches, x_shape, kernel_size, stride)
+    n, c, h, w = x_shape
+    swapped = pool_add_patches_reference(grad_patches.transpose(0, 2, 1, 3, 4), (c, n, h, w), kernel_size, stride)
+    return swapped.transpose(1, 0, 2, 3)
+
+
 def maxpool_backward_reference(patches: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
     """patches (K·K, N, C, Ho, Wo), grad_out (N, C, Ho, Wo) → window gradients (K·K, N, C, Ho, Wo):
     the whole of g goes to the first arg-max of each window (np.argmax returns the first maximum)."""
@@ -135,13 +175,18 @@ def maxpool_backward_reference(patches: np.ndarray, grad_out: np.ndarray) -> np.
 
 def maxpool_backward(patches: np.ndarray, y: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
     """As the reference, without the arg-max: compare each window offset with the max y, in row-major order,
-    and give g to the first offset that hits (``taken`` marks the windows already served, so ties go to the
+    and give g to the first offset that hits (``free`` marks the windows not served yet, so ties go to the
     first maximum). Each step is an element-wise pass over one contiguous (N, C, Ho, Wo) slab."""
-    grad_patches = np.empty(patches.shape, dtype=grad_out.dtype)
-    taken = np.zeros(y.shape, dtype=bool)
+    grad_patches = np.empty_like(patches, dtype=grad_out.dtype)  # in the memory order of the patches
+    free = None  # the first offset serves every window it hits
     for offset in range(len(patches)):
-        hit = (patches[offset] == y) & ~taken
-        taken |= hit
+        hit = patches[offset] == y
+        if free is None:
+            free = ~hit
+        else:
+            hit &= free
+            if offset < len(patches) - 1:
+                free ^= hit  # hit ⊆ free: XOR removes the windows just served, with no temporary ~hit
         np.multiply(hit, grad_out, out=grad_patches[offset])
     return grad_patches
 

@@ -69,6 +69,25 @@ def test_maxpool_backward_equals_the_argmax_reference(n, c, k, ties, seed):
                                   kernels.maxpool_backward_reference(patches, grad_out))
 
 
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 3), st.booleans(),
+       st.integers(0, 2**16))
+def test_pool_patches_in_memory_order_equal_the_references(n, c, k, stride, extra, channel_first, seed):
+    """Odd sizes, overlapping (S < K), tiling (S = K) and gapped (S > K) windows; a channel-first input too."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, k + extra, k + 2 * extra))
+    if channel_first:  # memory order (C, N, H, W), as a convolution outputs it
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    patches = kernels.pool_patches(x, k, stride)
+    np.testing.assert_array_equal(patches, kernels.pool_patches_reference(x, k, stride))
+    y = patches.max(axis=0)
+    grad_out = rng.standard_normal(y.shape)
+    grad_patches = kernels.maxpool_backward(patches, y, grad_out)
+    np.testing.assert_array_equal(grad_patches, kernels.maxpool_backward_reference(patches, grad_out))
+    grad_x = kernels.pool_add_patches(grad_patches, x.shape, k, stride)
+    np.testing.assert_allclose(grad_x, kernels.pool_add_patches_reference(grad_patches, x.shape, k, stride), **TOL)
+    assert grad_x.shape == x.shape
+
+
 @given(st.integers(1, 5), st.integers(2, 6), st.booleans(), st.floats(0.1, 30.0), st.integers(0, 2**16))
 def test_cross_entropy_fused_equals_log_softmax_reference(n, classes, soft, scale, seed):
     rng = np.random.default_rng(seed)
