@@ -49,12 +49,15 @@ if importlib.util.find_spec("littlebook") is None:
         output.enable_custom_widget_manager()
 
 # %%
+from functools import partial
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 import littlebook as lb
+from littlebook import layer_grad_norms, train_curve
 from littlebook.plot import image_grid, plot_history
-from littlebook.widgets import depth_explorer, layer_grad_norms, lr_explorer, train_curve
+from littlebook.widgets import depth_explorer, lr_explorer
 
 np.set_printoptions(precision=4, suppress=True)
 
@@ -447,8 +450,8 @@ assert dead.min() > 80  # η = 1: nearly every hidden unit is dead
 # (moving it needs a running kernel; the first draw is at η = 0.1).
 
 # %% tags=["nbval-ignore-output"]
-lr_explorer(make_mlp, (X_train, y_train), lr=0.1, lrs=(1e-3, 3.0), epochs=5, optimizer="momentum",
-            val_data=(X_val, y_val))
+lr_explorer(make_mlp, loss_fn, (X_train, y_train), lr=0.1, lrs=(1e-3, 3.0), epochs=5,
+            optimizer=partial(lb.SGD, momentum=0.9), val_data=(X_val, y_val), metrics=("accuracy",))
 
 # %% [markdown]
 # ## 5.5 A small convolutional network
@@ -731,8 +734,8 @@ print("∂y/∂x − ∂F/∂x equals the identity matrix (up to round-off)")
 
 # %%
 sig_depths, seeds = [1, 2, 5, 10], [0, 1, 2]
-sigmoid_runs = {(d, r, s): train_curve(lambda d=d, r=r, s=s: make_deep(d, r, rng=s), (X_train, y_train), lr=1.0,
-                                       epochs=6, optimizer="sgd", val_data=(X_val, y_val), rng=s)
+sigmoid_runs = {(d, r, s): train_curve(lambda d=d, r=r, s=s: make_deep(d, r, rng=s), loss_fn, (X_train, y_train),
+                                       lr=1.0, epochs=6, val_data=(X_val, y_val), rng=s)
                 for d in sig_depths for r in (False, True) for s in seeds}
 sig_loss = {r: np.array([[sigmoid_runs[d, r, s].train_loss[-1] for s in seeds] for d in sig_depths])
             for r in (False, True)}  # (depth, seed): mean training loss of the last epoch
@@ -790,8 +793,8 @@ print("first-layer gradient: plain shrinks with every block; residual stays with
 # plotted and both trained for 3 epochs (the first draw is at depth 10).
 
 # %% tags=["nbval-ignore-output"]
-depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: make_deep(d, True)},
-               (X_train, y_train), depth=10, depths=(1, 40), lr=1.0, epochs=3, optimizer="sgd")
+depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: make_deep(d, True)}, loss_fn,
+               (X_train, y_train), depth=10, depths=(1, 40), lr=1.0, epochs=3)
 
 # %% [markdown]
 # ### Degradation: the problem ResNet was invented for
