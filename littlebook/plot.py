@@ -77,12 +77,18 @@ def decision_grid(model, X: np.ndarray, resolution: int = 200) -> tuple[np.ndarr
     Returns (gx, gy, classes), each (resolution, resolution): argmax of (M, C) logits, or
     logit > 0 for (M,)/(M, 1) binary logits.
     """
+    gx, gy, grid, _ = _plane_grid(X, resolution)
+    return gx, gy, _classes(model, grid).reshape(gx.shape)
+
+
+def _plane_grid(X: np.ndarray, resolution: int):
+    """A resolution × resolution grid over X (N, 2) with a 10 % margin: (gx, gy, points (M, 2), extent)."""
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * (hi - lo) + 1e-9
-    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
-                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
-    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float32)
-    return gx, gy, _classes(model, grid).reshape(gx.shape)
+    extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+    gx, gy = np.meshgrid(np.linspace(*extent[:2], resolution), np.linspace(*extent[2:], resolution))
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float32)
+    return gx, gy, points, extent
 
 
 def decision_boundary(model, X: np.ndarray, y: np.ndarray, ax=None, resolution: int = 200):
@@ -489,11 +495,7 @@ class TrainingFigure:
         return lines
 
     def _regions(self, ax, X, y, resolution: int) -> list:
-        lo, hi = X.min(axis=0), X.max(axis=0)
-        pad = 0.1 * (hi - lo) + 1e-9
-        extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
-        gx, gy = np.meshgrid(np.linspace(*extent[:2], resolution), np.linspace(*extent[2:], resolution))
-        self.grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(X.dtype if X.dtype.kind == "f" else np.float32)
+        gx, _, self.grid, extent = _plane_grid(X, resolution)  # the same grid as decision_grid
         self.grid_shape = gx.shape
         cmap = plt.get_cmap("tab10")
         # The regions lie under the points, so both are redrawn (a cached bitmap cannot lie under the regions).
