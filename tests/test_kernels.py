@@ -125,14 +125,21 @@ def test_batchnorm_kernels_equal_their_references(n, c, spatial, seed):
     rng = np.random.default_rng(seed)
     x = 3.0 + 2.0 * rng.standard_normal((n + 1, c) + spatial)  # at least 2 values per channel
     gamma, beta, g = rng.standard_normal(c), rng.standard_normal(c), rng.standard_normal(x.shape)
-    fast = kernels.batchnorm_forward(x, gamma, beta, 1e-5)
-    ref = kernels.batchnorm_forward_reference(x, gamma, beta, 1e-5)
-    for a, b in zip(fast, ref, strict=True):
+    _check_norm_kernels("batchnorm", x, gamma, beta, g)
+
+
+def _check_norm_kernels(name: str, x, gamma, beta, g):
+    """kernels.<name>_forward/_backward equal their references (same shapes; the backward from the reference's
+    x̂ and 1/σ)."""
+    forward, backward = getattr(kernels, f"{name}_forward"), getattr(kernels, f"{name}_backward")
+    ref = getattr(kernels, f"{name}_forward_reference")(x, gamma, beta, 1e-5)
+    for a, b in zip(forward(x, gamma, beta, 1e-5), ref, strict=True):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, **TOL)
     xhat, inv_std = ref[1], ref[2]
-    fast = kernels.batchnorm_backward(g, xhat, inv_std, gamma)
-    for a, b in zip(fast, kernels.batchnorm_backward_reference(g, xhat, inv_std, gamma), strict=True):
+    fast = backward(g, xhat, inv_std, gamma)
+    for a, b in zip(fast, getattr(kernels, f"{name}_backward_reference")(g, xhat, inv_std, gamma), strict=True):
+        assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
 
@@ -156,16 +163,7 @@ def test_layernorm_kernels_equal_their_references(m, d, seed):
     rng = np.random.default_rng(seed)
     x = 3.0 + 2.0 * rng.standard_normal((m, d))
     gamma, beta, g = rng.standard_normal(d), rng.standard_normal(d), rng.standard_normal((m, d))
-    fast = kernels.layernorm_forward(x, gamma, beta, 1e-5)
-    ref = kernels.layernorm_forward_reference(x, gamma, beta, 1e-5)
-    for a, b in zip(fast, ref, strict=True):
-        assert a.shape == b.shape
-        np.testing.assert_allclose(a, b, **TOL)
-    xhat, inv_std = ref[1], ref[2]
-    fast = kernels.layernorm_backward(g, xhat, inv_std, gamma)
-    for a, b in zip(fast, kernels.layernorm_backward_reference(g, xhat, inv_std, gamma), strict=True):
-        assert a.shape == b.shape
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    _check_norm_kernels("layernorm", x, gamma, beta, g)
 
 
 @given(st.integers(1, 200), st.sampled_from([1, 3, 8, 62, 63, 64, 100]), st.integers(1, 5), st.integers(0, 2**16))
