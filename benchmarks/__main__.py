@@ -34,6 +34,9 @@ def main(argv=None) -> None:
                              "(default: no limit)")
     parser.add_argument("--notebook-threads", type=int, default=1,
                         help="OPENBLAS/OMP threads of the nbval kernels (default 1, as make test runs them)")
+    parser.add_argument("--allocator", choices=("steady", "default"), default="steady",
+                        help="steady (default): fix glibc's malloc thresholds at their training-loop values; "
+                             "default: leave glibc's dynamic adjustment on (results then depend on case order)")
     parser.add_argument("--notebooks", action="store_true", help="kept for compatibility: notebooks run by default")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
@@ -44,6 +47,7 @@ def main(argv=None) -> None:
 
     if args.threads:
         threadpool_limits(args.threads, user_api="blas")
+    allocator = common.steady_allocator() if args.allocator == "steady" else "glibc's default (dynamic thresholds)"
     threads, threads_from = common.blas_threads()
     if common.torch is not None:
         common.torch.set_num_threads(threads)
@@ -51,11 +55,16 @@ def main(argv=None) -> None:
           "ratio = median of per-round ratios")
     for line in common.describe_machine(threads, threads_from):
         print("  " + line)
+    print(f"  malloc   {allocator}")
     start = time.perf_counter()
     if "dense" in sections:
+        stolen = common.cpu_times()
         dense.run(args.rounds)
+        print(f"(dense section: {common.steal_since(stolen)})")
     if "conv" in sections:
+        stolen = common.cpu_times()
         conv.run(args.rounds)
+        print(f"(conv section: {common.steal_since(stolen)})")
     if "train" in sections:
         end_to_end.run_training()
     if "mnist" in sections:
@@ -65,9 +74,9 @@ def main(argv=None) -> None:
             if common.torch is not None:
                 common.torch.set_num_threads(n)
             print(f"\n(MNIST section: {n} thread(s) for numpy's BLAS and torch; load {common.load_average()})")
-            section_start = time.perf_counter()
+            section_start, stolen = time.perf_counter(), common.cpu_times()
             mnist.run(args.mnist_path, args.mnist_only, args.mnist_budget)
-            print(f"(MNIST section took {time.perf_counter() - section_start:.0f} s)")
+            print(f"(MNIST section took {time.perf_counter() - section_start:.0f} s; {common.steal_since(stolen)})")
         if common.torch is not None:
             common.torch.set_num_threads(threads)
     if "notebooks" in sections:

@@ -8,6 +8,7 @@ phases caused by other processes on the machine hit both sides of a ratio alike.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import platform
@@ -58,6 +59,54 @@ def interleaved(cases: dict[str, Callable[[], object]], rounds: int = 21, second
         if gc_was_enabled:
             gc.enable()
     return times
+
+
+# -- the allocator ---------------------------------------------------------------------------------------------------
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers (malloc.h)
+MMAP_THRESHOLD, TRIM_THRESHOLD = 32 << 20, 64 << 20  # where glibc's own adjustment ends up (64-bit maximum, 2×)
+
+
+def steady_allocator() -> str:
+    """Fix glibc's malloc thresholds at the values its dynamic adjustment reaches in a long training loop.
+
+    glibc serves a large block with a fresh mmap, and gives heap memory back to the kernel when more than the trim
+    threshold is free at its top; either way the next array of that size is new memory, and touching it costs one
+    page fault per 4 KiB (about 2,000 per Conv2d 1→16 step at batch 64, 2–5 ms in a KVM guest). Each freed mmap
+    block raises both thresholds (up to 32 MiB and 64 MiB), so how often a case faults depended on which cases ran
+    before it in the process — for PyTorch's side as much as for littlebook's. Fixed at the end values, every case
+    runs as it would in the steady state of a training run. Returns a description for the machine lines.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    except (OSError, AttributeError):
+        ok = False
+    if not ok:
+        return "default (not glibc: thresholds not fixed)"
+    return (f"glibc malloc, mmap threshold {MMAP_THRESHOLD >> 20} MiB and trim threshold {TRIM_THRESHOLD >> 20} MiB "
+            "fixed (the steady state of a training loop; --allocator default to keep glibc's adjustment)")
+
+
+# -- time taken from this VM by its host ----------------------------------------------------------------------------
+def cpu_times() -> tuple[float, float] | None:
+    """(total, steal) jiffies over all CPUs from /proc/stat; None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [float(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0.0
+
+
+def steal_since(start: tuple[float, float] | None) -> str:
+    """Share of CPU time the hypervisor gave to other guests since ``start`` (``cpu_times()``), e.g. "steal 3.1 %".
+
+    Two threads that meet at every GEMM wait for the slower one, so a few per cent of steal can slow a 2-thread
+    case by much more; a section with a high figure should be rerun."""
+    end = cpu_times()
+    if start is None or end is None or end[0] <= start[0]:
+        return "steal unknown"
+    return f"steal {100 * (end[1] - start[1]) / (end[0] - start[0]):.1f} % of CPU time"
 
 
 def median(t: np.ndarray) -> float:
@@ -156,6 +205,13 @@ def summary() -> None:
     failed = sum(ok is False for *_, ok in RESULTS)
     print(f"{passed} PASS, {failed} FAIL" + (f", {len(RESULTS) - passed - failed} not measured" if
                                               passed + failed < len(RESULTS) else ""))
+
+
+def floor_verdict(floor: float, target: float) -> str:
+    """What a floor (the time of numpy's matmuls alone, over PyTorch's time for the whole case) says of a target."""
+    if floor > target:
+        return "the target is below this floor: unreachable with numpy's BLAS"
+    return f"the target leaves {target - floor:.2f}× for everything but the matmuls"
 
 
 def row(name: str, littlebook: str = "", reference: str = "", ratio_text: str = "", target: str = "",

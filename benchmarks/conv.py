@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import header, interleaved, median, ms, ratio, record, row, torch
+from .common import floor_verdict, header, interleaved, median, ms, ratio, record, row, torch
 
 BATCH, SIZE = 64, 28
 
@@ -60,8 +60,30 @@ def cases_for(lb, tl, shape):
         # Same input gradient from both? (checks that the two cases compute the same thing)
         same = np.allclose(lb_step(), torch_step().numpy(), rtol=1e-3, atol=1e-4)
         cases["torch"] = torch_step
+        if hasattr(lb, "kernel_size") and hasattr(lb, "in_channels"):
+            cases["GEMMs"] = conv_gemms(lb, shape)
         return cases, same
     return cases, None
+
+
+def conv_gemms(conv, shape):
+    """The three matrix products of littlebook's Conv2d step alone, same shapes and memory layouts (stride 1):
+    forward W_mat @ cols, weight gradient cols @ Gᵀ, input gradient W_matᵀ @ G on the padded grid."""
+    rng = np.random.default_rng(2)
+    n, c_in, h, w = shape
+    c_out, k, (lo, hi) = conv.out_channels, conv.kernel_size, conv._pad
+    positions = n * (h + lo + hi - k + 1) * (w + lo + hi - k + 1)
+    w_mat = rng.standard_normal((c_out, c_in * k * k), dtype=np.float32)
+    cols = rng.standard_normal((c_in * k * k, positions), dtype=np.float32)
+    g = rng.standard_normal((c_out, positions), dtype=np.float32)
+    g_pad = rng.standard_normal((c_out, n * (h + lo + hi) * (w + lo + hi)), dtype=np.float32)
+
+    def gemms():
+        w_mat @ cols
+        cols @ g.T
+        w_mat.T @ g_pad
+
+    return gemms
 
 
 def run(rounds: int) -> None:
@@ -83,3 +105,7 @@ def run(rounds: int) -> None:
         print(row(name, ms(median(t["littlebook"])), ms(median(t["torch"])), f"{r:.2f}×",
                   f"≤ {target:.2f}×" if target else "", result
                   + ("" if same else "  (input gradients DIFFER from torch)")))
+        if "GEMMs" in t and target:
+            floor = ratio(t["GEMMs"], t["torch"])  # the layer cannot take less time than its own matmuls
+            print(row("  floor: its 3 matmuls alone / PyTorch", ms(median(t["GEMMs"])), ms(median(t["torch"])),
+                      f"{floor:.2f}×", f"≤ {target:.2f}×", floor_verdict(floor, target)))
