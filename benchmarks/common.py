@@ -186,11 +186,20 @@ def verdict(ok: bool) -> str:
 
 # Every figure with a target, in the order measured, for the summary at the end: (figure, value, target, ok).
 RESULTS: list[tuple[str, str, str, bool | None]] = []
+# The figures that can be repeated in fresh processes (--repeat): {figure: {"number", "limit", "higher", "format",
+# "target"}}, where the verdict is number >= limit if "higher" else number <= limit.
+NUMBERS: dict[str, dict] = {}
 
 
-def record(figure: str, value: str, target: str, ok: bool | None) -> str:
-    """Remember a figure for the summary; returns its verdict text (PASS, FAIL, or "n/a" when ok is None)."""
+def record(figure: str, value: str, target: str, ok: bool | None, number: float | None = None,
+           limit: float | None = None, higher: bool = False, fmt: str = "{:.2f}×") -> str:
+    """Remember a figure for the summary; returns its verdict text (PASS, FAIL, or "n/a" when ok is None).
+
+    With ``number`` and ``limit`` the figure is also kept as a number, so that ``--repeat`` can take the median of
+    several processes' values (``fmt`` formats it, e.g. "{:.0%}")."""
     RESULTS.append((figure, value, target, ok))
+    if number is not None and limit is not None:
+        NUMBERS[figure] = {"number": number, "limit": limit, "higher": higher, "format": fmt, "target": target}
     return "n/a" if ok is None else verdict(ok)
 
 

@@ -101,7 +101,8 @@ def run(rounds: int) -> None:
                 record(f"{name} fwd+bwd / PyTorch", "torch missing", f"≤ {target:.2f}×", None)
             continue
         r = ratio(t["littlebook"], t["torch"])
-        result = record(f"{name} fwd+bwd / PyTorch", f"{r:.2f}×", f"≤ {target:.2f}×", r <= target) if target else ""
+        result = (record(f"{name} fwd+bwd / PyTorch", f"{r:.2f}×", f"≤ {target:.2f}×", r <= target, number=r,
+                         limit=target) if target else "")
         print(row(name, ms(median(t["littlebook"])), ms(median(t["torch"])), f"{r:.2f}×",
                   f"≤ {target:.2f}×" if target else "", result
                   + ("" if same else "  (input gradients DIFFER from torch)")))

@@ -164,7 +164,7 @@ def run(rounds: int) -> None:
         r = ratio(t["littlebook"], t["torch"])
         print(row("littlebook step vs PyTorch", ms(lb_s), ms(median(t["torch"])), f"{r:.2f}×", f"≤ {TARGET_TORCH}×",
                   record("MLP 784-256-256-10 step / PyTorch", f"{r:.2f}×", f"≤ {TARGET_TORCH}×",
-                         r <= TARGET_TORCH)))
+                         r <= TARGET_TORCH, number=r, limit=TARGET_TORCH)))
         print(row("  (same first-step loss as PyTorch)", f"{loss_lb:.5f}", f"{loss_t:.5f}", "", "",
                   "ok" if same else "MISMATCH"))
     else:
@@ -184,7 +184,7 @@ def run(rounds: int) -> None:
     print(row(f"step's {len(matmuls)} matmuls ({step_flops / 1e6:.1f} MFLOP) in numpy", f"{achieved:.1f} GF/s",
               f"{peak:.1f} GF/s", f"{share:.0%}", f"≥ {TARGET_SHARE:.0%}",
               record("MLP step: share of numpy GEMM throughput", f"{share:.0%}", f"≥ {TARGET_SHARE:.0%}",
-                     share >= TARGET_SHARE)))
+                     share >= TARGET_SHARE, number=share, limit=TARGET_SHARE, higher=True, fmt="{:.1%}")))
     if torch is not None:
         floor = ratio(t["GEMMs"], t["torch"])  # no numpy step can take less time than its own matmuls
         print(row("  floor: those matmuls alone / PyTorch step", ms(gemm_s), ms(median(t["torch"])), f"{floor:.2f}×",
