@@ -88,6 +88,45 @@ def test_nan_loss_from_mse_divergence_is_caught():
     assert all(np.isfinite(p.value).all() for p in model.parameters())
 
 
+class _SetsGrad(lb.Module):
+    """Passes x through unchanged; its backward sets its one weight's gradient to ``grad`` (for the guard's tests)."""
+
+    def __init__(self, value, grad, dtype=np.float32):
+        self.weight = lb.Parameter(np.full(3, value, dtype=dtype))
+        self.grad_value = grad
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_out, input_grad=True):
+        self.weight.grad[...] = self.grad_value
+        return grad_out
+
+
+def _guarded_fit(last):
+    X, y = lb.data.regression_1d(n=16, rng=0)
+    model = lb.Sequential(lb.Linear(1, 4, rng=0, dtype=np.float64), lb.Linear(4, 1, rng=1), last)
+    before = [p.value.copy() for p in model.parameters()]
+    with pytest.raises(lb.TrainingDiverged) as info:
+        lb.fit(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=1.0), (X, y), epochs=1, batch_size=16,
+               progress=False)
+    return info.value, before, model.parameters()
+
+
+def test_a_non_finite_gradient_stops_before_the_update():
+    err, before, params = _guarded_fit(_SetsGrad(1.0, np.inf))
+    assert err.step == 1 and err.reason == "a gradient is not finite"
+    assert all(np.array_equal(p.value, b) for p, b in zip(params, before))  # nothing was updated
+
+
+def test_an_overflowing_update_is_undone_exactly_in_every_dtype():
+    # 3e38 − 1.0 · (−3e38) is inf in float32: the update overflows, though the gradient is finite
+    err, before, params = _guarded_fit(_SetsGrad(3e38, -3e38))
+    assert err.step == 1 and err.reason == "the update overflowed"
+    assert [p.value.dtype for p in params] == [np.float64] * 2 + [np.float32] * 3
+    assert all(np.array_equal(p.value, b) for p, b in zip(params, before))  # float64 and float32 restored bit for bit
+
+
 def test_bad_data_is_rejected_before_training():
     model = mlp()
     opt = lb.SGD(model.parameters(), lr=0.1)
