@@ -68,14 +68,11 @@ def main(argv=None) -> None:
     if micro and args.repeat > 1:
         repeat.run(micro, args.repeat, args.rounds, args.threads, args.allocator)
         sections -= set(micro)
-    if "dense" in sections:
-        stolen = common.cpu_times()
-        dense.run(args.rounds)
-        print(f"(dense section: {common.steal_since(stolen)})")
-    if "conv" in sections:
-        stolen = common.cpu_times()
-        conv.run(args.rounds)
-        print(f"(conv section: {common.steal_since(stolen)})")
+    for name, section in (("dense", dense), ("conv", conv)):
+        if name in sections:
+            stolen = common.cpu_times()
+            section.run(args.rounds)
+            print(f"({name} section: {common.steal_since(stolen)})")
     if "train" in sections:
         end_to_end.run_training()
     if "mnist" in sections:

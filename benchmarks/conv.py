@@ -71,8 +71,9 @@ def conv_gemms(conv, shape):
     forward W_mat @ cols, weight gradient cols @ Gᵀ, input gradient W_matᵀ @ G on the padded grid."""
     rng = np.random.default_rng(2)
     n, c_in, h, w = shape
-    c_out, k, (lo, hi) = conv.out_channels, conv.kernel_size, conv._pad
-    positions = n * (h + lo + hi - k + 1) * (w + lo + hi - k + 1)
+    _, c_out, ho, wo = conv.output_shape(shape)
+    k, (lo, hi) = conv.kernel_size, conv._pad
+    positions = n * ho * wo
     w_mat = rng.standard_normal((c_out, c_in * k * k), dtype=np.float32)
     cols = rng.standard_normal((c_in * k * k, positions), dtype=np.float32)
     g = rng.standard_normal((c_out, positions), dtype=np.float32)
