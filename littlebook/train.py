@@ -235,10 +235,15 @@ class _DivergenceGuard:
             raise self.diverged(step, loss, "the update overflowed")
 
     def _all_finite(self, arrays: list) -> bool:
-        """True if no entry is NaN or ±inf: then their sum is finite (a sum overflowing float32 also says no)."""
+        """True if no entry is NaN or ±inf.
+
+        A NaN or ±inf entry makes the sum NaN or ±inf, so a finite sum proves every entry finite in one fast pass.
+        A non-finite sum can also come from finite entries whose total overflows (float32 passes 3.4e38 early), so
+        only then is every entry checked on its own: no false alarm, and the slow check runs once, at the end."""
         if not arrays:
             return True
-        return math.isfinite(float(np.concatenate(arrays, axis=None, out=self.scratch).sum()))
+        flat = np.concatenate(arrays, axis=None, out=self.scratch)
+        return math.isfinite(float(flat.sum())) or bool(np.isfinite(flat).all())
 
     def train_step(self, model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, step: int):
         """``train_step`` with the checks around the update; returns (loss, the model's output)."""

@@ -127,6 +127,18 @@ def test_an_overflowing_update_is_undone_exactly_in_every_dtype():
     assert all(np.array_equal(p.value, b) for p, b in zip(params, before))  # float64 and float32 restored bit for bit
 
 
+def test_huge_but_finite_float32_gradients_are_not_called_non_finite():
+    # three gradients of 2e38 are each finite, but their float32 total (6e38) overflows: the guard must look closer
+    X, y = lb.data.regression_1d(n=16, rng=0)
+    last = _SetsGrad(0.0, 2e38)
+    model = lb.Sequential(lb.Linear(1, 4, rng=0), lb.Linear(4, 1, rng=1), last)
+    assert {p.value.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    history = lb.fit(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=1e-38), (X, y), epochs=1, batch_size=16,
+                     progress=False)
+    assert history.diverged_at is None and history.steps == 1
+    np.testing.assert_allclose(last.weight.value, -2.0, rtol=1e-6)  # the update ran: 0 − 1e-38 · 2e38
+
+
 def test_bad_data_is_rejected_before_training():
     model = mlp()
     opt = lb.SGD(model.parameters(), lr=0.1)
