@@ -56,7 +56,7 @@ class _BatchNorm(Module):
         self.bias = Parameter(np.zeros(num_features, dtype=dtype))  # β
         self.running_mean = np.zeros(num_features, dtype=dtype)
         self.running_var = np.ones(num_features, dtype=dtype)
-        self._xhat = self._inv_std = None
+        self._centred = self._inv_std = None
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -72,7 +72,8 @@ class _BatchNorm(Module):
                 raise ValueError(f"{self!r}: training needs more than one value per feature to estimate a "
                                  f"variance, got input of shape {x.shape}")
             # y = γ (x − μ)/√(σ² + ε) + β with the batch's μ, σ² per feature (kernels: fewer passes over x)
-            y, xhat, inv_std, mean, var = kernels.batchnorm_forward(x, self.weight.value, self.bias.value, self.eps)
+            y, centred, inv_std, mean, var = kernels.batchnorm_forward(x, self.weight.value, self.bias.value,
+                                                                       self.eps)
             # Running statistics for eval mode. As in PyTorch, the variance stored is the unbiased estimate
             # (÷ (count − 1)) while the batch itself is normalised with the biased one (÷ count).
             m = self.momentum
@@ -80,24 +81,26 @@ class _BatchNorm(Module):
             self.running_var[...] = (1 - m) * self.running_var + m * var.reshape(-1) * (count / (count - 1))
         else:
             inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
-            xhat = (x - self.running_mean.reshape(shape)) * inv_std.reshape(shape)
-            y = xhat * self.weight.value.reshape(shape) + self.bias.value.reshape(shape)
-        # The mode is part of the cache: backward must differentiate the function forward computed, even if
-        # eval() is called in between (batch statistics depend on x, running statistics do not).
-        self._xhat, self._inv_std, self._axes, self._batch_stats = xhat, inv_std, axes, self.training
+            centred = x - self.running_mean.reshape(shape)
+            y = centred * (self.weight.value * inv_std).reshape(shape) + self.bias.value.reshape(shape)
+        # Cached: x − μ and 1/√(σ² + ε), whose product is x̂ (not storing x̂ itself saves a pass over x). The mode
+        # is part of the cache: backward must differentiate the function forward computed, even if eval() is
+        # called in between (batch statistics depend on x, running statistics do not).
+        self._centred, self._inv_std, self._axes, self._batch_stats = centred, inv_std, axes, self.training
         return y
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         """grad_out (N, C, ...) → ∂L/∂x (N, C, ...); ∂L/∂γ = Σ g x̂ and ∂L/∂β = Σ g over every axis but C."""
-        self._need_cache(self._xhat)
-        axes, xhat, inv_std, gamma = self._axes, self._xhat, self._inv_std, self.weight.value
-        grad_out = check_grad(self, grad_out, xhat.shape)
+        self._need_cache(self._centred)
+        axes, centred, inv_std, gamma = self._axes, self._centred, self._inv_std, self.weight.value
+        grad_out = check_grad(self, grad_out, centred.shape)
         if self._batch_stats:  # through μ and σ² too: (g − mean g − x̂ mean(g x̂)) γ/√(σ² + ε)
-            grad_x, grad_gamma, grad_beta = kernels.batchnorm_backward(grad_out, xhat, inv_std, gamma)
+            grad_x, grad_gamma, grad_beta = kernels.batchnorm_backward(grad_out, centred, inv_std, gamma)
         else:  # eval: μ and σ² are constants, the layer is affine
-            shape = (1, -1) + (1,) * (xhat.ndim - 2)
-            grad_x = grad_out * gamma.reshape(shape) * inv_std.reshape(shape)
-            grad_gamma, grad_beta = (grad_out * xhat).sum(axis=axes), grad_out.sum(axis=axes)
+            shape = (1, -1) + (1,) * (centred.ndim - 2)
+            grad_x = grad_out * (gamma * inv_std).reshape(shape)
+            grad_gamma = (grad_out * centred).sum(axis=axes) * inv_std  # Σ g x̂ with x̂ = (x − μ)/√(σ² + ε)
+            grad_beta = grad_out.sum(axis=axes)
         self.weight.grad += grad_gamma
         self.bias.grad += grad_beta
         return grad_x

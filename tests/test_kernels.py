@@ -129,16 +129,16 @@ def test_batchnorm_kernels_equal_their_references(n, c, spatial, seed):
 
 
 def _check_norm_kernels(name: str, x, gamma, beta, g):
-    """kernels.<name>_forward/_backward equal their references (same shapes; the backward from the reference's
-    x̂ and 1/σ)."""
+    """kernels.<name>_forward/_backward equal their references (same shapes; the backward from what the reference
+    forward caches: x̂, or x − μ for batch norm, and 1/σ)."""
     forward, backward = getattr(kernels, f"{name}_forward"), getattr(kernels, f"{name}_backward")
     ref = getattr(kernels, f"{name}_forward_reference")(x, gamma, beta, 1e-5)
     for a, b in zip(forward(x, gamma, beta, 1e-5), ref, strict=True):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, **TOL)
-    xhat, inv_std = ref[1], ref[2]
-    fast = backward(g, xhat, inv_std, gamma)
-    for a, b in zip(fast, getattr(kernels, f"{name}_backward_reference")(g, xhat, inv_std, gamma), strict=True):
+    cached, inv_std = ref[1], ref[2]
+    fast = backward(g, cached, inv_std, gamma)
+    for a, b in zip(fast, getattr(kernels, f"{name}_backward_reference")(g, cached, inv_std, gamma), strict=True):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
