@@ -155,13 +155,51 @@ for node in topological_order(tL):
 #
 # ## 7.3 The implementation, read in pieces
 #
-# The whole of `littlebook/autograd.py` fits on a few screens. A node is a `Tensor` whose `_parents` are its inputs
-# and whose `_vjp` maps $g = \partial L/\partial y$ to one gradient per input. Here is multiplication: the forward
-# line computes $a \odot b$, the VJP returns $g \odot b$ and $g \odot a$. Each is passed through `unbroadcast`,
-# which §7.4 explains.
+# The whole of `littlebook/autograd.py` fits on a few screens. A node is built as `Tensor(data, parents, vjp, op)`:
+# `data` is its value, `parents` the tuple of its inputs (kept as `_parents`), `vjp` (kept as `_vjp`) a function
+# that maps $g = \partial L/\partial y$ to a tuple of gradients, one per input and each of that input's shape, and
+# `op` a name for printing. A leaf, `Tensor(2.0)`, has no parents and no VJP. Every operation builds its result
+# through `_make`, which only keeps the dtype of the tensor it is called on (`_frozen` makes the array read-only,
+# and copies a leaf's; why, below):
+
+# %%
+print(inspect.getsource(Tensor.__init__))
+print(inspect.getsource(Tensor._make))
+
+two = Tensor(2.0)                                          # a leaf
+a_val = two.data                                           # the value the VJP will need
+square = Tensor(a_val**2, (two,), lambda g: (g * 2 * a_val,), "square")   # y = a², ∂L/∂a = g·2a
+square.backward()
+print(square, "value", square.item(), " ∂y/∂a =", two.grad.item())
+assert (square.item(), two.grad.item()) == (4.0, 4.0)
+
+# %% [markdown]
+# Here is multiplication: the forward line computes $a \odot b$, the VJP returns $g \odot b$ and $g \odot a$. Each
+# is passed through `unbroadcast`, which §7.4 explains.
 
 # %%
 print(inspect.getsource(Tensor.__mul__))
+
+# %% [markdown]
+# The VJP keeps `a_data` and `b_data`, the arrays this forward pass multiplied, not the tensors `a` and `b`:
+# `backward()` runs later, and must differentiate at the values the forward pass used. Nothing can change those
+# arrays in between: the constructor copies the array you pass, and a `Tensor`'s `data` is read-only, so
+# `w.data -= 1` raises an error, while `w.data = w.data - 1` binds a new array and leaves the recorded graph as it
+# was. (PyTorch lets you write into a tensor in place and raises in `backward()` if a tensor it saved has changed,
+# by keeping a version counter on each tensor; littlebook instead saves the values.)
+
+# %%
+w_m, x_m = Tensor([2.0]), Tensor([3.0])
+y_m = (w_m * x_m).sum()
+try:
+    w_m.data -= 1
+    raise AssertionError("a Tensor's data should be read-only")
+except ValueError:
+    print("w.data -= 1 after the forward pass: ValueError, the array is read-only")
+w_m.data = w_m.data - 1                   # a new array; the graph of y keeps w = 2
+y_m.backward()
+print(f"after w.data = w.data − 1: w = {w_m.item():g}, and ∂y/∂x = {x_m.grad.item():g} (w at the forward pass)")
+assert (w_m.item(), x_m.grad.item()) == (1.0, 2.0)
 
 # %% [markdown]
 # An elementwise function keeps what its derivative is written in. For $y = e^a$ that is $y$ itself, for
@@ -215,7 +253,7 @@ u_t, v_t = Tensor(u_arr), Tensor(v_arr)
 (u_t * v_t * weights_R).sum().backward()   # L = Σ (u ⊙ v) ⊙ R: R makes every output count differently
 numeric_v = numerical_gradient(lambda: float(np.sum(u_arr * v_arr * weights_R)), v_arr)
 err_v = rel_error(v_t.grad, numeric_v)
-assert err_v < 1e-8  # float64 central differences: truncation ~1e-10, round-off ~1e-11
+assert err_v < 1e-8  # L is linear in v: central differences are exact up to round-off (~1e-11 here)
 print(f"∂L/∂v, shape {v_t.grad.shape}, vs central differences: relative error < 1e-8")
 
 # %% [markdown]
@@ -249,9 +287,11 @@ assert np.allclose(h_lin.grad, 1 - np.tanh(h_lin.data) ** 2 + 1)
 # Why sort at all? Take a diamond: $h = 2x$ feeds both $p = h^2$ and $q = e^{h}$, and $L = p + q$. The walk must not
 # hand $h$'s gradient on to $x$ before both $p$ and $q$ have sent their parts. A **depth-first search** from the
 # loss that appends a node only after all of its inputs gives an order in which every node comes after its inputs;
-# walked backwards, every consumer of a node comes before the node. `topological_order` does the search with an
-# explicit stack rather than recursion: Python stops recursing at a depth of about a thousand, and a network
-# unrolled over many steps easily has deeper graphs.
+# walked backwards, every consumer of a node comes before the node. The search is most easily written recursively,
+# and that is how micrograd writes it: Andrej Karpathy's scalar autograd engine of about 100 lines
+# ([github.com/karpathy/micrograd](https://github.com/karpathy/micrograd)), whose `Value` is this chapter's `Tensor`
+# on single numbers. `topological_order` does the search with an explicit stack rather than recursion: Python stops
+# recursing at a depth of about a thousand, and a network unrolled over many steps easily has deeper graphs.
 
 # %%
 print(inspect.getsource(topological_order))
@@ -355,21 +395,24 @@ for name in errors:
 # **Memory.** The explicit layers cache only what their backward passes need: the input of each `Linear` (for the first
 # one, the data itself), the mask of the `ReLU`, the probabilities of the loss. The graph keeps *every* intermediate
 # result alive for as long as the loss tensor exists (here: the products, the sums with the biases, the
-# log-probabilities, the masked targets, …), plus what each VJP captured (the ReLU's mask). PyTorch frees the saved
-# buffers once `backward` has used them; ours keeps them, which is simpler and leaves every node's `.data` and `.grad`
-# there to inspect. Counting the arrays each side holds beyond the parameters and the data (for the explicit side we
-# recompute the three arrays from the forward pass, layer by layer, and check that the backward formulas need nothing
-# else):
+# log-probabilities, the masked targets, …), plus what each VJP captured beyond its inputs (the ReLU's mask).
+# PyTorch frees the saved buffers once `backward` has used them; ours keeps them, which is simpler and leaves every
+# node's `.data` and `.grad` there to inspect. Counting the arrays each side holds beyond the parameters and the data
+# (for the explicit side we recompute the three arrays from the forward pass, layer by layer, and check that the
+# backward formulas need nothing else):
 
 # %%
 def graph_arrays(root):
     """The arrays the recorded graph keeps alive: each node's result and the arrays its VJP captured."""
+    nodes = topological_order(root)
+    leaf_arrays = {id(n.data) for n in nodes if not n._parents}   # parameters, data, constants: not counted
     arrays = {}
-    for node in topological_order(root):
-        if node._parents:                                   # skip leaves: parameters, data, constants
+    for node in nodes:
+        if node._parents:
             arrays[id(node.data)] = node.data
+            # a function's __closure__ holds one cell per variable it captured; cell_contents is that value
             for cell in node._vjp.__closure__ or ():
-                if isinstance(cell.cell_contents, np.ndarray):
+                if isinstance(cell.cell_contents, np.ndarray) and id(cell.cell_contents) not in leaf_arrays:
                     arrays[id(cell.cell_contents)] = cell.cell_contents
     return list(arrays.values())
 
@@ -469,7 +512,8 @@ for name, auto, by_hand in [("x", xt.grad, grad_x_ln), ("γ", gamma_t.grad, ln.w
 # ## 7.9 Training with `Tensor`
 #
 # A training step has the same parts as chapter 3's loop: forward, loss, zero the gradients, backward, update.
-# Plain SGD, learning rate 0.5, three epochs over the 1 437 training images of a stratified 80/20 split, each
+# The update binds a new array to each `p.data` rather than writing into the old one, which is read-only (§7.3).
+# Plain SGD, learning rate 0.5, three epochs over the 1 438 training images of a stratified 80/20 split, each
 # epoch shuffled and cut into 22 minibatches of 65 or 66 digits; the explicit network with `lb.SGD` takes the very
 # same steps, so the two runs should stay equal to round-off. The loss falls from about 2.2 nats (a guess among ten
 # classes is $\log 10 \approx 2.3$) to about 0.25 within 66 steps; the exact numbers depend on the seed of the
@@ -478,6 +522,7 @@ for name, auto, by_hand in [("x", xt.grad, grad_x_ln), ("γ", gamma_t.grad, ln.w
 
 # %%
 X_tr, X_te, y_tr, y_te = lb.train_test_split(X_all, y_all, test_size=0.2, rng=0, stratify=True)
+assert (len(X_tr), len(X_te)) == (1438, 359)   # 1 797 digits, 20 % held out
 Y_tr = lb.one_hot(y_tr, 10, dtype=np.float64)
 order_rng = np.random.default_rng(0)
 batches = [idx for _ in range(3) for idx in np.array_split(order_rng.permutation(len(X_tr)), len(X_tr) // 64)]
@@ -492,7 +537,7 @@ for idx in batches:
         p.zero_grad()
     loss.backward()
     for p in params_t:
-        p.data -= 0.5 * p.grad            # SGD: w ← w − η ∂L/∂w
+        p.data = p.data - 0.5 * p.grad    # SGD: w ← w − η ∂L/∂w, a new array (data is read-only, §7.3)
     losses_t.append(loss.item())
 
     cross_entropy(net_t(X_tr[idx]), y_tr[idx])   # the explicit network, same batch
@@ -502,7 +547,7 @@ for idx in batches:
 
 drift = max(rel_error(t.data, p.value) for t, p in zip(params_t, net_t.parameters()))
 accuracy_t = np.mean(np.argmax(tensor_mlp(params_t, X_te).data, axis=1) == y_te)
-print(f"{len(batches)} steps: loss ≈{np.mean(losses_t[:5]):.2f} over the first 5 batches, "
+print(f"{len(X_tr)} training images, {len(batches)} steps: loss ≈{np.mean(losses_t[:5]):.2f} over the first 5 batches, "
       f"≈{np.mean(losses_t[-5:]):.2f} over the last 5")
 print(f"held-out accuracy ≈{accuracy_t:.2f} on {len(y_te)} digits")
 assert drift < 1e-9

@@ -9,6 +9,7 @@ The same idea as micrograd's scalar ``Value``, on whole arrays: broadcasting nee
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -30,6 +31,36 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         grad = grad.sum(axis=tuple(range(extra)))
     repeated = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return grad.sum(axis=repeated, keepdims=True) if repeated else grad
+
+
+def _axes(axis, ndim: int, owner: str) -> tuple[int, ...]:
+    """``axis`` (None, an int or a sequence of ints; negative ones count from the end) as non-negative axes.
+
+    An axis out of range is an error, as in numpy: wrapping it round (``% ndim``) would reduce another axis.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    axes = tuple(operator.index(ax) for ax in np.atleast_1d(axis))
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise ValueError(f"{owner}: axis {ax} is out of bounds for a tensor of dimension {ndim}")
+    axes = tuple(ax % ndim for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{owner}: axis {axis} names the same axis twice")
+    return axes
+
+
+def _frozen(data, copy: bool) -> np.ndarray:
+    """``data`` as a read-only float array (float64 unless it is floating already), copied first if ``copy``."""
+    data = np.asarray(data)
+    if data.dtype.kind not in "fiub":
+        raise TypeError(f"Tensor: data must be numbers, got an array of dtype {data.dtype}")
+    if data.dtype.kind != "f":
+        data = data.astype(np.float64)  # a new array
+    elif copy:
+        data = data.copy()
+    data.setflags(write=False)
+    return data
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
@@ -56,17 +87,31 @@ class Tensor:
     Integers, Python numbers and lists become float64 (what gradient checks need); a float array keeps its dtype.
     ``grad`` is None until a backward pass reaches the tensor and then accumulates over backward calls, as in
     PyTorch: call ``zero_grad()`` between steps.
+
+    Each VJP saves the arrays its forward pass used, so ``backward()`` differentiates at the values the forward
+    saw. ``data`` is a read-only copy of what you passed, so neither you nor a later step can change a saved array:
+    ``t.data -= 1`` raises, and ``t.data = t.data - 1`` binds a new array, leaving recorded graphs as they were.
+    (PyTorch lets you write in place and raises in ``backward`` if a saved tensor changed, via version counters;
+    littlebook keeps the saved values instead.)
     """
 
     __array_ufunc__ = None  # numpy defers to us: ndarray + Tensor calls Tensor.__radd__, not a ufunc
 
     def __init__(self, data, _parents: tuple[Tensor, ...] = (), _vjp=None, _op: str = ""):
-        data = np.asarray(data)
-        if data.dtype.kind not in "fiub":
-            raise TypeError(f"Tensor: data must be numbers, got an array of dtype {data.dtype}")
-        self.data = data if data.dtype.kind == "f" else data.astype(np.float64)
+        # A leaf copies the caller's array: the VJPs keep it, and an edit of the caller's array must not reach them
+        # (one pass over the data, small beside the operations that use it). An operation's result is new already.
+        self._data = _frozen(data, copy=not _parents)
         self.grad: np.ndarray | None = None
         self._parents, self._vjp, self._op = _parents, _vjp, _op
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        # p.data = p.data − η·p.grad: a new read-only array; graphs recorded earlier keep the one they saved.
+        self._data = _frozen(value, copy=True)
 
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
@@ -83,7 +128,7 @@ class Tensor:
         self.grad = None
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph: nothing flows back through it."""
+        """The same values (a copy), cut from the graph: nothing flows back through it."""
         return Tensor(self.data)
 
     def _lift(self, other) -> Tensor:
@@ -98,29 +143,34 @@ class Tensor:
         return Tensor(np.asarray(data, dtype=self.dtype), parents, vjp, op)
 
     # -- elementwise binary operations: the gradient is summed back over broadcast axes ------------------------
+    # Every VJP uses the arrays (and shapes) of the forward pass, bound here, not a.data read when backward runs.
     def __add__(self, other) -> Tensor:
         a, b = self, self._lift(other)
-        return self._make(a.data + b.data, (a, b), lambda g: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)), "+")
+        sa, sb = a.shape, b.shape
+        return self._make(a.data + b.data, (a, b), lambda g: (unbroadcast(g, sa), unbroadcast(g, sb)), "+")
 
     def __sub__(self, other) -> Tensor:
         a, b = self, self._lift(other)
-        return self._make(a.data - b.data, (a, b), lambda g: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)), "-")
+        sa, sb = a.shape, b.shape
+        return self._make(a.data - b.data, (a, b), lambda g: (unbroadcast(g, sa), unbroadcast(-g, sb)), "-")
 
     def __mul__(self, other) -> Tensor:
         """y = a ⊙ b;  ∂L/∂a = g ⊙ b,  ∂L/∂b = g ⊙ a (each summed over the axes it was broadcast along)."""
         a, b = self, self._lift(other)
+        a_data, b_data = a.data, b.data  # the arrays this product used: the VJP keeps them
 
         def vjp(g):
-            return unbroadcast(g * b.data, a.shape), unbroadcast(g * a.data, b.shape)
-        return self._make(a.data * b.data, (a, b), vjp, "*")
+            return unbroadcast(g * b_data, a_data.shape), unbroadcast(g * a_data, b_data.shape)
+        return self._make(a_data * b_data, (a, b), vjp, "*")
 
     def __truediv__(self, other) -> Tensor:
         """y = a / b;  ∂L/∂a = g / b,  ∂L/∂b = −g a / b²."""
         a, b = self, self._lift(other)
+        a_data, b_data = a.data, b.data
 
         def vjp(g):
-            return unbroadcast(g / b.data, a.shape), unbroadcast(-g * a.data / b.data**2, b.shape)
-        return self._make(a.data / b.data, (a, b), vjp, "/")
+            return unbroadcast(g / b_data, a_data.shape), unbroadcast(-g * a_data / b_data**2, b_data.shape)
+        return self._make(a_data / b_data, (a, b), vjp, "/")
 
     # 2 + x and 2 * x: Python asks the right operand; addition and multiplication commute, even in floating point.
     __radd__, __rmul__ = __add__, __mul__
@@ -135,24 +185,30 @@ class Tensor:
         return self._make(-self.data, (self,), lambda g: (-g,), "neg")
 
     def __pow__(self, p) -> Tensor:
-        """y = aᵖ for a number p;  ∂L/∂a = g p aᵖ⁻¹."""
+        """y = aᵖ for a number p;  ∂L/∂a = g p aᵖ⁻¹ (0 for p = 0)."""
         if not isinstance(p, numbers.Real):
             raise TypeError(f"Tensor ** p: the exponent p must be a number, got {type(p).__name__}")
-        a = self
-        return self._make(a.data**p, (a,), lambda g: (g * p * a.data ** (p - 1),), f"**{p}")
+        a_data = self.data
+
+        def vjp(g):
+            if p == 0:  # y = 1 is constant: p·aᵖ⁻¹ would be 0·∞ = NaN at a = 0
+                return (np.zeros_like(g),)
+            return (g * p * a_data ** (p - 1),)
+        return self._make(a_data**p, (self,), vjp, f"**{p}")
 
     def __matmul__(self, other) -> Tensor:
         """Y = A B (leading axes broadcast as in numpy);  ∂L/∂A = G Bᵀ,  ∂L/∂B = Aᵀ G."""
         a, b = self, self._lift(other)
+        a_data, b_data = a.data, b.data
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise ValueError(f"Tensor @: shapes {a.shape} and {b.shape} do not match: both need at least 2 axes (use "
                              "reshape(1, -1) for a vector), and the left one's last axis must equal the right one's "
                              "second-to-last")
 
         def vjp(g):
-            return (unbroadcast(g @ b.data.swapaxes(-1, -2), a.shape),
-                    unbroadcast(a.data.swapaxes(-1, -2) @ g, b.shape))
-        return self._make(a.data @ b.data, (a, b), vjp, "@")
+            return (unbroadcast(g @ b_data.swapaxes(-1, -2), a_data.shape),
+                    unbroadcast(a_data.swapaxes(-1, -2) @ g, b_data.shape))
+        return self._make(a_data @ b_data, (a, b), vjp, "@")
 
     def __rmatmul__(self, other) -> Tensor:
         return self._lift(other) @ self
@@ -160,35 +216,46 @@ class Tensor:
     # -- reductions and shape ------------------------------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """y = Σ over ``axis``;  ∂L/∂a = g copied back along the summed axes."""
-        a = self
-        axes = tuple(range(a.ndim)) if axis is None else tuple(np.atleast_1d(axis) % max(a.ndim, 1))
+        axes, shape = _axes(axis, self.ndim, "sum"), self.shape
 
         def vjp(g):
-            return (np.broadcast_to(g if keepdims else np.expand_dims(g, axes), a.shape),)
-        return self._make(a.data.sum(axis=axes, keepdims=keepdims), (a,), vjp, "sum")
+            return (np.broadcast_to(g if keepdims else np.expand_dims(g, axes), shape),)
+        return self._make(self.data.sum(axis=axes, keepdims=keepdims), (self,), vjp, "sum")
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """y = Σ / n: composed from sum and a product, so it needs no VJP of its own."""
-        n = self.data.size if axis is None else int(np.prod([self.shape[i] for i in np.atleast_1d(axis)]))
+        n = int(np.prod([self.shape[i] for i in _axes(axis, self.ndim, "mean")]))
         return self.sum(axis, keepdims) * (1.0 / n)
 
     def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
         """y = log Σ_j e^{a_j} (computed as m + log Σ_j e^{a_j − m});  ∂L/∂a = g ⊙ softmax(a)."""
-        a = self
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"logsumexp: axis must be an int, got {axis!r}")
+        (axis,), a_data = _axes(axis, self.ndim, "logsumexp"), self.data
 
         def vjp(g):
-            return ((g if keepdims else np.expand_dims(g, axis)) * softmax(a.data, axis=axis),)
-        return self._make(logsumexp(a.data, axis=axis, keepdims=keepdims), (a,), vjp, "logsumexp")
+            return ((g if keepdims else np.expand_dims(g, axis)) * softmax(a_data, axis=axis),)
+        return self._make(logsumexp(a_data, axis=axis, keepdims=keepdims), (self,), vjp, "logsumexp")
 
     def reshape(self, *shape) -> Tensor:
-        a = self
-        return self._make(a.data.reshape(*shape), (a,), lambda g: (g.reshape(a.shape),), "reshape")
+        a_shape = self.shape
+        return self._make(self.data.reshape(*shape), (self,), lambda g: (g.reshape(a_shape),), "reshape")
 
     def transpose(self, *axes) -> Tensor:
         """Permute the axes (reverse them by default); ∂L/∂a is g permuted back by the inverse permutation."""
-        a = self
-        perm = tuple(axes[0] if len(axes) == 1 else axes) if axes else tuple(reversed(range(a.ndim)))
-        return self._make(a.data.transpose(perm), (a,), lambda g: (g.transpose(np.argsort(perm)),), "transpose")
+        if len(axes) == 1 and np.ndim(axes[0]) == 1:  # transpose((0, 2, 1)) as well as transpose(0, 2, 1)
+            axes = tuple(axes[0])
+        ndim = self.ndim
+        perm = tuple(reversed(range(ndim)))
+        if axes:
+            perm = tuple(operator.index(p) for p in axes)
+            if len(perm) != ndim or sorted(p % ndim if -ndim <= p < ndim else -1 for p in perm) != [*range(ndim)]:
+                raise ValueError(f"transpose: axes must be a permutation of range({ndim}) (negative axes count from "
+                                 f"the end) for a tensor of shape {self.shape}, got axes={perm}")
+            # Normalised first: the inverse of (0, -1, -2) is not argsort((0, -1, -2)) = (2, 1, 0) but (0, 2, 1).
+            perm = tuple(p % ndim for p in perm)
+        inverse = tuple(sorted(range(ndim), key=perm.__getitem__))  # argsort: axis perm[i] goes back to place i
+        return self._make(self.data.transpose(perm), (self,), lambda g: (g.transpose(inverse),), "transpose")
 
     T = property(lambda self: self.transpose())
 
@@ -200,13 +267,14 @@ class Tensor:
 
     def log(self) -> Tensor:
         """y = log a;  ∂L/∂a = g / a."""
-        a = self
-        return self._make(np.log(a.data), (a,), lambda g: (g / a.data,), "log")
+        a_data = self.data
+        return self._make(np.log(a_data), (self,), lambda g: (g / a_data,), "log")
 
     def relu(self) -> Tensor:
         """y = max(a, 0);  ∂L/∂a = g where a > 0, else 0 (0 at the kink, as ``lb.ReLU``)."""
         mask = self.data > 0
-        return self._make(self.data * mask, (self,), lambda g: (g * mask,), "relu")
+        # where, not a ⊙ mask: that gives −0.0 for a < 0, and NaN for a = −∞ (−∞ · 0) or for g = ∞ where a ≤ 0
+        return self._make(np.where(mask, self.data, 0.0), (self,), lambda g: (np.where(mask, g, 0.0),), "relu")
 
     def tanh(self) -> Tensor:
         """y = tanh a;  ∂L/∂a = g ⊙ (1 − y²)."""
@@ -240,6 +308,17 @@ class Tensor:
             node.grad = np.array(g) if node.grad is None else node.grad + g  # a copy: g may be a read-only view
             if node._vjp is None:
                 continue
-            for parent, g_parent in zip(node._parents, node._vjp(g)):
+            grads = node._vjp(g)
+            if not isinstance(grads, (tuple, list)) or len(grads) != len(node._parents):
+                got = f"{len(grads)} of them" if isinstance(grads, (tuple, list)) else f"a {type(grads).__name__}"
+                raise ValueError(f"backward: the VJP of {node._op or 'an operation'!r} must return a tuple of "
+                                 f"{len(node._parents)} gradient(s), one per input, got {got}")
+            for parent, g_parent in zip(node._parents, grads):
+                # A VJP that forgets to unbroadcast returns the output's shape: added to .grad it would broadcast.
+                if np.shape(g_parent) != parent.shape:
+                    raise ValueError(f"backward: the VJP of {node._op or 'an operation'!r} returned a gradient of "
+                                     f"shape {np.shape(g_parent)} for an input of shape {parent.shape}; each "
+                                     "gradient must have its input's shape (unbroadcast sums a broadcast gradient "
+                                     "back)")
                 # A tensor used twice (x * x, or x in two layers) receives both contributions: they add.
                 pending[parent] = pending[parent] + g_parent if parent in pending else g_parent

@@ -1,6 +1,8 @@
 """littlebook.autograd: every op against float64 central differences, broadcasting on random shapes, the explicit
 layers (same loss and gradients), PyTorch (when installed), accumulation, graph order and errors."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -252,3 +254,110 @@ def test_bad_inputs_raise_type_errors():
         Tensor(np.ones(2)) + "a"
     with pytest.raises(TypeError, match="exponent p must be a number"):
         Tensor(np.ones(2)) ** Tensor(np.ones(2))
+
+
+# -- review fixes: negative transpose axes, VJP shapes, reduction axes, saved values, pow 0 and relu ------------
+def test_transpose_with_negative_axes_sends_the_gradient_back_in_the_input_shape():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    t = Tensor(x)
+    y = t.transpose(0, -1, -2)
+    assert y.shape == (2, 4, 3)
+    r = np.random.default_rng(0).standard_normal(y.shape)
+    (y * r).sum().backward()
+    np.testing.assert_array_equal(t.grad, r.transpose(0, 2, 1))  # was of shape (3, 4, 2)
+    assert max(gradient_errors(lambda a: a.transpose((-1, 0, 1)), x)) < 1e-6
+
+
+@pytest.mark.parametrize("axes", [(0, 1), (0, 0, 1), (0, 1, 3), (0, 1, -4), (0, 1, 2, 3)])
+def test_transpose_rejects_an_axes_tuple_that_is_not_a_permutation(axes):
+    with pytest.raises(ValueError, match=r"transpose: axes must be a permutation of range\(3\).*shape \(2, 3, 4\)"
+                                         rf".*got axes={re.escape(str(axes))}"):
+        Tensor(np.ones((2, 3, 4))).transpose(*axes)
+
+
+def test_backward_rejects_a_vjp_result_of_the_wrong_shape():
+    a, b = Tensor(np.ones((3, 1))), Tensor(np.ones(4))
+    forgot_unbroadcast = Tensor(a.data + b.data, (a, b), lambda g: (g, g), "my_add")  # g has shape (3, 4)
+    with pytest.raises(ValueError, match=r"VJP of 'my_add' returned a gradient of shape \(3, 4\) for an input of "
+                                         r"shape \(3, 1\)"):
+        forgot_unbroadcast.sum().backward()
+    assert a.grad is None  # nothing wrong-shaped was stored
+    one_for_two = Tensor(a.data + b.data, (a, b), lambda g: (unbroadcast(g, (3, 1)),), "my_add")
+    with pytest.raises(ValueError, match=r"VJP of 'my_add' must return a tuple of 2 gradient\(s\).*got 1 of them"):
+        one_for_two.sum().backward()
+    no_tuple = Tensor(np.sin(a.data), (a,), lambda g: g * np.cos(a.data), "sin")  # (g,) was meant
+    with pytest.raises(ValueError, match=r"must return a tuple of 1 gradient\(s\).*got a ndarray"):
+        no_tuple.sum().backward()
+
+
+@pytest.mark.parametrize("reduce", [lambda t, ax: t.sum(axis=ax), lambda t, ax: t.mean(axis=ax),
+                                    lambda t, ax: t.sum(axis=(0, ax), keepdims=True),
+                                    lambda t, ax: t.logsumexp(axis=ax)], ids=["sum", "mean", "sum tuple", "logsumexp"])
+@pytest.mark.parametrize("axis", [2, -3])
+def test_reductions_reject_an_axis_out_of_range(reduce, axis):
+    with pytest.raises(ValueError, match=rf"axis {axis} is out of bounds for a tensor of dimension 2"):
+        reduce(Tensor(np.ones((2, 3))), axis)  # sum wrapped axis 2 round to axis 0; mean raised a bare IndexError
+
+
+def test_the_graph_keeps_the_values_the_forward_pass_used():
+    w, x = Tensor([2.0]), Tensor([3.0])
+    y = (w * x).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        w.data -= 1  # in place: would change the array the product saved
+    w.data = w.data - 1  # rebinding is fine: the graph keeps the array it saved
+    assert w.data.tolist() == [1.0] and not w.data.flags.writeable
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0])  # ∂(w·x)/∂x = w at the forward pass, not the new w
+    np.testing.assert_array_equal(w.grad, [3.0])
+
+    arr = np.array([2.0, -1.0])  # the caller's array: Tensor copies it
+    t = Tensor(arr)
+    y = (t * t).sum()
+    arr[:] = 100.0
+    y.backward()
+    np.testing.assert_array_equal(t.data, [2.0, -1.0])
+    np.testing.assert_array_equal(t.grad, [4.0, -2.0])
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_rebinding_data_after_the_forward_pass_does_not_change_any_gradient(name):
+    x = away_from_zero(np.random.default_rng(1), (2, 3, 4))
+    t = Tensor(x)
+    r = np.random.default_rng(2).standard_normal(UNARY[name](t).shape)
+    expected = Tensor(x)
+    (UNARY[name](expected) * r).sum().backward()
+    loss = (UNARY[name](t) * r).sum()
+    t.data = t.data * 3.0 + 1.0  # after the forward pass, before backward
+    loss.backward()
+    np.testing.assert_array_equal(t.grad, expected.grad)
+
+
+@pytest.mark.parametrize("op", list(BINARY) + ["@"])
+def test_rebinding_data_after_the_forward_pass_does_not_change_a_binary_gradient(op):
+    fn = BINARY.get(op, lambda a, b: a @ b)
+    rng = np.random.default_rng(3)
+    a, b = away_from_zero(rng, (3, 4)), away_from_zero(rng, (4,) if op != "@" else (4, 2))
+    ta, tb, ea, eb = Tensor(a), Tensor(b), Tensor(a), Tensor(b)
+    fn(ea, eb).sum().backward()
+    loss = fn(ta, tb).sum()
+    ta.data, tb.data = ta.data + 1.0, tb.data * 2.0
+    loss.backward()
+    np.testing.assert_array_equal(ta.grad, ea.grad)
+    np.testing.assert_array_equal(tb.grad, eb.grad)
+
+
+def test_power_zero_has_gradient_zero_also_at_zero():
+    x = Tensor(np.array([0.0, 2.0, -1.5]))
+    y = x**0
+    np.testing.assert_array_equal(y.data, [1.0, 1.0, 1.0])
+    y.sum().backward()  # was 0 · 0⁻¹ = NaN at x = 0 (and a divide-by-zero warning)
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+def test_relu_gives_plus_zero_and_no_nan_for_negative_and_infinite_inputs():
+    x = Tensor(np.array([-np.inf, -2.0, -0.0, 0.0, 3.0, np.inf]))
+    y = x.relu()
+    np.testing.assert_array_equal(y.data, [0.0, 0.0, 0.0, 0.0, 3.0, np.inf])
+    assert not np.signbit(y.data).any()  # a ⊙ mask gave −0.0 for −2 and NaN for −∞
+    y.backward(np.array([np.inf, 1.0, 1.0, 1.0, 1.0, 1.0]))  # an infinite g where relu is flat still sends 0
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
