@@ -76,8 +76,9 @@ np.set_printoptions(precision=4, suppress=True)
 # - a **training set** (60 %), the only data the weights are fitted on;
 # - a **validation set** (15 %), on which every choice in this chapter is made — a learning rate, an architecture's
 #   recipe, a depth;
-# - a **test set** (25 %), touched once, at the end of section 5.5, to report the chosen models. A number measured
-#   on data that was used to choose is optimistic: the choice has adapted to that data's noise.
+# - a **test set** (25 %), touched once, at the end of section 5.5, to report the chosen models (plus one diagnostic
+#   on shifted test digits right after, which chooses nothing). A number measured on data that was used to choose
+#   is optimistic: the choice has adapted to that data's noise.
 #
 # Both splits are stratified (each digit keeps its share) and seeded (the same split on every run).
 
@@ -160,7 +161,10 @@ assert model.num_parameters() == (64 * 256 + 256) + (256 * 128 + 128) + (128 * 1
 #
 # `Linear` draws $W_{ij} \sim \mathcal N(0, 2/d_\text{in})$ ("He" initialisation: with ReLU, it keeps the size of
 # the activations roughly constant from layer to layer) and sets the biases to 0. The draw comes from a seeded
-# generator, so the same seed gives the same network on every run.
+# generator, so the same seed gives the same network on every run. For tanh- and sigmoid-like units the older
+# choice is `init="xavier"`, $\operatorname{Var} W_{ij} = 2/(d_\text{in} + d_\text{out})$ (Glorot & Bengio, 2010),
+# which keeps the variance of the activations on the way forward and of the gradients on the way back about
+# constant from layer to layer; section 5.6 uses it.
 
 # %%
 model = make_mlp(rng=0)
@@ -168,6 +172,9 @@ W1 = model[0].weight.value
 print(f"first layer: W {W1.shape}, std ≈{W1.std():.4f} (target √(2/64) = {np.sqrt(2 / 64):.4f}), "
       f"biases all zero: {not model[0].bias.value.any()}")
 assert abs(W1.std() / np.sqrt(2 / 64) - 1) < 0.02
+W_xavier = lb.Linear(64, 256, init="xavier", rng=0).weight.value
+print(f"init='xavier', 64 → 256: std ≈{W_xavier.std():.4f} (target √(2/(64 + 256)) = {np.sqrt(2 / 320):.4f})")
+assert abs(W_xavier.std() / np.sqrt(2 / 320) - 1) < 0.02  # 16,384 draws: the sample std is within ~1 %
 assert np.array_equal(make_mlp(rng=0)[0].weight.value, W1)  # same seed, same weights
 assert not np.array_equal(make_mlp(rng=1)[0].weight.value, W1)
 
@@ -329,15 +336,33 @@ print(f"MLP validation accuracy ≈{mlp_val_acc:.3f} (≈{round((1 - mlp_val_acc
       "validation digits wrong)")
 plot_history(mlp_history, metrics=("loss", "accuracy"))
 plt.show()
-# seeds 0-4 (weights and batch order) give 0.937-0.981 on the validation set (four of five ≥ 0.974)
-assert mlp_val_acc >= 0.93, mlp_val_acc
+# seeds 0-4 (weights and batch order) give 0.967-0.981 on the validation set (next cell)
+assert mlp_val_acc >= 0.95, mlp_val_acc
 assert mlp_history.train_loss[-1] < 0.05 < mlp_history.train_loss[0]
 
 # %% [markdown]
-# One seed is one sample: over seeds 0–4 (weights and batch order) the validation accuracy of this run is
-# 93.7–98.1 %; four of the five runs reach 97.4 % or more, the fifth ends with a higher training loss (0.03, against
-# < 0.001) and 93.7 %. What does it get wrong? The misclassified validation digits, titled *true → predicted*: most
-# are genuinely ambiguous at 8 × 8 pixels.
+# One seed is one sample. The same run with seeds 1–4 (weights and batch order; about 1 s):
+
+# %%
+seed_val_acc, seed_train_loss = [mlp_val_acc], [mlp_history.train_loss[-1]]  # seed 0: the run above
+for s in range(1, 5):
+    net = make_mlp(rng=s)
+    seed_history = lb.fit(net, loss_fn, lb.SGD(net.parameters(), lr=0.1, momentum=0.9), (X_train, y_train),
+                          epochs=15, batch_size=32, rng=s, progress=False)
+    seed_val_acc.append(lb.evaluate(net, loss_fn, X_val, y_val)[1])
+    seed_train_loss.append(seed_history.train_loss[-1])
+seed_val_acc, seed_train_loss = np.array(seed_val_acc), np.array(seed_train_loss)
+print(f"seeds 0–4: validation accuracy ≈{100 * seed_val_acc.min():.1f} to ≈{100 * seed_val_acc.max():.1f} %, "
+      f"last-epoch training loss at most ≈{seed_train_loss.max():.4f}")
+# seeds 0-4 under three CPU configurations: 96.7-98.1 %, last-epoch training loss at most 0.0013
+assert 0.95 < seed_val_acc.min() and seed_val_acc.max() - seed_val_acc.min() < 0.03
+assert seed_train_loss.max() < 0.005  # every seed fits the training set almost exactly
+
+# %% [markdown]
+# Over the five seeds the validation accuracy differs by a few of the 269 digits, and every run ends with a training
+# loss below 0.005: all of them fit the training set, and they differ in which few validation digits they get
+# wrong. What does seed 0 get wrong? The misclassified validation digits, titled *true → predicted*: most are
+# genuinely ambiguous at 8 × 8 pixels.
 
 # %% tags=["nbval-ignore-output"]
 predicted = lb.predict(mlp, X_val).argmax(axis=1)
@@ -357,13 +382,18 @@ plt.show()
 if lb.mnist_cached():
     Xm_train, ym_train, Xm_test, ym_test = lb.load_mnist()
     Xm_train, Xm_test = lb.scale_images(Xm_train), lb.scale_images(Xm_test)  # (N, 784) floats in [0, 1]
-    print(f"data used: MNIST, {len(Xm_train):,} training and {len(Xm_test):,} test images")
+    # a validation part of the training images to watch; the test images are used once, at the end
+    Xm_train, Xm_val, ym_train, ym_val = lb.train_test_split(Xm_train, ym_train, test_size=1 / 6, rng=1,
+                                                             stratify=True)
+    print(f"data used: MNIST, {len(Xm_train):,} training, {len(Xm_val):,} validation and {len(Xm_test):,} test "
+          "images")
     mnist_mlp = make_mlp(rng=0, d_in=784)
     mnist_history = lb.fit(mnist_mlp, loss_fn, lb.SGD(mnist_mlp.parameters(), lr=0.1, momentum=0.9),
-                           (Xm_train, ym_train), epochs=3, batch_size=64, val_data=(Xm_test, ym_test), rng=0,
+                           (Xm_train, ym_train), epochs=3, batch_size=64, val_data=(Xm_val, ym_val), rng=0,
                            metrics=("accuracy",))
-    print(f"MNIST MLP test accuracy: {mnist_history.val_acc[-1]:.4f}")
-    assert mnist_history.val_acc[-1] >= 0.97
+    mnist_test_acc = lb.evaluate(mnist_mlp, loss_fn, Xm_test, ym_test)[1]
+    print(f"MNIST MLP validation accuracy ≈{mnist_history.val_acc[-1]:.4f}, test accuracy ≈{mnist_test_acc:.4f}")
+    assert mnist_history.val_acc[-1] >= 0.97 and mnist_test_acc >= 0.97
 else:
     print("data used: the 8×8 digits only (MNIST is not in the cache; run lb.load_mnist() once to download it)")
 
@@ -499,10 +529,12 @@ assert make_cnn(batch_norm=False).num_parameters() == 6_186 - 96
 # %% [markdown]
 # ### A fair comparison
 #
-# To compare two architectures, everything else is kept the same: both are trained with SGD with momentum 0.9,
-# batches of 32, for 8 epochs, with the same learning-rate schedule, and each gets its learning rate from the same
-# grid {0.01, 0.03, 0.1}, chosen by validation accuracy (at seed 0). Each then runs with three seeds at its chosen
-# rate, and only these final networks see the test set, once.
+# To compare two architectures, their training is kept the same: the same optimiser (SGD with momentum 0.9), batches of
+# 32, the same budget (8 epochs) and learning-rate schedule, and each gets its learning rate from the same grid {0.01,
+# 0.03, 0.1}, chosen by validation accuracy (at seed 0). The networks themselves differ in more than the convolutions:
+# the CNN also has batch normalisation and the MLP has none, so what is compared is the two networks as built, not
+# convolution alone. Each then runs with three seeds at its chosen rate, and only these final networks see the test set,
+# once.
 #
 # **The cosine schedule.** With a constant η, the weights keep bouncing around a minimum at the end of training,
 # by an amount set by η and the noise of the batches. A *schedule* lowers η as training goes on; the cosine schedule
@@ -597,7 +629,8 @@ print("the CNN beats the MLP on every seed, with 8× fewer parameters")
 # three seeds and 450 test digits are too few to say by how much exactly (one digit is 0.2 points).
 #
 # The CNN's real advantage shows when the input moves. Shift every test digit one pixel to the right (a zero column
-# enters on the left), and evaluate the same six networks:
+# enters on the left), and evaluate the same six networks. This is a second use of the test set, as a diagnostic:
+# nothing is chosen or retrained after it, and the test accuracies above stay as reported.
 
 # %%
 shifted = np.zeros_like(Xi_test)
@@ -746,7 +779,7 @@ for i, d in enumerate(sig_depths):
 assert sig_loss[False][0].max() < 0.9  # depth 1: plain learns (0.61-0.64; sigmoids are slow)
 assert sig_loss[False][1].min() > 1.5  # depth 2: plain has barely started (1.87-2.31)
 assert sig_loss[False][2:].min() > 2.25  # depth 5 and 10: plain is stuck at log 10 = 2.30 on every seed
-assert sig_loss[True].max() < 0.7  # residual: learns at every depth (0.19-0.32; at depth 20 0.29-0.48)
+assert sig_loss[True].max() < 0.7  # residual: learns at every depth (0.19-0.32)
 
 # %% [markdown]
 # Left: the training loss of the depth-10 networks, step by step (seed 0; log scale). Middle: the first layer's
@@ -787,7 +820,7 @@ print("first-layer gradient: plain shrinks with every block; residual stays with
 # The plain sigmoid network learns at depth 1, has barely started after 6 epochs at depth 2 (its loss varies most
 # between seeds there), and from depth 5 on it is stuck at log 10 on every seed: its first layers get almost no
 # gradient, and the signal from the input is squeezed by every sigmoid, so the last layer sees nearly the same
-# vector for every image. The residual network learns at every depth (in our runs at depth 20 too: 0.29–0.48).
+# vector for every image. The residual network learns at every depth from 1 to 10.
 #
 # With the slider you can pick the depth yourself; both networks are rebuilt at that depth, their gradient norms
 # plotted and both trained for 3 epochs (the first draw is at depth 10).
@@ -799,12 +832,14 @@ depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: ma
 # %% [markdown]
 # ### Degradation: the problem ResNet was invented for
 #
-# Sigmoids with Xavier initialisation and no normalisation are the setting in which vanishing gradients were first
-# diagnosed — and by 2015 it was a solved case: He initialisation (section 5.2 a) and batch normalisation (chapter 4)
-# kept the gradients of plain networks of a few dozen layers alive. What He et al. (2015) observed was a different
-# problem, **degradation**: a deeper plain network reached a *higher training error* than a shallower one. That is
-# not overfitting (the training error itself is worse) and not missing capacity (the deeper network could copy the
-# shallower one and turn its extra layers into the identity); the optimiser does not find such a solution.
+# Vanishing gradients were diagnosed in recurrent networks of sigmoid-like units (deep in time) by Hochreiter (1991) and
+# by Bengio, Simard & Frasconi (1994); Xavier initialisation (2010, section 5.2 a) was a partial remedy: the plain
+# sigmoid networks above use it and still stop learning. By 2015 the case was largely solved: He initialisation (section 5.2 a)
+# and batch normalisation (chapter 4) kept the gradients of plain networks of a few dozen layers alive. What He et al.
+# (2015) observed was a different problem, **degradation**: a deeper plain network reached a *higher training error*
+# than a shallower one. That is not overfitting (the training error itself is worse) and not missing capacity (the
+# deeper network could copy the shallower one and turn its extra layers into the identity); the optimiser does not find
+# such a solution.
 #
 # The experiment in the modern setting: ReLU, He initialisation and `BatchNorm1d`, with the block of the original
 # ResNet — two layers, and the ReLU *after* the addition —
@@ -977,8 +1012,8 @@ else:
 # | residual network | blocks `y = F(x) + x` (`lb.Residual`) | ∂y/∂x = ∂F/∂x + I: depth stays trainable |
 #
 # Training is the same six steps for all three: initialise, forward, loss, backward, update, repeat — `lb.fit`.
-# Choices (learning rate, recipe, depth) are made on the validation set, the test set is used once at the end, and
-# a comparison between two models runs over several seeds, with the spread reported: on 269 validation and 450 test
+# Choices (learning rate, recipe, depth) are made on the validation set, the test set is used only at the end, and a
+# comparison between two models runs over several seeds, with the spread reported: on 269 validation and 450 test
 # digits, one digit is 0.4 and 0.2 points of accuracy.
 
 # %% [markdown]
@@ -1087,8 +1122,9 @@ ex.check_array("5.4", np.concatenate([p.value.ravel() for p in by_hand.parameter
 
 # %% [markdown]
 # **5.5** A stack of 30 sigmoids with no weights at all maps $x$ to $\sigma(\sigma(\cdots\sigma(x)))$. Without
-# computing it exactly, give an upper bound on $\lvert\partial y/\partial x\rvert$ that holds for every $x$. The
-# check also measures the derivative with `backward` for several inputs.
+# computing it exactly, give an upper bound on $\lvert\partial y/\partial x\rvert$ that holds for every $x$ (any
+# valid bound below 1 counts). The check measures the derivative with `backward` on a fine grid of inputs: your bound
+# must not be below the largest value it finds.
 
 # %%
 # Exercise 5.5: an upper bound on |∂y/∂x| for 30 sigmoids in a row
@@ -1098,13 +1134,15 @@ answer_5 = 0.25**30  # chain rule: a product of 30 factors σ'(·) ≤ 1/4
 
 # %%
 stack = lb.Sequential(*[lb.Sigmoid() for _ in range(30)])
-x_grid = np.linspace(-5, 5, 11)[:, None]
+x_grid = np.linspace(-10, 10, 4001)[:, None]  # beyond ±10 the first factor σ'(x) alone is below 5e-5
 stack(x_grid)
-measured = np.abs(stack.backward(np.ones_like(x_grid)))
-assert np.all(measured <= dsigma.max() ** 30)  # the bound, from section 5.6's measured max σ'
-ex.check_value("5.5", answer_5, dsigma.max() ** 30, rtol=1e-3,
+largest = np.abs(stack.backward(np.ones_like(x_grid))).max()
+ex.check_bound("5.5", answer_5, largest, trivial=1.0,
                hint="by the chain rule the derivative is a product of 30 factors σ'(·); section 5.6 measured the "
                     "largest value σ' can take")
+if ex.digest(answer_5) == "1b02998799d24aea":  # the chain-rule bound with every factor at its maximum
+    print("That is the chain-rule bound, every factor at most max σ'. It is not tight: from the third sigmoid on, "
+          "every input lies in (0.5, 0.74), where σ' ≤ σ'(0.5) < 1/4.")
 
 # %% [markdown]
 # **5.6** With momentum $\mu$ and a gradient $g$ that stays the same, SGD's step grows towards a fixed size. What is
@@ -1125,4 +1163,5 @@ for _ in range(300):
     before = w.value.copy()
     opt.step()
 ex.check_value("5.6", answer_6, float(before[0] - w.value[0]), rtol=1e-6,
-               hint="v ← μv + g converges to g/(1 − μ), and the step is η v")
+               hint="section 3.6 gives the update with momentum: write v after 1, 2 and 3 steps with the same g, "
+                    "then let the number of steps grow")

@@ -20,8 +20,8 @@ import numpy as np
 from .gradcheck import check_module as _check_module
 from .gradcheck import numerical_gradient, rel_error
 
-__all__ = ["ExerciseFailed", "check_value", "check_array", "check_function", "check_backward", "check_module",
-           "check_digest", "digest", "fallback", "fallback_value"]
+__all__ = ["ExerciseFailed", "check_value", "check_bound", "check_array", "check_function", "check_backward",
+           "check_module", "check_digest", "digest", "fallback", "fallback_value"]
 
 
 class ExerciseFailed(AssertionError):
@@ -72,6 +72,26 @@ def check_value(ex: str, answer, expected, rtol: float = 1e-6, atol: float = 0.0
     if (tuple(answer) if isinstance(answer, list) else answer) != (
             tuple(expected) if isinstance(expected, list) else expected):
         _fail(ex, f"{name} is not right yet.", hint)
+    _correct(ex)
+
+
+def check_bound(ex: str, answer, measured_max, trivial, rtol: float = 1e-6, hint: str = "",
+                name: str = "your bound") -> None:
+    """An upper bound: accepted if ``measured_max ≤ answer < trivial`` (relative slack ``rtol`` below).
+
+    ``measured_max`` is the largest value the check measured, which every valid bound must reach; ``trivial`` is a
+    bound that needs no work (e.g. 1), which an answer must improve on. Any valid bound in between is correct.
+    """
+    _require_filled(ex, answer, name)
+    if not _is_number(answer) and not (isinstance(answer, np.ndarray) and answer.size == 1):
+        _fail(ex, f"{name} should be a number, got {type(answer).__name__}.", hint)
+    a, low, high = float(answer), float(measured_max), float(trivial)
+    if not np.isfinite(a):
+        _fail(ex, f"{name} is {a}.", hint)
+    if a < low * (1 - rtol):
+        _fail(ex, f"{name} is not an upper bound: the check measured a larger value.", hint)
+    if a >= high:
+        _fail(ex, f"{name} holds, but it is no better than {high:g}, which needs no work.", hint)
     _correct(ex)
 
 

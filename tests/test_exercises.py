@@ -123,3 +123,17 @@ def test_fallback_uses_the_library_when_the_student_has_not_answered(capsys):
     assert capsys.readouterr().out == ""
     assert ex.fallback_value("5.4", ..., 7.0) == 7.0 and "5.4 not done yet" in capsys.readouterr().out
     assert ex.fallback_value("5.4", 7.0, 7.0) == 7.0 and capsys.readouterr().out == ""
+
+
+def test_check_bound_accepts_every_valid_bound_and_nothing_else(capsys):
+    measured = 4.2e-20
+    for bound in (0.25**30, 1.6e-19, measured, 0.5):  # textbook, tighter, exact, loose: all valid
+        ex.check_bound("5.5", bound, measured, 1.0)
+    assert capsys.readouterr().out.count("correct ✓") == 4
+    assert "not an upper bound" in fails(ex.check_bound, "5.5", 1e-20, measured, 1.0)
+    assert "no better than 1" in fails(ex.check_bound, "5.5", 1.0, measured, 1.0)
+    assert "not filled in" in fails(ex.check_bound, "5.5", ..., measured, 1.0)
+    assert "should be a number" in fails(ex.check_bound, "5.5", "0.25", measured, 1.0)
+    assert "is nan" in fails(ex.check_bound, "5.5", float("nan"), measured, 1.0)
+    msg = fails(ex.check_bound, "5.5", 1e-25, measured, 1.0, hint="chain rule")
+    assert "4.2e-20" not in msg and "Hint: chain rule" in msg  # the measured value is not shown
