@@ -45,16 +45,22 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
+def _finite_number(ex: str, answer, name: str, hint: str) -> float:
+    """``answer`` as a float, or a failure saying it is not a number (a size-1 array counts) or not finite."""
+    if not _is_number(answer) and not (isinstance(answer, np.ndarray) and answer.size == 1):
+        _fail(ex, f"{name} should be a number, got {type(answer).__name__}.", hint)
+    a = float(answer)
+    if not np.isfinite(a):
+        _fail(ex, f"{name} is {a}.", hint)
+    return a
+
+
 def check_value(ex: str, answer, expected, rtol: float = 1e-6, atol: float = 0.0, hint: str = "",
                 name: str = "answer") -> None:
     """A scalar, string, bool or tuple answer. Numbers within ``rtol``/``atol``; everything else exactly."""
     _require_filled(ex, answer, name)
     if _is_number(expected):
-        if not _is_number(answer) and not (isinstance(answer, np.ndarray) and answer.size == 1):
-            _fail(ex, f"{name} should be a number, got {type(answer).__name__}.", hint)
-        a, e = float(answer), float(expected)
-        if not np.isfinite(a):
-            _fail(ex, f"{name} is {a}.", hint)
+        a, e = _finite_number(ex, answer, name, hint), float(expected)
         if abs(a - e) <= atol + rtol * abs(e):
             return _correct(ex)
         if e != 0 and abs(-a - e) <= atol + rtol * abs(e):
@@ -83,11 +89,7 @@ def check_bound(ex: str, answer, measured_max, trivial, rtol: float = 1e-6, hint
     bound that needs no work (e.g. 1), which an answer must improve on. Any valid bound in between is correct.
     """
     _require_filled(ex, answer, name)
-    if not _is_number(answer) and not (isinstance(answer, np.ndarray) and answer.size == 1):
-        _fail(ex, f"{name} should be a number, got {type(answer).__name__}.", hint)
-    a, low, high = float(answer), float(measured_max), float(trivial)
-    if not np.isfinite(a):
-        _fail(ex, f"{name} is {a}.", hint)
+    a, low, high = _finite_number(ex, answer, name, hint), float(measured_max), float(trivial)
     if a < low * (1 - rtol):
         _fail(ex, f"{name} is not an upper bound: the check measured a larger value.", hint)
     if a >= high:
