@@ -495,9 +495,9 @@ assert lb.rel_error(valley.w.grad, numeric) < 1e-8
 # %%
 W0 = [-4.0, 2.5]
 
-def descend(lr, steps=40, w0=W0):
-    """Run SGD on the valley; return the path (steps + 1, 2) and the loss at each point."""
-    model = Valley(w0)
+def descend(lr, steps=40, w0=W0, curvature=None):
+    """Run SGD on the valley (A, or another curvature); return the path (steps + 1, 2) and the loss at each point."""
+    model = Valley(w0, curvature)
     opt = lb.SGD(model.parameters(), lr=lr)
     path, losses = [model.w.value.copy()], [model.forward()]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -1709,13 +1709,7 @@ A_37 = np.array([[3.0, 1.0], [1.0, 3.0]])
 
 
 def loss_after(lr, steps=400):
-    model = Valley(W0, A_37)
-    opt = lb.SGD(model.parameters(), lr=lr)
-    for _ in range(steps):
-        opt.zero_grad()
-        model.backward()
-        opt.step()
-    return model.forward()
+    return descend(lr, steps, curvature=A_37)[1][-1]
 
 
 def four_decimals(x):

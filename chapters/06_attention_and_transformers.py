@@ -396,17 +396,28 @@ print(f"{len(token_ids):,} tokens: {len(fit_ids):,} to train on, {len(val_ids):,
 sum_loss = lb.CrossEntropyLoss(reduction="sum")   # chapter 3's MLP is trained on the summed loss
 per_token = lb.CrossEntropyLoss()                 # what we report: the mean loss per token
 
+
+def train_mlp(seed, data, epochs, val_data=None):
+    """Chapter 3's next-token MLP (the last K = 3 tokens), trained with Adam, lr 0.01: (model, History)."""
+    mlp = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=seed)
+    history = lb.fit(mlp, sum_loss, lb.Adam(mlp.parameters(), lr=0.01), data, epochs=epochs, batch_size=32,
+                     val_data=val_data, progress=False, rng=seed, metrics=())
+    return mlp, history
+
+
+def best_epochs(data, max_epochs):
+    """The number of epochs, 1 to max_epochs, after which the seed-0 MLP has its lowest validation loss."""
+    _, history = train_mlp(0, data, max_epochs, val_data=(X_val, Y_val))   # fit scores val_data every epoch
+    return int(np.argmin(history.val_loss)) + 1
+
 # %% [markdown]
 # Chapter 3's model is the next-token MLP that reads the last 3 tokens, on its non-overlapping windows; we train it
 # with Adam (§3.6, lr 0.01) instead of chapter 3's SGD. Its number of epochs is the one with the lowest validation
 # loss (seed 0; `fit` scores `val_data` after every epoch).
 
 # %% tags=["nbval-ignore-output"]
-probe = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)
-probe_history = lb.fit(probe, sum_loss, lb.Adam(probe.parameters(), lr=0.01), (X_lm, Y_lm), epochs=16,
-                       batch_size=32, val_data=(X_val, Y_val), progress=False, rng=0, metrics=())
-MLP_EPOCHS = int(np.argmin(probe_history.val_loss)) + 1
-print(f"chapter 3's MLP, {probe.num_parameters():,} parameters: lowest validation loss after {MLP_EPOCHS} epochs")
+MLP_EPOCHS = best_epochs((X_lm, Y_lm), 16)
+print(f"chapter 3's MLP: lowest validation loss after {MLP_EPOCHS} epochs")
 
 # %%
 assert 8 <= MLP_EPOCHS <= 14   # 11 here; the validation loss changes by < 1 % between epochs 9 and 13
@@ -437,17 +448,15 @@ print(f"{make_transformer(0).num_parameters():,} parameters; {len(X_tr)} overlap
 # %% tags=["nbval-ignore-output"]
 mlps, transformers, histories = [], [], []
 for seed in SEEDS:
-    mlp = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=seed)
-    lb.fit(mlp, sum_loss, lb.Adam(mlp.parameters(), lr=0.01), (X_lm, Y_lm), epochs=MLP_EPOCHS, batch_size=32,
-           progress=False, rng=seed, metrics=())
+    mlps.append(train_mlp(seed, (X_lm, Y_lm), MLP_EPOCHS)[0])
     tf = make_transformer(seed)
     opt = lb.Adam(tf.parameters(), lr=0.01)
     histories.append(lb.fit(tf, per_token, opt, (X_tr, Y_tr), epochs=EPOCHS, batch_size=64, val_data=(X_val, Y_val),
                             scheduler=lb.CosineAnnealingLR(opt, T_max=EPOCHS), progress=False, rng=seed, metrics=()))
-    mlps.append(mlp)
     transformers.append(tf)
 model = transformers[0]   # the seed-0 transformer: we look inside it and let it write below
 h = histories[0]
+print(f"chapter 3's MLP: {mlps[0].num_parameters():,} parameters")
 print(f"transformer trained in {h.seconds:.1f} s per seed ({h.steps} steps, "
       f"{h.seconds / h.steps * 1000:.0f} ms per step of {64 * T} tokens)")
 mlp_val = [lb.evaluate(m, per_token, X_val, Y_val)[0] for m in mlps]
@@ -503,16 +512,8 @@ assert gain[:, 0].mean() > gain[:, 1].mean() + 0.1
 # gets its own number of epochs, again the best on the validation tokens (seed 0).
 
 # %% tags=["nbval-ignore-output"]
-probe = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=0)
-probe_history = lb.fit(probe, sum_loss, lb.Adam(probe.parameters(), lr=0.01), (X_tr, Y_tr), epochs=8,
-                       batch_size=32, val_data=(X_val, Y_val), progress=False, rng=0, metrics=())
-SAME_EPOCHS = int(np.argmin(probe_history.val_loss)) + 1
-mlps_same = []
-for seed in SEEDS:
-    mlp = lb.text.NextTokenMLP(VOCAB, context=K, embed_dim=24, hidden=96, rng=seed)
-    lb.fit(mlp, sum_loss, lb.Adam(mlp.parameters(), lr=0.01), (X_tr, Y_tr), epochs=SAME_EPOCHS, batch_size=32,
-           progress=False, rng=seed, metrics=())
-    mlps_same.append(mlp)
+SAME_EPOCHS = best_epochs((X_tr, Y_tr), 8)
+mlps_same = [train_mlp(seed, (X_tr, Y_tr), SAME_EPOCHS)[0] for seed in SEEDS]
 same_groups = by_group(mlps_same, X_val, Y_val)
 print(f"MLP on the overlapping windows ({SAME_EPOCHS} epochs): positions 0–2 {np.round(same_groups[:, 0], 2)}, "
       f"3–31 {np.round(same_groups[:, 1], 2)}; transformer at 0–2 {np.round(tf_groups[:, 0], 2)}")
