@@ -4,6 +4,7 @@ The files live in ``shared/data/mnist`` beside the clone (dev machines and CI ha
 and the test is then skipped with the reason). Nothing is downloaded.
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -35,3 +36,31 @@ def test_real_mnist_loads_and_an_mlp_learns_it():
            rng=0, progress=False)
     acc = lb.accuracy(lb.predict(model, X_test), y_test)
     assert acc > 0.90, f"test accuracy {acc:.2%} after 300 steps"
+
+
+# The chapters' MNIST branches (`if lb.mnist_cached(): ...`) run only where MNIST is cached, which nbval's offline
+# runs never see; here they run on the real files, with the cache pointed at them. What each branch prints first:
+MNIST_BRANCHES = {"03_training": "data: MNIST", "04_model_components": "image/png",
+                  "05_architectures": "data used: MNIST"}
+CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
+
+
+@pytest.mark.parametrize("chapter", sorted(MNIST_BRANCHES))
+def test_chapter_mnist_branch_runs_on_the_real_files(chapter, tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "mnist").symlink_to(MNIST)  # the layout of lb.data_dir(): <cache>/mnist/<files>
+    monkeypatch.setenv("LITTLEBOOK_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    nb = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(CHAPTERS)}}).execute()
+    errors = [f"cell {i}: {o.ename}: {o.evalue[:300]}" for i, c in enumerate(nb.cells)
+              for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, "\n".join(errors)
+    branches = [c for c in nb.cells if c.cell_type == "code" and "mnist_cached()" in c.source]
+    assert branches, f"{chapter} has no MNIST branch any more: update MNIST_BRANCHES"
+    shown = json.dumps([c.outputs for c in branches], ensure_ascii=False)
+    assert MNIST_BRANCHES[chapter] in shown, f"{chapter}'s MNIST branch did not run: {shown[:300]}"
