@@ -42,6 +42,8 @@ def test_check_array_diagnoses_without_the_answer():
     assert "shape (3,)" in fails(ex.check_array, "3.1", want[:, 0], want)
     assert "opposite sign" in fails(ex.check_array, "3.1", -want, want)
     assert "factor ≈0.25" in fails(ex.check_array, "3.1", want / 4, want, name="grad_W")
+    near_one = fails(ex.check_array, "4.7", want * (1 + 1e-4), want)  # off by a factor too close to 1 to name
+    assert "constant factor" not in near_one and "relative error 5e-05" in near_one
     assert "NaN" in fails(ex.check_array, "3.1", np.full((3, 4), np.nan), want)
     msg = fails(ex.check_array, "3.1", want + rng.standard_normal((3, 4)), want)
     assert "relative error" in msg and f"{want[0, 0]:.3f}" not in msg
