@@ -12,8 +12,14 @@ library or an independent expression) or given as a digest, so the student editi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+import importlib
+import os
+import sys
+import sysconfig
+import tracemalloc
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -21,7 +27,8 @@ from .gradcheck import check_module as _check_module
 from .gradcheck import numerical_gradient, rel_error
 
 __all__ = ["ExerciseFailed", "check_value", "check_bound", "check_array", "check_function", "check_backward",
-           "check_module", "check_digest", "digest", "fallback", "fallback_value"]
+           "check_module", "check_digest", "digest", "check_no_python_loops", "check_peak_memory", "forbidden",
+           "fallback", "fallback_value"]
 
 
 class ExerciseFailed(AssertionError):
@@ -212,6 +219,121 @@ def check_digest(ex: str, answer, expected_digest: str, hint: str = "", name: st
     if digest(answer) != expected_digest:
         _fail(ex, f"{name} is not right yet.", hint)
     _correct(ex)
+
+
+def _call(ex: str, fn: Callable, args: tuple, name: str, hint: str):
+    """``fn(*args)``; a stub's NotImplementedError passes through, any other error becomes a failed check."""
+    try:
+        return fn(*args)
+    except (NotImplementedError, ExerciseFailed):
+        raise
+    except Exception as err:
+        raise ExerciseFailed(f"Exercise {ex}: {name} raised {type(err).__name__}: {err}"
+                             + (f"\nHint: {hint}" if hint else "")) from err
+
+
+class _OverBudget(BaseException):
+    """Raised from the tracer to stop a run that has executed more Python than allowed (not caught as an Exception)."""
+
+
+def _library_prefixes() -> tuple[str, ...]:
+    """Where installed packages and the standard library live: their own Python code is not the student's."""
+    paths = sysconfig.get_paths()
+    return tuple(sorted({paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+                        | {os.path.dirname(os.path.dirname(np.__file__))}))
+
+
+def _python_events(fn: Callable, args: tuple, budget: float = float("inf")) -> int:
+    """Python calls, lines and returns that ``fn(*args)`` runs outside installed packages, stopping above budget."""
+    count, library = 0, _library_prefixes()
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if event == "call" and frame.f_code.co_filename.startswith(library):
+            return None  # numpy's Python (einsum's path search, which depends on the sizes): not traced
+        count += 1
+        if count > budget:
+            raise _OverBudget
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        fn(*args)
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def check_no_python_loops(ex: str, fn: Callable, small: tuple, large: tuple, name: str = "your function",
+                          hint: str = "") -> None:
+    """``fn(*large)`` must run no more Python than ``fn(*small)``: no Python loop over samples or positions.
+
+    Counts the Python calls and lines run in ``fn`` and in the code it calls, except inside installed packages and
+    the standard library (numpy's loops run in C, and its Python code does not count): a vectorized function runs
+    the same lines on any size, a loop (or a function it calls with one) runs more on a larger input.
+    """
+    _call(ex, fn, small, name, hint)  # warm-up (first-call imports and caches) and the stub's NotImplementedError
+    allowed = _call(ex, _python_events, (fn, small), name, hint)
+    try:
+        _call(ex, _python_events, (fn, large, allowed), name, hint)
+    except _OverBudget:
+        _fail(ex, f"{name} runs more Python code on a larger input: a Python loop (or comprehension) over the "
+                  f"data is still in it.", hint)
+    _correct(ex)
+
+
+def check_peak_memory(ex: str, fn: Callable, args: tuple, limit_bytes: float, name: str = "your function",
+                      hint: str = "") -> None:
+    """``fn(*args)`` must never hold more than ``limit_bytes`` of new memory at once (tracemalloc, numpy included)."""
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        _call(ex, fn, args, name, hint)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if not tracing:
+            tracemalloc.stop()
+    if peak > limit_bytes:
+        _fail(ex, f"{name} needed {peak / 1e6:.1f} MB at once on this input, more than the {limit_bytes / 1e6:.1f} MB "
+                  f"allowed: it builds a tensor larger than the exercise permits.", hint)
+    _correct(ex)
+
+
+def _resolve(dotted: str) -> tuple[object, str]:
+    """The object that holds the last attribute of ``dotted`` ("numpy.broadcast_to" -> numpy, "broadcast_to")."""
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for part in parts[i:-1]:
+            owner = getattr(owner, part)
+        return owner, parts[-1]
+    raise ValueError(f"forbidden: {dotted!r} is not a dotted name of an importable module's attribute")
+
+
+@contextlib.contextmanager
+def forbidden(ex: str, *names: str, hint: str = "") -> Iterator[None]:
+    """While active, a call of any of ``names`` (dotted: "numpy.broadcast_to") fails the exercise: a banned method."""
+    saved = []
+    try:
+        for dotted in names:
+            owner, attr = _resolve(dotted)
+            saved.append((owner, attr, getattr(owner, attr)))
+
+            def refuse(*args, _dotted=dotted, **kwargs):
+                _fail(ex, f"this exercise asks you not to use {_dotted}.", hint)
+
+            setattr(owner, attr, refuse)
+        yield
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
 
 
 def _note(ex: str) -> None:

@@ -139,3 +139,53 @@ def test_check_bound_accepts_every_valid_bound_and_nothing_else(capsys):
     assert "is nan" in fails(ex.check_bound, "5.5", float("nan"), measured, 1.0)
     msg = fails(ex.check_bound, "5.5", 1e-25, measured, 1.0, hint="chain rule")
     assert "4.2e-20" not in msg and "Hint: chain rule" in msg  # the measured value is not shown
+
+
+def test_check_no_python_loops_catches_a_loop_even_in_a_helper(capsys):
+    def vectorized(X):
+        return (X**2).sum(axis=1)
+
+    def rows(X):
+        return np.array([np.sum(x**2) for x in X])
+
+    def through_a_helper(X):
+        return rows(X)
+
+    small, large = (np.ones((5, 3)),), (np.ones((50, 3)),)
+    ex.check_no_python_loops("2.5", vectorized, small, large)
+    # numpy's own Python does not count: einsum's path search runs more lines for larger operands
+    ex.check_no_python_loops("2.5", lambda X: np.einsum("nd,kd,ke->ne", X, X[:2], X[:2], optimize=True),
+                             small, large)
+    assert "Exercise 2.5: correct" in capsys.readouterr().out
+    assert "a Python loop" in fails(ex.check_no_python_loops, "2.5", rows, small, large)
+    assert "a Python loop" in fails(ex.check_no_python_loops, "2.5", through_a_helper, small, large)
+
+    def stub(X):
+        raise NotImplementedError("Exercise 2.5: write it")
+
+    with pytest.raises(NotImplementedError):
+        ex.check_no_python_loops("2.5", stub, small, large)
+    assert "raised ValueError" in fails(ex.check_no_python_loops, "2.5", lambda X: X.reshape(7), small, large)
+
+
+def test_check_peak_memory_catches_a_large_intermediate():
+    X, C = np.ones((500, 16)), np.ones((20, 16))
+    ex.check_peak_memory("2.5", lambda X, C: X @ C.T, (X, C), limit_bytes=500 * 20 * 8 * 4)
+    msg = fails(ex.check_peak_memory, "2.5", lambda X, C: ((X[:, None] - C[None]) ** 2).sum(axis=2), (X, C),
+                limit_bytes=500 * 20 * 8 * 4)  # the (500, 20, 16) difference is 1.3 MB
+    assert "MB at once" in msg
+
+
+def test_forbidden_refuses_a_method_and_restores_it():
+    with ex.forbidden("2.4", "numpy.broadcast_to", "numpy.broadcast_arrays", hint="use as_strided"):
+        msg = fails(np.broadcast_to, np.arange(3), (2, 3))
+        assert "not to use numpy.broadcast_to" in msg and "use as_strided" in msg
+        fails(np.broadcast_arrays, np.arange(3), np.ones((2, 1)))
+        assert np.lib.stride_tricks.as_strided(np.arange(3), (2, 3), (0, 8)).shape == (2, 3)  # others untouched
+    assert np.broadcast_to(np.arange(3), (2, 3)).strides[0] == 0
+    with pytest.raises(KeyError), ex.forbidden("4.1", "littlebook.Conv2d.forward"):
+        raise KeyError  # restored even when the block fails
+    assert lb.Conv2d.forward is not None and "refuse" not in lb.Conv2d.forward.__name__
+    with pytest.raises(ValueError, match="forbidden"):
+        with ex.forbidden("4.1", "no_such_module.f"):
+            pass
