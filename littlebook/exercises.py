@@ -320,11 +320,12 @@ def _resolve(dotted: str) -> tuple[object, str]:
 @contextlib.contextmanager
 def forbidden(ex: str, *names: str, hint: str = "") -> Iterator[None]:
     """While active, a call of any of ``names`` (dotted: "numpy.broadcast_to") fails the exercise: a banned method."""
-    saved = []
+    saved = []  # (owner, attribute, its own value or None when inherited, e.g. a method of a base class)
     try:
         for dotted in names:
             owner, attr = _resolve(dotted)
-            saved.append((owner, attr, getattr(owner, attr)))
+            getattr(owner, attr)  # an AttributeError here, before anything is replaced
+            saved.append((owner, attr, vars(owner).get(attr)))
 
             def refuse(*args, _dotted=dotted, **kwargs):
                 _fail(ex, f"this exercise asks you not to use {_dotted}.", hint)
@@ -332,8 +333,11 @@ def forbidden(ex: str, *names: str, hint: str = "") -> Iterator[None]:
             setattr(owner, attr, refuse)
         yield
     finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
+        for owner, attr, own in reversed(saved):
+            if own is None:
+                delattr(owner, attr)  # removing the refusal uncovers the inherited one again
+            else:
+                setattr(owner, attr, own)
 
 
 def _note(ex: str) -> None:

@@ -189,3 +189,12 @@ def test_forbidden_refuses_a_method_and_restores_it():
     with pytest.raises(ValueError, match="forbidden"):
         with ex.forbidden("4.1", "no_such_module.f"):
             pass
+
+
+def test_forbidden_leaves_an_inherited_method_inherited():
+    # both inherited from _BatchNorm
+    assert "backward" not in vars(lb.BatchNorm1d) and "forward" not in vars(lb.BatchNorm1d)
+    with ex.forbidden("4.7", "littlebook.BatchNorm1d.forward"):
+        fails(lb.BatchNorm1d(2).forward, np.ones((3, 2)))
+    assert "forward" not in vars(lb.BatchNorm1d)  # restored by removing the refusal, not by copying the base's
+    lb.BatchNorm1d(2)(np.ones((3, 2)))
