@@ -159,7 +159,10 @@ def standardize(train: np.ndarray, *others: np.ndarray, eps: float = 0.1) -> tup
 def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float = 0.2, rng=None, stratify: bool = False):
     """Shuffle and split into (X_train, X_test, y_train, y_test), like scikit-learn's function.
 
-    With ``stratify=True`` each class keeps its proportion in both parts.
+    The test part holds n_test = round(test_size · N) samples. With ``stratify=True`` each class keeps its
+    proportion in both parts: class c, with n_c samples, gives about n_test · n_c / N of them to the test part,
+    rounded so that the counts add up to n_test exactly, and keeps at least one sample in each part.
+    (scikit-learn's ``stratify=y`` is ``stratify=True`` here.)
     """
     X = X if isinstance(X, np.ndarray) else np.asarray(X)
     y = y if isinstance(y, np.ndarray) else np.asarray(y)
@@ -167,29 +170,64 @@ def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float = 0.2, rng=N
         raise ValueError(f"train_test_split: X and y must have one row per sample, got shapes {X.shape}, {y.shape}")
     if len(X) != len(y):
         raise ValueError(f"train_test_split: X has {len(X)} samples but y has {len(y)}")
+    if len(X) < 2:
+        raise ValueError(f"train_test_split: {len(X)} samples cannot be split into two non-empty parts")
     check_float("train_test_split", "test_size", test_size, 0.0, 1.0, low_open=True, high_open=True)
-    if stratify and y.ndim != 1:
-        raise ValueError(f"train_test_split: stratify=True needs class labels y of shape (N,), got {y.shape}")
+    if not isinstance(stratify, (bool, np.bool_)):  # an array here would be scikit-learn's stratify=labels
+        raise TypeError(f"train_test_split: stratify must be True or False (True keeps the proportions of y's "
+                        f"classes), got {type(stratify).__name__}")
     rng = as_rng(rng)
+    n_test = int(round(test_size * len(X)))
     if stratify:
-        test = np.concatenate([
-            idx[: int(round(test_size * len(idx)))]
-            for idx in (rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y))
-        ])
+        # Each class's samples in random order; the first take[c] of class c go to the test part.
+        by_class = [rng.permutation(idx) for idx in _class_indices(y)]
+        take = _test_counts(np.array([len(idx) for idx in by_class]), n_test, test_size)
+        test = np.concatenate([idx[:k] for idx, k in zip(by_class, take)])
         mask = np.zeros(len(X), dtype=bool)
         mask[test] = True
         train_idx, test_idx = rng.permutation(np.flatnonzero(~mask)), rng.permutation(test)
-        if len(train_idx) == 0 or len(test_idx) == 0:  # e.g. every class too small for test_size to take one
-            raise ValueError(f"train_test_split: {len(X)} samples cannot be split with test_size={test_size} "
-                             f"and stratify=True: the {'train' if len(train_idx) == 0 else 'test'} part "
-                             f"would be empty")
     else:
         order = rng.permutation(len(X))
-        n_test = int(round(test_size * len(X)))
         if n_test == 0 or n_test == len(X):
             raise ValueError(f"train_test_split: {len(X)} samples cannot be split with test_size={test_size}")
         test_idx, train_idx = order[:n_test], order[n_test:]
     return X[train_idx], X[test_idx], y[train_idx], y[test_idx]
+
+
+def _class_indices(y: np.ndarray) -> list[np.ndarray]:
+    """The sample indices of each class of y (N,), classes in sorted order, indices ascending."""
+    if y.ndim != 1:
+        raise ValueError(f"train_test_split: stratify=True needs class labels y of shape (N,), got {y.shape}")
+    if y.dtype.kind not in "biufUS":
+        raise TypeError(f"train_test_split: stratify=True needs class labels y (integers, strings or floats), "
+                        f"got dtype {y.dtype}")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise ValueError("train_test_split: stratify=True needs class labels y, but y holds NaN, which is no class")
+    classes, which, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(f"train_test_split: stratify=True needs at least 2 samples of every class (one for each "
+                         f"part), but class(es) {classes[counts < 2].tolist()} have only 1")
+    return [np.flatnonzero(which == c) for c in range(len(classes))]
+
+
+def _test_counts(counts: np.ndarray, n_test: int, test_size: float) -> np.ndarray:
+    """How many samples of each class go to the test part: the quota n_test · n_c / N rounded down, then one more
+    for the classes whose quotas lost the most in the rounding (largest remainders), until the counts add up to
+    n_test; every class keeps at least one sample in each part."""
+    n, k = int(counts.sum()), len(counts)
+    if not k <= n_test <= n - k:
+        part, size = ("test", n_test) if n_test < k else ("train", n - n_test)
+        raise ValueError(f"train_test_split: test_size={test_size} of {n} samples leaves {size} for the {part} "
+                         f"part, too few for one sample of each of the {k} classes (stratify=True)")
+    quota = n_test * counts / n
+    take = np.clip(np.floor(quota).astype(np.int64), 1, counts - 1)
+    # Rounding down (and the bounds) leave the total off n_test: add (or remove) one sample at a time where the
+    # count is furthest below (above) its quota, among the classes that still have room. Ties go to the first class.
+    while (missing := n_test - int(take.sum())) != 0:
+        step = 1 if missing > 0 else -1
+        room = take < counts - 1 if step > 0 else take > 1
+        take[np.argmax(np.where(room, step * (quota - take), -np.inf))] += step
+    return take
 
 
 def scale_images(X: np.ndarray, flatten: bool = True) -> np.ndarray:

@@ -55,6 +55,73 @@ def test_train_test_split_partitions_and_stratifies():
         lb.train_test_split(X, y, test_size=1.5)
 
 
+def test_stratified_split_has_the_exact_test_size_and_every_class_in_both_parts():
+    # Was: each class rounded on its own, so 10 classes of 5 with test_size=0.3 gave 20 test samples (0.4), and a
+    # class of one sample could land in the test part only.
+    y = np.repeat(np.arange(10), 5)
+    _, _, ytr, yte = lb.train_test_split(np.zeros((50, 1)), y, test_size=0.3, rng=0, stratify=True)
+    assert len(yte) == 15 and len(ytr) == 35
+    assert set(np.bincount(yte, minlength=10)) <= {1, 2} and np.bincount(ytr, minlength=10).min() >= 3
+    rng = np.random.default_rng(0)
+    for _ in range(200):  # random class sizes and test sizes: exact total, quotas kept to within one sample
+        counts = rng.integers(2, 60, size=rng.integers(1, 6))
+        labels = rng.permutation(np.repeat(np.arange(len(counts)), counts))
+        n, test_size = len(labels), float(rng.uniform(0.05, 0.95))
+        n_test = round(test_size * n)
+        if not len(counts) <= n_test <= n - len(counts):
+            continue
+        _, _, ytr, yte = lb.train_test_split(labels, labels, test_size, rng=1, stratify=True)
+        taken = np.bincount(yte, minlength=len(counts))
+        assert len(yte) == n_test and len(ytr) == n - n_test
+        assert (taken >= 1).all() and (taken <= counts - 1).all()
+        quota = n_test * counts / n
+        # within one sample of its quota (two where a class's quota is below 1, or above n_c − 1, and it is
+        # bounded: the others make up for it)
+        bounded = (quota < 1) | (quota > counts - 1)
+        assert (np.abs(taken - quota) < (2 if bounded.any() else 1)).all()
+
+
+def test_stratified_split_gives_the_remainders_to_the_largest_fractions():
+    # 449 test digits of 1797 (test_size=0.25): quotas 449·n_c/1797 rounded down give 444; the five largest
+    # fractional parts (digits 9, 3, 7, 8, 0) get one more. The old per-class rounding gave 450.
+    _, _, _, yte = lb.train_test_split(*lb.load_digits(), test_size=0.25, rng=0, stratify=True)
+    assert list(np.bincount(yte)) == [45, 45, 44, 46, 45, 45, 45, 45, 44, 45]
+
+
+def test_the_books_stratified_digits_split_is_unchanged():
+    # Chapter 7 and benchmarks/end_to_end.py split the digits 80/20, stratified, with rng=0: the per-class rounding
+    # already gave the exact 359 test digits, and the exact split takes the very same indices (digest of the old
+    # code's test and train indices).
+    import hashlib
+
+    X, y = lb.load_digits()
+    tr, te, _, yte = lb.train_test_split(np.arange(len(y)), y, test_size=0.2, rng=0, stratify=True)
+    assert list(np.bincount(yte)) == [36, 36, 35, 37, 36, 36, 36, 36, 35, 36]
+    assert hashlib.sha256(te.astype(np.int64).tobytes() + tr.astype(np.int64).tobytes()).hexdigest()[:16] == \
+        "42bfe6e38d3f3656"
+
+
+@pytest.mark.parametrize("y, test_size, words", [
+    (np.array([0] * 9 + [1]), 0.6, ["at least 2 samples", "[1]"]),  # was: class 1 in the test part only
+    (np.repeat(np.arange(10), 5), 0.1, ["5 for the test part", "10 classes"]),  # was: "the test part would be empty"
+    (np.repeat(np.arange(10), 5), 0.95, ["2 for the train part", "10 classes"]),
+    (np.array([0.0, np.nan, np.nan, 1.0] * 2), 0.5, ["NaN"]),
+])
+def test_stratified_split_refuses_what_it_cannot_split(y, test_size, words):
+    with pytest.raises(ValueError) as info:
+        lb.train_test_split(np.zeros((len(y), 1)), y, test_size=test_size, stratify=True)
+    assert all(word in str(info.value) for word in words), str(info.value)
+
+
+def test_split_refuses_an_array_for_stratify():
+    # scikit-learn's stratify=y: was numpy's "truth value of an array ... is ambiguous"
+    y = np.array([0, 0, 1, 1])
+    with pytest.raises(TypeError, match=r"stratify must be True or False .* got ndarray"):
+        lb.train_test_split(np.zeros((4, 1)), y, 0.5, stratify=y)
+    with pytest.raises(TypeError, match="got str"):
+        lb.train_test_split(np.zeros((4, 1)), y, 0.5, stratify="yes")
+
+
 def test_one_hot():
     np.testing.assert_array_equal(lb.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
