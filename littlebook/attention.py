@@ -328,11 +328,17 @@ class TinyTransformer(Module):
         return None
 
     def next_logits(self, ids: np.ndarray) -> np.ndarray:
-        """Logits (V,) of the token after ``ids`` (t,), reading at most the last ``context`` tokens, in eval mode
-        (no dropout). Made for ``littlebook.sample(model.next_logits, prompt, n_tokens)``."""
+        """Logits (V,) of the token after ``ids`` (T,) integers, reading at most the last ``context`` tokens, in
+        eval mode (no dropout). Made for ``littlebook.sample(model.next_logits, prompt, n_tokens)``."""
+        ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
+        if ids.ndim != 1 or len(ids) == 0:
+            raise ValueError(f"TinyTransformer.next_logits: ids must be the token ids so far, shape (T,) with "
+                             f"T >= 1, got shape {ids.shape}")
+        # The ids as given, never cast: int64(1.9) would read token 1 without a word.
+        _check_ids("TinyTransformer.next_logits", ids, self.vocab_size)
         was_training = self.training
         self.eval()
         try:
-            return self(np.asarray(ids, dtype=np.int64)[None, -self.context:])[0, -1]
+            return self(ids[None, -self.context:])[0, -1]
         finally:
             self.train(was_training)

@@ -15,7 +15,16 @@ from importlib import resources
 import numpy as np
 
 from . import kernels
-from .functional import as_rng, check_float, check_float_dtype, check_grad, check_int, expect_shape, softmax
+from .functional import (
+    as_float_array,
+    as_rng,
+    check_float,
+    check_float_dtype,
+    check_grad,
+    check_int,
+    expect_shape,
+    softmax,
+)
 from .nn import Linear, Module, Sequential, Tanh
 
 __all__ = ["load_corpus", "BPETokenizer", "context_windows", "sample", "NextTokenMLP"]
@@ -193,7 +202,13 @@ def sample(next_logits_fn: Callable[[np.ndarray], np.ndarray], prompt_ids, n_tok
         raise TypeError(f"sample: prompt_ids must be integers, got dtype {prompt.dtype}")
     ids = list(prompt.astype(np.int64).reshape(-1))
     for _ in range(n_tokens):  # generation is sequential by nature: token t+1 needs token t
-        logits = np.asarray(next_logits_fn(np.array(ids, dtype=np.int64)), dtype=np.float64).reshape(-1)
+        logits = as_float_array(next_logits_fn(np.array(ids, dtype=np.int64)), "sample", "next_logits_fn's logits")
+        # One row (V,), never flattened: a model's (t, V) output flattened would draw ids up to t·V − 1.
+        if logits.ndim != 1:
+            raise ValueError(f"sample: next_logits_fn must return the logits of the next token, shape (V,), got "
+                             f"shape {logits.shape} (after {len(ids)} ids); for a model's (t, V) output take the "
+                             f"last row, [-1]")
+        logits = logits.astype(np.float64, copy=False)
         # NaN or +inf logits, or no finite one, give no distribution to draw from (softmax would be NaN).
         if logits.size == 0 or np.isnan(logits).any() or np.isposinf(logits).any() or not np.isfinite(logits).any():
             raise ValueError(f"sample: next_logits_fn must return logits with at least one finite value and no "

@@ -270,6 +270,38 @@ def test_tiny_transformer_is_causal_and_checks_its_input():
         model(np.full((1, 3), 20))
 
 
+@pytest.mark.parametrize("ids, words", [
+    ([1.9, 3.7], ["integer token ids", "float64"]),  # was: read as tokens 1 and 3
+    (np.array([2.5]), ["integer token ids", "float64"]),
+    ([True, False], ["integer token ids", "bool"]),  # as BPETokenizer.decode and sample refuse bools
+    ("12", ["shape (T,)", "()"]),  # was: numpy's IndexError "too many indices"
+    ([[1, 2], [3, 4]], ["shape (T,)", "(2, 2)"]),
+    ([1, 10], ["[0, 10)", "1..10"]),
+])
+def test_next_logits_refuses_ids_that_are_not_token_ids(ids, words):
+    model = TinyTransformer(10, 4, dim=8, num_heads=2, num_layers=1, rng=0)
+    with pytest.raises(ValueError) as info:
+        model.next_logits(ids)
+    assert "TinyTransformer.next_logits" in str(info.value)
+    assert all(word in str(info.value) for word in words), str(info.value)
+    # integer ids of any integer dtype give the same logits as before
+    np.testing.assert_array_equal(model.next_logits(np.array([1, 3], np.int32)), model(np.array([[1, 3]]))[0, -1])
+
+
+def test_sample_refuses_logits_that_are_not_one_row():
+    # A next_logits_fn that returns the model's whole output (t, V), not its last row (V,): flattened, its t·V
+    # logits gave ids outside the vocabulary ([0 1 2 4] with V = 3).
+    model = TinyTransformer(10, 8, dim=8, num_heads=2, num_layers=1, rng=0).eval()
+    with pytest.raises(ValueError, match=r"shape \(V,\), got shape \(3, 10\) \(after 3 ids\)"):
+        lb.sample(lambda ids: model(ids[None, -8:])[0], [1, 2, 3], 4, rng=0)
+    with pytest.raises(ValueError, match=r"shape \(V,\), got shape \(\)"):
+        lb.sample(lambda ids: np.float64(1.0), [0], 1)
+    with pytest.raises(TypeError, match="next_logits_fn's logits"):
+        lb.sample(lambda ids: np.array([1j, 0j]), [0], 1)  # was: imaginary parts dropped with a ComplexWarning
+    out = lb.sample(model.next_logits, [1, 2, 3], 4, rng=0)
+    assert out.shape == (7,) and out.min() >= 0 and out.max() < 10
+
+
 def test_tiny_transformer_learns_to_copy_the_previous_token():
     """y_t = x_{t−1} needs information from another position: attention must learn to look one step back."""
     rng = np.random.default_rng(15)
