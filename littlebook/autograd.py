@@ -132,15 +132,22 @@ class Tensor:
         return Tensor(self.data)
 
     def _lift(self, other) -> Tensor:
-        # A constant joins the graph as a leaf, in our dtype: 0.5 * x must not turn float32 into float64.
+        # A constant joins the graph as a leaf. A Python number takes our dtype, as numpy treats it (0.5 * x stays
+        # float32); an array keeps its own, so that the result's dtype is numpy's (float32 with float64: float64).
         if isinstance(other, Tensor):
             return other
-        if not isinstance(other, (numbers.Number, np.ndarray, np.generic)):
-            raise TypeError(f"Tensor: other must be a Tensor, a number or a numpy array, got {type(other).__name__}")
-        return Tensor(np.asarray(other, dtype=self.dtype))
+        if isinstance(other, (np.ndarray, np.generic)) and other.dtype.kind in "fiub":
+            return Tensor(other)
+        if isinstance(other, numbers.Real) and not isinstance(other, np.generic):
+            return Tensor(np.asarray(other, dtype=self.dtype))
+        # Complex values are refused, not cast: the cast would drop their imaginary parts.
+        dtype = f" of dtype {other.dtype}" if isinstance(other, (np.ndarray, np.generic)) else ""
+        raise TypeError(f"Tensor: other must be a Tensor, a real number or a numpy array of real numbers, got "
+                        f"{type(other).__name__}{dtype}")
 
     def _make(self, data, parents, vjp, op) -> Tensor:
-        return Tensor(np.asarray(data, dtype=self.dtype), parents, vjp, op)
+        # data keeps numpy's dtype for the operation: a32 + b64 and b64 + a32 are both float64, as in numpy.
+        return Tensor(data, parents, vjp, op)
 
     # -- elementwise binary operations: the gradient is summed back over broadcast axes ------------------------
     # Every VJP uses the arrays (and shapes) of the forward pass, bound here, not a.data read when backward runs.
@@ -225,6 +232,9 @@ class Tensor:
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """y = Σ / n: composed from sum and a product, so it needs no VJP of its own."""
         n = int(np.prod([self.shape[i] for i in _axes(axis, self.ndim, "mean")]))
+        if n == 0:
+            raise ValueError(f"mean: the tensor of shape {self.shape} has no entries along axis={axis}; a mean over "
+                             "no items is undefined")
         return self.sum(axis, keepdims) * (1.0 / n)
 
     def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:

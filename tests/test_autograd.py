@@ -220,14 +220,48 @@ def test_topological_order_puts_inputs_first(edges):
 
 
 def test_dtype_is_kept():
+    # Python numbers take the tensor's dtype (as in numpy): 0.5 * x stays float32
     x = Tensor(np.ones((2, 3), dtype=np.float32))
-    y = ((0.5 * x).exp().tanh().sigmoid() @ np.ones((3, 2)) / 3.0 + 1).logsumexp().mean() ** 2
+    y = ((0.5 * x).exp().tanh().sigmoid() @ np.ones((3, 2), np.float32) / 3.0 + 1).logsumexp().mean() ** 2
     y.backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
     assert Tensor([1, 2]).dtype == np.float64 and Tensor(3).dtype == np.float64
     w64 = Tensor(np.ones(3))
     (x.sum(axis=0) * w64).sum().backward()  # mixed: each tensor's gradient comes back in its own dtype
     assert w64.grad.dtype == np.float64 and x.grad.dtype == np.float32
+
+
+def test_mixed_dtypes_promote_as_in_numpy_whichever_side_they_are_on():
+    # Was: the result took the left operand's dtype, so a32 + b64 rounded b64's 1e-8 away and b64 + a32 kept it.
+    a32, b64 = Tensor(np.array([1.0], np.float32)), Tensor(np.array([1e-8]))
+    for y in (a32 + b64, b64 + a32, a32 * b64, b64 - a32, a32 / b64, a32.reshape(1, 1) @ Tensor(np.ones((1, 1))),
+              a32 + np.array([1e-8])):
+        assert y.dtype == np.result_type(np.float32, np.float64) == np.float64, y
+    assert (a32 + b64).data[0] - 1 == (b64 + a32).data[0] - 1 == np.float64(1.0) + 1e-8 - 1
+    (a32 * b64).sum().backward()
+    assert a32.grad.dtype == np.float32 and b64.grad.dtype == np.float64  # each gradient in its tensor's dtype
+    assert (a32 * 2).dtype == (a32 + True).dtype == (a32 * np.ones(1, np.float32)).dtype == np.float32
+
+
+def test_complex_operands_are_refused_like_complex_tensors():
+    # Was: Tensor([1., 2.]) * np.array([1j, 1j]) gave [0. 0.] with a ComplexWarning: the imaginary parts dropped.
+    x = Tensor(np.array([1.0, 2.0]))
+    for other in (np.array([1j, 1j]), np.complex128(1j), 1j, np.array(["a", "b"])):
+        with pytest.raises(TypeError, match="other must be a Tensor, a real number or a numpy array of real"):
+            x * other
+    with pytest.raises(TypeError, match="dtype complex128"):
+        np.array([1j, 1j]) + x
+    with pytest.raises(TypeError, match="data must be numbers"):
+        Tensor(np.array([1j]))
+
+
+@pytest.mark.parametrize("shape, axis", [((0, 3), 0), ((0,), None), ((2, 0), (0, 1)), ((3, 0), -1)])
+def test_mean_over_no_entries_is_a_value_error(shape, axis):
+    # Was: ZeroDivisionError: float division by zero
+    words = rf"shape {re.escape(str(shape))} has no entries along axis={re.escape(str(axis))}"
+    with pytest.raises(ValueError, match=words):
+        Tensor(np.ones(shape)).mean(axis=axis)
+    assert Tensor(np.ones((0, 3))).mean(axis=1).shape == (0,)  # a mean of 3 items for each of 0 rows is fine
 
 
 # -- errors ---------------------------------------------------------------------------------------------------
