@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import as_rng, expect_shape, logsumexp, softmax
+from .functional import (
+    as_float_array,
+    as_rng,
+    check_float_dtype,
+    check_grad,
+    check_int,
+    expect_shape,
+    logsumexp,
+    softmax,
+)
 from .nn import Module, Parameter
 
 __all__ = ["GaussianMixture"]
@@ -26,8 +35,9 @@ class GaussianMixture(Module):
     """
 
     def __init__(self, n_components: int, dim: int, rng: np.random.Generator | int | None = None, dtype=np.float32):
-        if n_components < 1 or dim < 1:
-            raise ValueError(f"GaussianMixture: n_components and dim must be >= 1, got {n_components}, {dim}")
+        check_int("GaussianMixture", "n_components", n_components)
+        check_int("GaussianMixture", "dim", dim)
+        check_float_dtype("GaussianMixture", dtype)
         self.n_components, self.dim = n_components, dim
         self.logits = Parameter(np.zeros(n_components, dtype=dtype))
         self.means = Parameter(as_rng(rng).standard_normal((n_components, dim)).astype(dtype))
@@ -43,6 +53,7 @@ class GaussianMixture(Module):
         return softmax(self.logits.value)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self)
         expect_shape(self, x, ("N", self.dim))
         diff = x[:, None, :] - self.means.value  # (N, K, D)
         var = np.exp(2 * self.log_std.value)  # (K,)
@@ -58,6 +69,8 @@ class GaussianMixture(Module):
         """grad_out: (N,) = ∂L/∂log p(x_n). Returns ∂L/∂x (N, D); accumulates the parameter gradients."""
         self._need_cache(self._cache)
         diff, sq, var, resp = self._cache
+        # (N,), one value per sample: an (N, 1) column would broadcast against resp (N, K) into a wrong gradient
+        grad_out = check_grad(self, grad_out, (len(resp),))
         g = grad_out[:, None] * resp  # (N, K) = ∂L/∂a_nk
         # ∂a_nk/∂logits_j = δ_kj − π_j (log-softmax); ∂a_nk/∂μ_k = (x_n − μ_k)/σ_k²;
         # ∂a_nk/∂log σ_k = −D + |x_n − μ_k|²/σ_k²;  ∂a_nk/∂x_n = −(x_n − μ_k)/σ_k².

@@ -79,3 +79,35 @@ def test_bad_input_names_the_layer_and_the_shapes():
         GaussianMixture(2, 2)(np.zeros((5, 3)))
     with pytest.raises(ValueError, match="n_components"):
         GaussianMixture(0, 2)
+
+
+@pytest.mark.parametrize("args, error, words", [
+    ((2.5, 2), TypeError, ["n_components must be an int", "2.5"]),  # was numpy's "expected a sequence of integers"
+    (("2", 2), TypeError, ["n_components must be an int", "'2'"]),  # was "'<' not supported"
+    ((2, 0), ValueError, ["dim must be an int >= 1", "0"]),
+    ((2, 2, None, int), TypeError, ["dtype must be a floating dtype", "int64"]),  # was accepted, weights float64
+])
+def test_constructor_arguments_are_checked(args, error, words):
+    with pytest.raises(error) as info:
+        GaussianMixture(*args)
+    assert all(word in str(info.value) for word in words), str(info.value)
+
+
+def test_input_follows_the_dtype_policy(rng):
+    gmm = GaussianMixture(2, 2, rng=0, dtype=np.float64)
+    x = rng.standard_normal((5, 2))
+    np.testing.assert_array_equal(gmm(x.tolist()), gmm(x))  # a list is an array-like, as for every layer
+    with pytest.raises(TypeError, match=r"GaussianMixture\(n_components=2, dim=2\): input must hold real numbers"):
+        gmm(np.array([["a", "b"]]))  # was numpy's UFuncTypeError
+
+
+@pytest.mark.parametrize("grad", [np.full((5, 1), -0.2), -0.2, np.ones(4)])
+def test_backward_refuses_a_gradient_of_another_shape_and_changes_nothing(rng, grad):
+    # An (N, 1) column was numpy's "non-broadcastable output operand" (and with K == N it broadcast to (N, N));
+    # a scalar was "'float' object is not subscriptable".
+    gmm = GaussianMixture(2, 2, rng=0, dtype=np.float64)
+    gmm(rng.standard_normal((5, 2)))
+    before = [p.grad.copy() for p in gmm.parameters()]
+    with pytest.raises(ValueError, match=r"grad_out must have the shape of the forward output \(5,\)"):
+        gmm.backward(grad)
+    assert all(np.array_equal(b, p.grad) for b, p in zip(before, gmm.parameters()))
