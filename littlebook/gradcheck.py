@@ -30,6 +30,17 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """∂f/∂x by central differences, nudging ``x`` in place (and restoring it); f takes no arguments."""
+    if not callable(f):
+        raise TypeError(f"numerical_gradient: f must be a function of no arguments that returns the loss, "
+                        f"got {type(f).__name__}")
+    # f reads x itself, so x must be that very array: a list converted here would be nudged where f never looks.
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"numerical_gradient: x must be the numpy array that f reads (it is nudged in place), "
+                        f"got {type(x).__name__}")
+    check_float("numerical_gradient", "h", h, low=0.0, low_open=True)
+    if not x.flags.writeable:
+        raise ValueError("numerical_gradient: x is read-only, so it cannot be nudged; pass the writeable array "
+                         "that f reads")
     if x.dtype != np.float64:
         raise TypeError(f"numerical_gradient needs float64 arrays (got {x.dtype}): float32 round-off swamps h")
     grad = np.zeros_like(x)

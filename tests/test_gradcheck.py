@@ -141,3 +141,18 @@ def test_check_loss_flags_a_missing_one_over_n():
     logits, labels = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
     assert check_loss(lb.CrossEntropyLoss(), logits, labels)["pred"] < GOOD
     assert check_loss(CrossEntropyWithoutMean(), logits, labels)["pred"] > BUG
+
+
+def test_numerical_gradient_refuses_what_it_cannot_nudge():
+    # Was: numerical_gradient(f, [1., 2.]) raised AttributeError 'list' object has no attribute 'dtype'. Converting
+    # the list would not do: f reads its own array, and the nudges would go to a copy (a gradient of zeros).
+    with pytest.raises(TypeError, match=r"x must be the numpy array that f reads .* got list"):
+        numerical_gradient(lambda: 0.0, [1.0, 2.0])
+    with pytest.raises(TypeError, match="f must be a function"):
+        numerical_gradient(3.0, np.ones(2))
+    with pytest.raises(ValueError, match="h must be > 0"):
+        numerical_gradient(lambda: 0.0, np.ones(2), h=0.0)
+    frozen = np.ones(2)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):  # was numpy's "assignment destination is read-only"
+        numerical_gradient(lambda: 0.0, frozen)
