@@ -170,7 +170,10 @@ class MaxPool2d(_Pool2d):
         self._patches_cache = self._y = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        patches = self._patches(as_float_array(x, self))
+        x = as_float_array(x, self)
+        patches = self._patches(x)
+        if x.flags.writeable and np.may_share_memory(patches, x):  # 1×1 windows, stride 1: a (read-only) view of
+            patches = patches.copy()  # x itself, which the caller could still change before backward
         self._patches_cache, self._y = patches, patches.max(axis=0)
         return self._y
 

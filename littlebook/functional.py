@@ -15,6 +15,7 @@ __all__ = [
     "check_float",
     "check_float_dtype",
     "check_grad",
+    "read_only",
     "sigmoid",
     "logsumexp",
     "softmax",
@@ -50,14 +51,25 @@ def as_rng(rng: np.random.Generator | int | None = None) -> np.random.Generator:
 # argument, what was expected and what was received. These few helpers keep those checks one line each.
 
 
+def _computable(dtype: np.dtype) -> bool:
+    """float32, float64 (and longer): the float dtypes littlebook computes in."""
+    return dtype.kind == "f" and dtype.itemsize >= 4
+
+
+# float16 is refused rather than computed in: a batch-norm channel sum over 70·32·32 values overflows to inf and
+# BCELoss's 1 − 1e-7 rounds to 1 (log 0), so the answer would be NaN, silently.
+_FLOAT16 = ("float16 is not supported (its largest value is 65,504, so sums over a batch overflow, and its "
+            "ε = 1e-3 swallows small terms such as 1 − 1e-7); convert with .astype(np.float32)")
+
+
 def as_float_array(x, owner, name: str = "input") -> np.ndarray:
-    """The dtype policy: floats pass unchanged (the same object); array-likes become arrays;
-    bool and integer values become float64 (numpy's default float); anything else is a TypeError.
+    """The dtype policy: float32/float64 pass unchanged (the same object); array-likes become arrays;
+    bool and integer values become float64 (numpy's default float); float16 and anything else is a TypeError.
 
     Integers are promoted because layers and losses compute in floating point: σ of an int array cast back
     to int would be all zeros, a softmax of uint8 would wrap around.
     """
-    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+    if isinstance(x, np.ndarray) and _computable(x.dtype):
         return x  # the common case first: no copy, no conversion, bit-identical results
     try:
         x = np.asarray(x)
@@ -65,6 +77,8 @@ def as_float_array(x, owner, name: str = "input") -> np.ndarray:
         raise ValueError(f"{owner}: {name} must be an array of numbers, got {type(x).__name__} ({error})") from None
     if x.dtype.kind in "biu":
         return x.astype(np.float64)
+    if x.dtype.kind == "f" and not _computable(x.dtype):
+        raise TypeError(f"{owner}: {name} has dtype {x.dtype}: {_FLOAT16}")
     if x.dtype.kind != "f":
         raise TypeError(f"{owner}: {name} must hold real numbers (float, int or bool), got dtype {x.dtype}")
     return x
@@ -114,6 +128,8 @@ def check_float_dtype(owner, dtype) -> np.dtype:
         raise TypeError(f"{owner}: dtype must be a numpy floating dtype such as np.float32, got {dtype!r}") from None
     if dt.kind != "f":
         raise TypeError(f"{owner}: dtype must be a floating dtype such as np.float32 or np.float64, got {dt}")
+    if not _computable(dt):
+        raise TypeError(f"{owner}: dtype {dt}: {_FLOAT16}")
     return dt
 
 
@@ -122,13 +138,21 @@ def check_grad(owner, grad, shape: tuple) -> np.ndarray:
 
     Checked before the layer touches any state, so a wrong gradient leaves every param.grad as it was.
     """
-    if isinstance(grad, np.ndarray) and grad.dtype.kind == "f" and grad.shape == tuple(shape):
+    if isinstance(grad, np.ndarray) and _computable(grad.dtype) and grad.shape == tuple(shape):
         return grad  # the common case, checked without building the message (repr of a model is slow)
     grad = as_float_array(grad, f"{owner}.backward", "grad_out")
     if grad.shape != tuple(shape):
         raise ValueError(f"{owner}.backward: grad_out must have the shape of the forward output "
                          f"{tuple(shape)}, got {grad.shape}")
     return grad
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (nothing is copied): what module calls return, so that an array a layer keeps for
+    backward cannot be changed in place by mistake (``y -= 1`` raises "output array is read-only")."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ Shapes are batch first: dense inputs are (N, D), images (N, C, H, W).
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from collections.abc import Iterator, Mapping
 
@@ -22,6 +24,7 @@ from .functional import (
     check_grad,
     check_int,
     expect_shape,
+    read_only,
     sigmoid,
     softmax,
     softmax_backward,
@@ -61,12 +64,46 @@ class Parameter:
         return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
 
 
+def _read_only(out, x):
+    """A module call's output as a read-only view (no copy; see ``Module``), unless it is a view of the caller's
+    own writeable input (Flatten, Identity): then it is the caller's memory, writeable anyway through ``x``."""
+    if not isinstance(out, np.ndarray) or not out.flags.writeable:
+        return out
+    if isinstance(x, np.ndarray) and x.flags.writeable and np.may_share_memory(out, x):
+        return out
+    return read_only(out)
+
+
+# An input up to this size that the caller could still change is copied by ``keep_input``: 1 MiB, a batch of 256
+# MNIST images in float32 (0.8 MB, copied in about 20 µs: under 1% of an MLP step). A larger one (a whole data set
+# given to ``predict``) is kept as it is, to spare a pass over it and the memory.
+_COPY_LIMIT_BYTES = 2**20
+
+
+def keep_input(x: np.ndarray) -> np.ndarray:
+    """The input ``x`` as a layer may keep it for backward: as it is when it is read-only (a module's output,
+    ``fit``'s batches), else a copy when it is at most 1 MiB, so that editing ``x`` in place between forward and
+    backward does not change the gradients. A larger writeable ``x`` is kept by reference: do not change it
+    before backward. (A read-only array is trusted not to change: a read-only view you made of an array you then
+    edit is not protected.)"""
+    if not x.flags.writeable or x.nbytes > _COPY_LIMIT_BYTES:
+        return x
+    return x.copy()
+
+
 class Module:
     """Base class: subclasses implement ``forward(x)`` and ``backward(grad_out, input_grad=True)``.
 
     ``backward`` returns ∂L/∂x. ``input_grad=False`` says that x is data, which needs no gradient (``train_step``
     passes it): a layer may then skip computing ∂L/∂x and return None, as PyTorch skips it for inputs without
     ``requires_grad``. The parameter gradients are the same either way.
+
+    Calling a module, ``y = layer(x)``, returns its output as a **read-only** array (a view, nothing is copied):
+    the layer, or the next one, may keep that very array for backward (Sigmoid keeps σ(x), a Linear its input), so
+    changing it in place would silently change the gradients. ``y -= 1`` therefore raises numpy's
+    "ValueError: output array is read-only"; write ``y = y - 1`` (a new array) or edit ``y.copy()``. PyTorch raises
+    in the same situation, at backward. (An output that is a view of your own writeable input, as ``Flatten``'s
+    and ``Identity``'s are, stays writeable: it is your array.)
 
     Parameters are the ``Parameter`` attributes of a module; sub-modules are its ``Module``
     attributes and lists of modules. Buffers (state saved but not trained, such as batch
@@ -81,6 +118,9 @@ class Module:
     # cache that backward needs for its first call, so that raises; and if anything in the pass raises, every
     # module called is put back as it was (caches, buffers such as running means, dropout's random state).
     _pass: dict[int, tuple] | None = None
+    # Every call gets a number, kept in ``_call_id``: a container (Sequential) notes its children's numbers in its
+    # forward and, before its backward accumulates anything, checks that no child was called again since.
+    _call_count = itertools.count(1)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         outer = Module._pass is None
@@ -94,10 +134,11 @@ class Module:
         rng = getattr(self, "rng", None)
         Module._pass[id(self)] = (self, dict(vars(self)), [(b, np.array(getattr(self, b))) for b in self.buffer_names],
                                   (rng, rng.bit_generator.state) if isinstance(rng, np.random.Generator) else None)
+        self._call_id = next(Module._call_count)
         if not outer:
-            return self.forward(x)
+            return _read_only(self.forward(x), x)
         try:
-            return self.forward(x)
+            return _read_only(self.forward(x), x)
         except BaseException:
             for module, state, buffers, rng_state in Module._pass.values():
                 vars(module).clear()
@@ -119,6 +160,19 @@ class Module:
     def _need_cache(self, *values) -> None:
         if any(v is None for v in values):
             raise RuntimeError(f"{self!r}: call forward before backward")
+
+    def _check_calls(self, children: list[Module], calls: list | None, label) -> None:
+        """Before a container's backward touches any gradient: every child must still hold the cache of the call
+        made in this container's forward (``calls``, their ``_call_id``s then). A child called on its own since
+        (``model.layers[0](x[:4])``, to look at its activations) caches that later call, and backward would mix the
+        two passes: fail half-way, after later layers had added their gradients, or with equal shapes, be wrong.
+        ``label(i)`` names child i in the message."""
+        self._need_cache(calls)
+        for i, (child, call) in enumerate(zip(children, calls)):
+            if getattr(child, "_call_id", None) != call:
+                raise RuntimeError(f"{type(self).__name__}.backward: {label(i)} ({child!r}) was called again after "
+                                   f"this {type(self).__name__}'s forward pass, so its cache belongs to that later "
+                                   f"call; run the forward pass again before backward")
 
     # -- traversal -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -263,11 +317,15 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        calls = []
         for layer in self.layers:
             x = layer(x)
+            calls.append(getattr(layer, "_call_id", None))
+        self._calls = calls  # which call of each layer this pass was: backward checks that none ran again since
         return x
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        self._check_calls(self.layers, getattr(self, "_calls", None), lambda i: f"layer {i}")
         # Only the first layer sees the model's input; every later layer's input is an activation,
         # whose gradient the layers before it need.
         for layer in reversed(self.layers[1:]):
@@ -292,6 +350,8 @@ class Linear(Module):
     x: (N, in_features) → z: (N, out_features); W: (out_features, in_features), b: (out_features,).
     Sequences (N, T, in_features) → (N, T, out_features): the same map at every position.
     Backward: ∂L/∂x = g W,  ∂L/∂W = gᵀ x,  ∂L/∂b = Σ_n g_n.
+    x is kept for backward: as it is when read-only (a layer's output, ``fit``'s batches), else copied when at most
+    1 MiB (``keep_input``); a larger array of your own is kept by reference: do not change it before backward.
     ``init="he"`` draws W ~ N(0, 2/in) (for ReLU nets), ``"xavier"`` W ~ N(0, 2/(in+out)).
     """
 
@@ -315,7 +375,7 @@ class Linear(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self)
         expect_shape(self, x, ("N", "T", self.in_features) if x.ndim == 3 else ("N", self.in_features))
-        self._x = x
+        self._x = keep_input(x)  # ∂L/∂W = gᵀ x needs this x at backward: a copy if the caller could still change it
         # A sequence is flattened to (N·T, in): one large matrix product instead of N small ones.
         z = (x.reshape(-1, self.in_features) @ self.weight.value.T).reshape(*x.shape[:-1], self.out_features)
         if self.bias is not None:
@@ -453,12 +513,12 @@ class Flatten(Module):
         if x.ndim < 2:
             raise ValueError(f"{self!r}: expected input of shape (N, ...) with at least 2 axes, got {x.shape}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # not -1: numpy cannot infer it for N = 0
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._shape)
         n = self._shape[0]
-        return check_grad(self, grad_out, (n, int(np.prod(self._shape[1:])))).reshape(self._shape)
+        return check_grad(self, grad_out, (n, math.prod(self._shape[1:]))).reshape(self._shape)
 
 
 class Residual(Module):
@@ -474,10 +534,14 @@ class Residual(Module):
         self.block = block
         self.projection = projection
 
+    def _paths(self) -> list[Module]:
+        return [self.block] + ([] if self.projection is None else [self.projection])
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self)
         fx = self.block(x)
         skip = x if self.projection is None else self.projection(x)
+        self._calls = [getattr(m, "_call_id", None) for m in self._paths()]  # checked by backward, as in Sequential
         if fx.shape != skip.shape:
             raise ValueError(
                 f"Residual: the block maps {x.shape} to {fx.shape}, but y = F(x) + x needs the same shape "
@@ -486,6 +550,7 @@ class Residual(Module):
         return fx + skip
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        self._check_calls(self._paths(), getattr(self, "_calls", None), ("block", "projection").__getitem__)
         grad_block = self.block.backward(grad_out, input_grad=input_grad)
         grad_skip = grad_out if self.projection is None else self.projection.backward(grad_out, input_grad=input_grad)
         return grad_block + grad_skip if input_grad else None

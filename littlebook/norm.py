@@ -14,6 +14,8 @@ Backward goes through μ and σ² as well (they depend on x): with g = ∂L/∂x
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import kernels
@@ -196,6 +198,10 @@ class GroupNorm(Module):
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
 
+    def _grouped_shape(self, shape: tuple) -> tuple[int, int, int]:
+        """(N, C, *) → (N, G, C/G · *), spelled out: numpy cannot infer a -1 for an empty batch (N = 0)."""
+        return shape[0], self.num_groups, math.prod(shape[1:]) // self.num_groups
+
     def _check(self, x: np.ndarray) -> None:
         if not isinstance(x, np.ndarray) or x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.num_channels}, ...), "
@@ -204,8 +210,10 @@ class GroupNorm(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self)
         self._check(x)
-        n, c = x.shape[:2]
-        grouped = x.reshape(n, self.num_groups, -1)  # (N, G, C/G · H · W): a group's channels are adjacent
+        c = x.shape[1]
+        if x.ndim > 2 and math.prod(x.shape[2:]) == 0:  # an empty batch (N = 0) is fine: an empty output
+            raise ValueError(f"{self!r}: a mean over 0 values per channel is undefined, got input of shape {x.shape}")
+        grouped = x.reshape(self._grouped_shape(x.shape))  # (N, G, C/G · H · W): a group's channels are adjacent
         xhat, self._inv_std, _, _ = _standardize(grouped, (2,), self.eps)
         self._xhat = xhat.reshape(x.shape)
         shape = (1, c) + (1,) * (x.ndim - 2)
@@ -214,13 +222,13 @@ class GroupNorm(Module):
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
         self._need_cache(self._xhat)
         grad_out = check_grad(self, grad_out, self._xhat.shape)
-        n, c = grad_out.shape[:2]
+        c = grad_out.shape[1]
         shape = (1, c) + (1,) * (grad_out.ndim - 2)
         axes = (0,) + tuple(range(2, grad_out.ndim))
         self.weight.grad += (grad_out * self._xhat).sum(axis=axes)
         self.bias.grad += grad_out.sum(axis=axes)
-        grad_xhat = (grad_out * self.weight.value.reshape(shape)).reshape(n, self.num_groups, -1)
-        xhat = self._xhat.reshape(n, self.num_groups, -1)
+        grad_xhat = (grad_out * self.weight.value.reshape(shape)).reshape(self._grouped_shape(grad_out.shape))
+        xhat = self._xhat.reshape(grad_xhat.shape)
         return _standardize_backward(grad_xhat, xhat, self._inv_std, (2,)).reshape(grad_out.shape)
 
 

@@ -107,3 +107,14 @@ def test_losses_reject_mismatched_shapes_and_bad_reduction():
         lb.MSELoss("median")
     with pytest.raises(RuntimeError, match="forward before backward"):
         lb.CrossEntropyLoss().backward()
+
+
+def test_float16_predictions_are_refused():
+    """In float16, 1 − 1e-7 rounds to 1: BCELoss(p = 0.9999, y = 0) gave inf and a NaN gradient."""
+    for loss in (lb.BCELoss(), lb.BCEWithLogitsLoss(), lb.MSELoss()):
+        with pytest.raises(TypeError, match=r"pred has dtype float16.*astype\(np.float32\)"):
+            loss(np.array([0.9999], np.float16), np.array([0.0]))
+    with pytest.raises(TypeError, match="pred has dtype float16"):
+        lb.CrossEntropyLoss()(np.zeros((2, 3), np.float16), np.array([0, 1]))
+    loss = lb.BCELoss()  # float32 handles the same case
+    assert np.isfinite(loss(np.array([0.9999], np.float32), np.array([0.0]))) and np.isfinite(loss.backward()).all()

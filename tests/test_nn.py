@@ -151,3 +151,28 @@ def test_sequential_indexing_and_repr():
     assert isinstance(model[1], lb.ReLU)
     assert len(model[:2]) == 2
     assert "Linear(3 → 4)" in repr(model)
+
+
+def test_float16_is_refused_for_inputs_parameters_and_gradients():
+    """The dtype policy is float32/float64: float16 sums overflow at 65,504 (functional.as_float_array)."""
+    with pytest.raises(TypeError, match=r"Linear: dtype float16.*astype\(np.float32\)"):
+        lb.Linear(2, 3, dtype=np.float16)
+    with pytest.raises(TypeError, match="Parameter: value has dtype float16"):
+        lb.Parameter(np.zeros(3, np.float16))
+    layer = lb.Linear(2, 3)
+    with pytest.raises(TypeError, match=r"Linear\(2 → 3\): input has dtype float16"):
+        layer(np.zeros((4, 2), np.float16))
+    layer(np.zeros((4, 2), np.float32))
+    with pytest.raises(TypeError, match="grad_out has dtype float16"):
+        layer.backward(np.zeros((4, 3), np.float16))
+    assert not layer.weight.grad.any()
+    assert layer(np.zeros((4, 2), np.float32)).dtype == np.float32  # float32 passes as before
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 2), (0, 3), (0, 0, 4)])
+def test_flatten_an_empty_batch(shape):
+    """numpy cannot infer reshape(0, -1): Flatten failed with "cannot reshape array of size 0"."""
+    flat = lb.Flatten()
+    y = flat(np.zeros(shape))
+    assert y.shape == (0, int(np.prod(shape[1:])))
+    assert flat.backward(np.zeros(y.shape)).shape == shape

@@ -241,3 +241,39 @@ def test_norm_bad_input_names_layer_and_shapes():
         lb.GroupNorm(4, 6)
     with pytest.raises(ValueError, match="more than one value per feature"):
         lb.BatchNorm1d(3)(np.zeros((1, 3)))
+
+
+def test_float16_input_is_refused_before_any_state_changes():
+    """float16 passed the dtype policy and gave NaN: its sum over 70·32·32 values overflows (largest value 65,504)."""
+    x = (2.0 + np.random.default_rng(0).standard_normal((70, 3, 32, 32))).astype(np.float16)
+    bn = lb.BatchNorm2d(3)
+    with pytest.raises(TypeError, match=r"BatchNorm2d.*input has dtype float16.*astype\(np.float32\)"):
+        bn(x)
+    assert (bn.running_mean == 0).all() and (bn.running_var == 1).all()  # was [nan nan nan]
+    with pytest.raises(TypeError, match=r"LayerNorm.*float16"):
+        lb.LayerNorm(512)((300.0 + np.zeros((4, 512))).astype(np.float16))
+    for make in (lambda: lb.BatchNorm1d(3, dtype=np.float16), lambda: lb.LayerNorm(3, dtype=np.float16),
+                 lambda: lb.GroupNorm(1, 3, dtype=np.float16)):
+        with pytest.raises(TypeError, match="dtype float16"):
+            make()
+    # float32, the book's dtype, on the same values: finite, mean 0 and variance 1 per channel
+    y = lb.BatchNorm2d(3)(x.astype(np.float32))
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-4)
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, rtol=1e-3)
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (lb.GroupNorm(1, 2), (0, 2, 3)), (lb.GroupNorm(2, 4), (0, 4, 2, 2)), (lb.InstanceNorm2d(3), (0, 3, 2, 2)),
+    (lb.LayerNorm(3), (0, 3)), (lb.BatchNorm2d(2).eval(), (0, 2, 3, 3)),
+])
+def test_an_empty_batch_gives_an_empty_output_and_zero_gradients(layer, shape):
+    """GroupNorm failed in numpy's reshape ("cannot reshape array of size 0 into shape (0,1,newaxis)")."""
+    y = layer(np.zeros(shape, np.float32))
+    assert y.shape == shape
+    assert layer.backward(np.zeros(shape, np.float32)).shape == shape
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()
+
+
+def test_group_norm_over_zero_values_per_channel_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"GroupNorm.*0 values per channel.*\(2, 2, 0\)"):
+        lb.GroupNorm(1, 2)(np.zeros((2, 2, 0)))
