@@ -6,6 +6,7 @@ Gradient descent: w_{n+1} = w_n − η ∇L(w_n), η the learning rate.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -17,7 +18,13 @@ __all__ = ["Optimizer", "SGD", "Adam", "StepLR", "CosineAnnealingLR"]
 
 
 class Optimizer:
-    """Holds a list of parameters and a learning rate ``lr``; ``step()`` updates, ``zero_grad()`` clears."""
+    """Holds a list of parameters and a learning rate ``lr``; ``step()`` updates, ``zero_grad()`` clears.
+
+    ``state_names``: the attributes that ``step()`` changes besides the parameters (as ``Module.buffer_names``;
+    each a list of arrays, one per parameter, an int count, or None), saved with ``lr`` by ``state_dict()``.
+    """
+
+    state_names: tuple[str, ...] = ()
 
     def __init__(self, params, lr: float):
         name = type(self).__name__
@@ -45,6 +52,43 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def state_dict(self) -> dict:
+        """Copies of ``lr`` and of the state that ``step()`` changes besides the parameters (SGD's velocity,
+        Adam's moments and step count): ``load_state_dict`` of it undoes the steps taken since (fit does, for an
+        update that overflowed)."""
+        state = {"lr": self.lr}
+        for name in self.state_names:
+            value = getattr(self, name)
+            state[name] = [a.copy() for a in value] if isinstance(value, list) else value  # lists of arrays
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back a ``state_dict()``: keys, array shapes and dtypes must match; all is checked before any copy."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{owner}: state must be a dict from state_dict(), got {type(state).__name__}")
+        expected = {"lr", *self.state_names}
+        if set(state) != expected:
+            raise KeyError(f"{owner}: missing {sorted(expected - set(state))}, "
+                           f"unexpected {sorted(set(state) - expected)}")
+        lr = _check_lr(owner, state["lr"])
+        for name in self.state_names:
+            mine, value = getattr(self, name), state[name]
+            if isinstance(mine, list):  # one array per parameter
+                _check_like(owner, name, mine, value)
+            elif mine is None:  # SGD's velocity without momentum
+                if value is not None:
+                    raise ValueError(f"{owner}: {name} must be None, as in its state_dict(), got {value!r}")
+            else:
+                check_int(owner, name, value, low=0)  # a step count, such as Adam's t
+        self.lr = lr
+        for name in self.state_names:
+            if isinstance(getattr(self, name), list):
+                for a, value in zip(getattr(self, name), state[name], strict=True):
+                    a[...] = value
+            elif state[name] is not None:
+                setattr(self, name, int(state[name]))
+
     def _check_grads(self) -> None:
         """Every gradient must match its parameter before any update: a failure half-way through the list
         would leave some parameters (and moments) updated and the rest not."""
@@ -55,6 +99,17 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g})"
+
+
+def _check_like(owner: str, name: str, arrays: list[np.ndarray], values) -> None:
+    """``values`` must be a list of arrays with the shapes and dtypes of ``arrays``."""
+    if not isinstance(values, list) or len(values) != len(arrays):
+        got = f"{len(values)} items" if isinstance(values, list) else type(values).__name__
+        raise ValueError(f"{owner}: {name} must be a list of {len(arrays)} arrays (one per parameter), got {got}")
+    for i, (a, value) in enumerate(zip(arrays, values, strict=True)):
+        if np.shape(value) != a.shape or np.asarray(value).dtype != a.dtype:
+            raise ValueError(f"{owner}: {name}[{i}] must have shape {a.shape} and dtype {a.dtype}, got shape "
+                             f"{np.shape(value)} and dtype {np.asarray(value).dtype}")
 
 
 def _check_lr(owner: str, lr) -> float:
@@ -69,6 +124,8 @@ class SGD(Optimizer):
 
     g ← ∇L + λ w;  v ← μ v + g;  w ← w − η v   (μ = 0 gives plain w ← w − η g).
     """
+
+    state_names = ("velocity",)  # one v per parameter (None without momentum)
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params, lr)
@@ -96,6 +153,8 @@ class Adam(Optimizer):
 
     with bias corrections m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ). ``weight_decay`` adds λw to g (L2, not AdamW).
     """
+
+    state_names = ("m", "v", "t")
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)

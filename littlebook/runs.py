@@ -16,7 +16,22 @@ import numpy as np
 from .functional import as_rng, check_float, check_int
 from .losses import Loss
 from .optim import SGD
-from .train import History, TrainingDiverged, _DivergenceGuard, accuracy, fit, minibatches, use_accuracy
+from .train import (
+    History,
+    TrainingDiverged,
+    _as_pair,
+    _check_data,
+    _check_divergence_factor,
+    _check_loss,
+    _check_optimizer,
+    _check_trainable,
+    _DivergenceGuard,
+    accuracy,
+    binary_threshold,
+    fit,
+    minibatches,
+    use_accuracy,
+)
 
 __all__ = ["train_fresh", "train_curve", "LiveTrainer"]
 
@@ -24,8 +39,7 @@ __all__ = ["train_fresh", "train_curve", "LiveTrainer"]
 def _check_run(owner: str, make_model, loss_fn, optimizer) -> None:
     if not callable(make_model):
         raise TypeError(f"{owner}: make_model must be a function that builds a fresh model, got {make_model!r}")
-    if not isinstance(loss_fn, Loss):
-        raise TypeError(f"{owner}: loss_fn must be a littlebook Loss (e.g. lb.CrossEntropyLoss()), got {loss_fn!r}")
+    _check_loss(owner, loss_fn)
     if not callable(optimizer):
         raise TypeError(f"{owner}: optimizer must be callable(params, lr=...), e.g. lb.SGD or "
                         f"functools.partial(lb.SGD, momentum=0.9), got {optimizer!r}")
@@ -64,16 +78,21 @@ class LiveTrainer:
 
     def __init__(self, make_model: Callable[[], object], loss_fn: Loss, data, lr: float = 0.1, batch_size: int = 32,
                  *, optimizer=SGD, rng=0, metrics=(), divergence_factor: float | None = 1e4):
+        # The checks fit makes, all before the first step (a Play button would report them much later).
         _check_run("LiveTrainer", make_model, loss_fn, optimizer)
         check_float("LiveTrainer", "lr", lr, low=0.0, low_open=True)
         check_int("LiveTrainer", "batch_size", batch_size)
-        self.X, self.y = (np.asarray(a) for a in data)
+        self.X, self.y = _as_pair(data, "LiveTrainer", "data")
+        _check_data(self.X, self.y, "LiveTrainer")
+        _check_divergence_factor("LiveTrainer", divergence_factor)
         self._initial = make_model()  # never trained: every reset copies it
+        _check_trainable("LiveTrainer", self._initial, "the model from make_model()")
         self.loss_fn, self.make_optimizer = loss_fn, optimizer
         self.use_accuracy = use_accuracy(metrics, "LiveTrainer")
         self.seed, self.divergence_factor = rng, divergence_factor
         self.lr, self.batch_size = float(lr), int(batch_size)
         self.reset()
+        _check_optimizer("LiveTrainer", self.model, self.optimizer)
 
     def reset(self) -> None:
         """Back to step 0: the initial weights, a fresh optimizer (no momentum yet), the first batch order."""
@@ -81,7 +100,7 @@ class LiveTrainer:
         self.model.train()
         self.optimizer = self.make_optimizer(self.model.parameters(), lr=self.lr)
         self.history = History()
-        self.guard = _DivergenceGuard(self.model.parameters(), self.optimizer, self.history, self.divergence_factor)
+        self.guard = _DivergenceGuard(self.model, self.optimizer, self.history, self.divergence_factor)
         self.rng, self._batches = as_rng(self.seed), None
         self.diverged_at: int | None = None
         self.reason: str | None = None
@@ -119,7 +138,8 @@ class LiveTrainer:
                 except TrainingDiverged as err:
                     self.diverged_at, self.reason = err.step, err.reason
                     break
-                self._record(loss, accuracy(out, yb) if self.use_accuracy else float("nan"), len(xb))
+                acc = accuracy(out, yb, binary_threshold(self.loss_fn)) if self.use_accuracy else float("nan")
+                self._record(loss, acc, len(xb))
                 done += 1
         return done
 

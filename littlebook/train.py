@@ -2,7 +2,9 @@
 
 ``fit`` stops with ``TrainingDiverged`` as soon as the loss or a gradient stops being finite, or the
 loss explodes to ``divergence_factor`` (10⁴) times its first value, *before* applying the update; and
-if an update itself overflows, it is undone. Either way the model keeps its last finite parameters.
+if an update itself overflows, it is undone (the parameters and the optimizer's momentum or moments). Either way
+the model keeps its last finite parameters, and a refused or failed step leaves the buffers (batch norm's running
+statistics) as they were.
 (The factor matters for cross-entropy on logits: log-sum-exp keeps that loss finite even when the
 weights blow up.)
 """
@@ -13,12 +15,13 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .functional import as_rng, check_float, check_int
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
+from .functional import as_float_array, as_rng, check_float, check_int
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .nn import Module
 
 __all__ = ["TrainingDiverged", "History", "minibatches", "accuracy", "train_step", "fit", "evaluate", "predict",
@@ -107,45 +110,72 @@ def minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle
         yield X[idx], y[idx]
 
 
-def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of correct predictions: argmax for (N, C) logits, sign for (N,) or (N, 1) binary logits."""
-    logits, y = np.asarray(logits), np.asarray(y)
+def accuracy(logits: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> float:
+    """Fraction of correct predictions: argmax for (N, C) logits; an (N,) or (N, 1) binary output predicts class 1
+    above ``threshold``: 0 for logits (BCEWithLogitsLoss), 0.5 for probabilities (a Sigmoid output, BCELoss).
+
+    y holds what the matching loss takes: for (N, C) logits, classes in [0, C) of shape (N,) or one-hot /
+    probability rows (N, C); for a binary output, one target in [0, 1] per output (0/1 labels; a probability
+    counts as class 1 above 0.5).
+    """
+    logits, y = as_float_array(logits, "accuracy", "logits"), np.asarray(y)
+    check_float("accuracy", "threshold", threshold)
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"accuracy: y must hold numbers (class labels or targets), got dtype {y.dtype}")
     if logits.size == 0:
         raise ValueError(f"accuracy: logits are empty (shape {logits.shape}); an accuracy over no samples is undefined")
+    if not np.isfinite(logits).all():  # argmax would take a NaN for the largest logit
+        raise ValueError("accuracy: logits contain NaN or inf; a prediction needs finite logits")
     multiclass = logits.ndim >= 2 and logits.shape[-1] > 1
     if (multiclass and y.shape not in (logits.shape, logits.shape[:-1])) or (not multiclass and y.size != logits.size):
         wanted = f"{logits.shape[:-1]} (classes) or {logits.shape} (one-hot)" if multiclass else f"{logits.size} values"
         raise ValueError(f"accuracy: logits have shape {logits.shape}, so y must have shape {wanted}, got {y.shape}")
-    if logits.ndim >= 2 and logits.shape[-1] > 1:
-        pred = logits.argmax(axis=-1)
-        truth = y.argmax(axis=-1) if y.shape == logits.shape else y
-    else:
-        pred, truth = (logits > 0).reshape(y.shape), y > 0.5
-    return float(np.mean(pred == truth))
+    if not multiclass:
+        if not np.all((y >= 0) & (y <= 1)):  # NaN fails too; labels of more classes need (N, C) logits
+            raise ValueError(f"accuracy: binary targets y must lie in [0, 1] (the logits, of shape {logits.shape}, "
+                             f"are one binary output per sample), got {y[~((y >= 0) & (y <= 1))].flat[0]}")
+        return float(np.mean((logits > threshold).reshape(y.shape) == (y > 0.5)))
+    num_classes = logits.shape[-1]
+    if y.shape == logits.shape:  # one-hot or probability rows: the class is the largest entry
+        if not np.all((y >= 0) & np.isfinite(y)):
+            raise ValueError(f"accuracy: one-hot / probability rows y must be finite and >= 0, "
+                             f"got {y[~((y >= 0) & np.isfinite(y))].flat[0]}")
+        y = y.argmax(axis=-1)
+    elif y.dtype.kind == "f":
+        raise ValueError(f"accuracy: class labels y must be integers, got dtype {y.dtype}")
+    elif y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"accuracy: class labels y must lie in [0, {num_classes}) (the logits have {num_classes} "
+                         f"classes), got {y[(y < 0) | (y >= num_classes)].flat[0]}")
+    return float(np.mean(logits.argmax(axis=-1) == y))
 
 
 def predict(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Model outputs for X in eval mode, ``batch_size`` samples at a time; the model's mode is restored.
+    """Model outputs for X in eval mode, ``batch_size`` samples at a time; every module's mode is restored (a
+    batch norm you froze with ``eval()`` inside a model in training mode stays frozen).
 
     Batches bound the memory: a conv layer's patch matrix has C_in·K·K rows and N·H·W columns, 113 MB for
     Conv2d(16, 32, 3) on 1000 MNIST-sized 14×14 maps. Arrays that large are mapped fresh from the kernel at every
     call (page faults) and miss every cache: on 10,000 images the MNIST CNN of ``benchmarks/mnist.py`` took
     1.1 s at 256 per batch against 1.5–3.1 s at 1024 (an MLP is as fast at either).
     """
+    _check_module("predict", model)
     check_int("predict", "batch_size", batch_size)
     X = X if isinstance(X, np.ndarray) else np.asarray(X)
     if X.ndim == 0 or len(X) == 0:
         raise ValueError(f"predict: X must hold at least one sample, got shape {X.shape}")
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # each module's own: model.train() would set them all
     model.eval()
     try:
         return np.concatenate([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
     finally:
-        model.train(was_training)
+        for m, training in modes:
+            m.training = training
 
 
 def evaluate(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray, batch_size: int = 256) -> tuple[float, float | None]:
     """(mean loss, accuracy) on (X, y) in eval mode; accuracy is None for non-classification losses."""
+    _check_module("evaluate", model)
+    _check_loss("evaluate", loss_fn)
     X, y = _as_pair((X, y), "evaluate", "(X, y)")
     _check_data(X, y, "evaluate")
     out = predict(model, X, batch_size)
@@ -154,20 +184,42 @@ def evaluate(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray, batch_size: int
     return loss, acc
 
 
-def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, before_step=None) -> float:
+def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, guard=None) -> float:
     """One step of mini-batch gradient descent on (xb, yb), the five lines the book teaches; returns the loss.
 
-    ``before_step(loss, out)``, if given, runs between backward and the update (``fit`` checks for divergence
-    there). ``input_grad=False``: the data needs no gradient, so the first layer may skip computing ∂L/∂x.
+    A step that raises changes nothing: the forward pass updates the model's buffers (batch norm's running
+    statistics) before the loss checks the labels (label 7 of 3 classes), so they are put back. ``guard``
+    (``fit``'s divergence guard) checks the step just before and just after the update, and may refuse it.
+    ``input_grad=False``: the data needs no gradient, so the first layer may skip computing ∂L/∂x.
     """
-    out = model(xb)                                       # forward
-    loss = loss_fn(out, yb)                               # loss
-    optimizer.zero_grad()                                 # gradients accumulate: clear last step's
-    model.backward(loss_fn.backward(), input_grad=False)  # backward: every param.grad = ∂L/∂param
-    if before_step is not None:
-        before_step(loss, out)
-    optimizer.step()                                      # update: w ← w − η ∂L/∂w (or momentum, Adam, ...)
+    with _buffers_put_back_on_error(_buffer_slots(model) if guard is None else guard.buffers):
+        out = model(xb)                                       # forward
+        loss = loss_fn(out, yb)                               # loss
+        optimizer.zero_grad()                                 # gradients accumulate: clear last step's
+        model.backward(loss_fn.backward(), input_grad=False)  # backward: every param.grad = ∂L/∂param
+        if guard is not None:
+            guard.before_update(loss, out)                    # fit: refuse a diverged step before applying it
+        optimizer.step()                                      # update: w ← w − η ∂L/∂w (or momentum, Adam, ...)
+        if guard is not None:
+            guard.after_update(loss)                          # fit: undo an update that overflowed
     return loss
+
+
+def _buffer_slots(model) -> list[tuple[Module, str]]:
+    """(module, name) of every buffer of ``model``, such as each batch norm's running_mean and running_var."""
+    return [(m, name) for m in model.modules() for name in m.buffer_names] if isinstance(model, Module) else []
+
+
+@contextmanager
+def _buffers_put_back_on_error(slots: list[tuple[Module, str]]):
+    """Runs the block; if it raises, every buffer is put back as it was (in place: forward updates them in place)."""
+    saved = [np.array(getattr(m, name)) for m, name in slots]  # copies of per-channel vectors: small
+    try:
+        yield
+    except BaseException:
+        for (m, name), value in zip(slots, saved, strict=True):
+            getattr(m, name)[...] = value
+        raise
 
 
 def layer_grad_norms(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -196,43 +248,54 @@ def _progress_bar(total: int, enabled: bool):
 
 class _DivergenceGuard:
     """Refuses a step whose loss or gradient is not finite, or whose loss exceeds ``factor`` × max(first loss, 1),
-    before the update; undoes an update that overflows (from a copy made just before it)."""
+    before the update; undoes an update that overflows: the parameters and the optimizer's state (momentum, Adam's
+    moments and step count) from copies made just before it. Either way ``train_step`` puts the buffers back, so
+    a refused step leaves no trace."""
 
-    def __init__(self, params, optimizer, history: History, factor: float | None):
-        self.params, self.optimizer, self.history, self.factor = params, optimizer, history, factor
+    def __init__(self, model, optimizer, history: History, factor: float | None):
+        self.optimizer, self.history, self.factor = optimizer, history, factor
+        self.params = params = model.parameters()
+        self.buffers = _buffer_slots(model)  # listed once: walking a deep model's modules costs more than the checks
         # Every tensor in one flat buffer: one numpy call per check instead of one per tensor, which for the
         # chapters' many small tensors is most of the cost (measured on a 32-layer residual stack, 134 tensors:
         # 529 → 111 µs per step). The widest dtype, so that no value is rounded or overflows on the way in.
         dtype = np.result_type(*(p.value.dtype for p in params)) if params else np.float32
         self.backup = np.empty(sum(p.value.size for p in params), dtype=dtype)  # the values before the update
         self.scratch = np.empty_like(self.backup)
+        self.optimizer_state = None  # optimizer.state_dict() before the update (an optimizer of your own may lack it)
         self.limit = math.inf
         self.start = time.perf_counter()
+        self.step, self.out = 0, None  # the step being checked, and the model's output at it
 
-    def diverged(self, step: int, loss: float, reason: str) -> TrainingDiverged:
-        self.history.diverged_at = step
+    def diverged(self, loss: float, reason: str) -> TrainingDiverged:
+        self.history.diverged_at = self.step
         self.history.seconds = time.perf_counter() - self.start
-        return TrainingDiverged(step, loss, self.optimizer.lr, self.history, reason)
+        return TrainingDiverged(self.step, loss, self.optimizer.lr, self.history, reason)
 
-    def before_update(self, step: int, loss: float) -> None:
-        if step == 1 and self.factor is not None and math.isfinite(loss):
+    def before_update(self, loss: float, out) -> None:
+        if self.step == 1 and self.factor is not None and math.isfinite(loss):
             self.limit = self.factor * max(loss, 1.0)
         if not math.isfinite(loss):
-            raise self.diverged(step, loss, f"the loss is {loss}")
+            raise self.diverged(loss, f"the loss is {loss}")
         if loss > self.limit:
-            raise self.diverged(step, loss, f"the loss {loss:.3g} exploded (> {self.factor:g} × max(first loss, 1))")
+            raise self.diverged(loss, f"the loss {loss:.3g} exploded (> {self.factor:g} × max(first loss, 1))")
         if not self._all_finite([p.grad for p in self.params]):
-            raise self.diverged(step, loss, "a gradient is not finite")
+            raise self.diverged(loss, "a gradient is not finite")
         if self.params:
             np.concatenate([p.value for p in self.params], axis=None, out=self.backup)
+        if hasattr(self.optimizer, "state_dict"):
+            self.optimizer_state = self.optimizer.state_dict()
+        self.out = out
 
-    def after_update(self, step: int, loss: float) -> None:
+    def after_update(self, loss: float) -> None:
         if not self._all_finite([p.value for p in self.params]):
             start = 0
             for p in self.params:  # the update overflowed: undo it
                 p.value[...] = self.backup[start:start + p.value.size].reshape(p.value.shape)
                 start += p.value.size
-            raise self.diverged(step, loss, "the update overflowed")
+            if self.optimizer_state is not None:
+                self.optimizer.load_state_dict(self.optimizer_state)
+            raise self.diverged(loss, "the update overflowed")
 
     def _all_finite(self, arrays: list) -> bool:
         """True if no entry is NaN or ±inf.
@@ -247,15 +310,9 @@ class _DivergenceGuard:
 
     def train_step(self, model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, step: int):
         """``train_step`` with the checks around the update; returns (loss, the model's output)."""
-        outputs = []
-
-        def before_step(loss, out):
-            self.before_update(step, loss)
-            outputs.append(out)
-
-        loss = train_step(model, loss_fn, optimizer, xb, yb, before_step)
-        self.after_update(step, loss)
-        return loss, outputs[0]
+        self.step = step
+        loss = train_step(model, loss_fn, optimizer, xb, yb, guard=self)
+        return loss, self.out
 
 
 @dataclass
@@ -284,7 +341,7 @@ def _train_epoch(run: _Run, batches) -> tuple[float, float, int]:
     for xb, yb in batches:
         step = history.steps + 1
         loss, out = run.guard.train_step(run.model, run.loss_fn, run.optimizer, xb, yb, step)
-        acc = accuracy(out, yb) if run.use_accuracy else float("nan")
+        acc = accuracy(out, yb, binary_threshold(run.loss_fn)) if run.use_accuracy else float("nan")
         history.step_loss.append(loss)
         history.step_acc.append(acc)
         history.lr.append(run.optimizer.lr)
@@ -309,7 +366,7 @@ def _validate(run: _Run, val_data) -> None:
     X_val, y_val = val_data
     out = predict(run.model, X_val)
     val_loss = float(run.loss_fn(out, y_val))
-    val_acc = accuracy(out, y_val) if run.use_accuracy else None
+    val_acc = accuracy(out, y_val, binary_threshold(run.loss_fn)) if run.use_accuracy else None
     run.history.val_loss.append(val_loss)
     if val_acc is not None:
         run.history.val_acc.append(val_acc)
@@ -335,26 +392,43 @@ def _end_epoch(run: _Run, sums: tuple[float, float, int], val_data, scheduler) -
 METRICS = ("accuracy",)
 
 
-def _check_model_and_optimizer(model, loss_fn, optimizer, scheduler) -> None:
+def _check_module(owner: str, model, name: str = "model") -> None:
     if not isinstance(model, Module):
-        raise TypeError(f"fit: model must be a littlebook Module, got {type(model).__name__}")
+        raise TypeError(f"{owner}: {name} must be a littlebook Module, got {type(model).__name__}")
+
+
+def _check_loss(owner: str, loss_fn) -> None:
+    if not isinstance(loss_fn, Loss):
+        raise TypeError(f"{owner}: loss_fn must be a littlebook Loss (e.g. lb.CrossEntropyLoss()), got {loss_fn!r}")
+
+
+def _check_trainable(owner: str, model, name: str = "model") -> None:
+    """A Module whose backward takes ``input_grad`` (train_step passes input_grad=False)."""
+    _check_module(owner, model, name)
     params = inspect.signature(model.backward).parameters
     if "input_grad" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        raise TypeError(f"fit: {type(model).__name__}.backward must accept input_grad (the Module contract: "
+        raise TypeError(f"{owner}: {type(model).__name__}.backward must accept input_grad (the Module contract: "
                         f"backward(grad_out, input_grad=True)); train_step passes input_grad=False")
-    if not isinstance(loss_fn, Loss):
-        raise TypeError(f"fit: loss_fn must be a littlebook Loss (e.g. CrossEntropyLoss()), got {loss_fn!r}")
+
+
+def _check_optimizer(owner: str, model, optimizer, scheduler=None) -> None:
     if not all(hasattr(optimizer, a) for a in ("step", "zero_grad", "lr")):
-        raise TypeError(f"fit: optimizer must be an optimizer such as SGD(model.parameters()), got {optimizer!r}")
+        raise TypeError(f"{owner}: optimizer must be an optimizer such as SGD(model.parameters()), got {optimizer!r}")
     model_params = {id(p) for p in model.parameters()}
     if model_params and hasattr(optimizer, "params") and not any(id(p) in model_params for p in optimizer.params):
         # e.g. SGD(other_model.parameters()): every step would update another model, this one would never learn
-        raise ValueError("fit: the optimizer holds none of the model's parameters; build it with "
+        raise ValueError(f"{owner}: the optimizer holds none of the model's parameters; build it with "
                          "SGD(model.parameters(), ...) for this model")
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
-        raise ValueError("fit: the scheduler controls another optimizer than the one given to fit")
+        raise ValueError(f"{owner}: the scheduler controls another optimizer than the one given to fit")
     if scheduler is not None and not hasattr(scheduler, "step"):
-        raise TypeError(f"fit: scheduler must have a step() method (e.g. StepLR), got {scheduler!r}")
+        raise TypeError(f"{owner}: scheduler must have a step() method (e.g. StepLR), got {scheduler!r}")
+
+
+def _check_divergence_factor(owner: str, divergence_factor) -> None:
+    if divergence_factor is not None:
+        # A factor <= 1 would call the second step "diverged" as soon as its loss is not below the first.
+        check_float(owner, "divergence_factor", divergence_factor, low=1.0, low_open=True)
 
 
 def _check_data_args(train_data, val_data):
@@ -379,21 +453,26 @@ def _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, di
         check_int("fit", "callback_every", callback_every)
     if callback is not None and not callable(callback):
         raise TypeError(f"fit: callback must be callable(history), got {callback!r}")
-    if divergence_factor is not None:
-        # A factor <= 1 would call the second step "diverged" as soon as its loss is not below the first.
-        check_float("fit", "divergence_factor", divergence_factor, low=1.0, low_open=True)
+    _check_divergence_factor("fit", divergence_factor)
 
 
 def use_accuracy(metrics, owner: str = "fit") -> bool:
     """Whether ``metrics`` (a tuple of names from METRICS, e.g. ("accuracy",) or ()) asks for the accuracy.
 
     Chosen by the caller, never guessed from the loss: a loss of your own gets an accuracy if you ask for one.
+    (What the loss says is how to read a binary output: ``binary_threshold``.)
     """
     metrics = (metrics,) if isinstance(metrics, str) else metrics
     if not isinstance(metrics, (tuple, list)) or any(m not in METRICS for m in metrics):
         raise ValueError(f"{owner}: metrics must be a tuple of names from {METRICS}, e.g. ('accuracy',) or (), "
                          f"got {metrics!r}")
     return "accuracy" in metrics
+
+
+def binary_threshold(loss_fn) -> float:
+    """Where ``accuracy`` puts a binary output into class 1 when training with ``loss_fn``: 0.5 for the
+    probabilities that BCELoss takes (a model ending in Sigmoid), 0 for logits (BCEWithLogitsLoss, any other)."""
+    return 0.5 if isinstance(loss_fn, BCELoss) else 0.0
 
 
 def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarray], *, epochs: int = 10,
@@ -410,12 +489,14 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     loss exceeds ``divergence_factor`` × max(first loss, 1) (``None`` turns that test off).
     """
     # Every argument is checked before the first step: a mistake fails now, not after an epoch of training.
-    _check_model_and_optimizer(model, loss_fn, optimizer, scheduler)
+    _check_trainable("fit", model)
+    _check_loss("fit", loss_fn)
+    _check_optimizer("fit", model, optimizer, scheduler)
     X, y, val_data = _check_data_args(train_data, val_data)
     _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor)
     rng, history = as_rng(rng), History()
-    run = _Run(model, loss_fn, optimizer, history, _DivergenceGuard(model.parameters(), optimizer, history,
-               divergence_factor), use_accuracy(metrics), None, callback, callback_every, max_steps)
+    run = _Run(model, loss_fn, optimizer, history, _DivergenceGuard(model, optimizer, history, divergence_factor),
+               use_accuracy(metrics), None, callback, callback_every, max_steps)
     steps = math.ceil(len(X) / batch_size) * epochs
     run.bar = _progress_bar(steps if max_steps is None else min(max_steps, steps), progress)
     model.train()

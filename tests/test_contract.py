@@ -599,3 +599,71 @@ def test_cosine_schedule_never_divides_by_zero_and_stays_in_range():
     for _ in range(3):
         sched.step()
         assert 0.01 <= opt.lr <= 0.1
+
+
+# -- The training loop: accuracy's labels, predict/evaluate's arguments, steps that fail --------------------------
+
+TRAINING_ERRORS = [
+    ("accuracy 1-D logits, labels of 4 classes", lambda: lb.accuracy([5.0, -1.0, 3.0, 2.0], [2, 0, 1, 3]),
+     ValueError, ["binary targets", "[0, 1]", "2"]),
+    ("accuracy label 7 of 2 classes", lambda: lb.accuracy([[1.0, 0.0], [0.0, 1.0]], [5, 7]), ValueError,
+     ["[0, 2)", "5"]),
+    ("accuracy label -1", lambda: lb.accuracy([[1.0, 0.0], [0.0, 1.0]], [-1, 1]), ValueError, ["[0, 2)", "-1"]),
+    ("accuracy string labels", lambda: lb.accuracy([[1.0, 0.0], [0.0, 1.0]], [["a", "b"]]), TypeError,
+     ["y", "<U1"]),
+    ("accuracy NaN logits", lambda: lb.accuracy([[np.nan, 0.0], [0.0, 1.0]], [0, 1]), ValueError,
+     ["logits", "NaN"]),
+    ("accuracy float class labels", lambda: lb.accuracy(LOGITS, [0.7, 1.0]), ValueError, ["integers", "float64"]),
+    ("accuracy string logits", lambda: lb.accuracy(np.array(["a", "b"]), [0, 1]), TypeError, ["logits", "<U1"]),
+    ("accuracy threshold='0.5'", lambda: lb.accuracy([0.2], [0], threshold="0.5"), TypeError, ["threshold"]),
+    ("predict(np.mean, X)", lambda: lb.predict(np.mean, X4), TypeError, ["predict", "model", "Module"]),
+    ("evaluate(np.mean, ...)", lambda: lb.evaluate(np.mean, lb.MSELoss(), X4, X4), TypeError, ["model", "Module"]),
+    ("evaluate(loss_fn=np.mean)", lambda: lb.evaluate(lb.Linear(4, 2), np.mean, X4, np.zeros(3, np.int64)),
+     TypeError, ["loss_fn", "Loss"]),
+    ("optimizer.load_state_dict(list)", lambda: lb.SGD(lb.Linear(2, 2).parameters()).load_state_dict([1]),
+     TypeError, ["state", "dict", "list"]),
+]
+
+
+@pytest.mark.parametrize("call, error, words", [pytest.param(*row[1:], id=row[0]) for row in TRAINING_ERRORS])
+def test_bad_input_to_the_training_loop_raises_a_clear_error(call, error, words):
+    test_bad_input_raises_a_clear_error(call, error, words)
+
+
+def _trained_state(model, opt) -> dict:
+    """What a training step may change: parameters, buffers (running statistics) and the optimizer's state."""
+    flat = {f"model {k}": v for k, v in model.state_dict().items()}
+    for k, v in opt.state_dict().items():
+        flat.update({f"opt {k}.{i}": a for i, a in enumerate(v)} if isinstance(v, list) else {f"opt {k}": v})
+    return flat
+
+
+def _sgd_about_to_overflow(model):
+    opt = lb.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    opt.step()  # a velocity to keep (the model holds gradients)
+    opt.lr = 1e308  # the next update overflows float64
+    return opt
+
+
+_X6 = np.random.default_rng(0).standard_normal((6, 4)) * 1e3
+
+# (case, optimizer for the model (None: its Adam), loss, X, y, what the step raises)
+FAILING_STEPS = [
+    ("label 7 of 3 classes", None, lb.CrossEntropyLoss(), _X6, np.array([0, 1, 2, 7, 0, 1]), "target class 7"),
+    ("refused: the loss is inf", None, lb.MSELoss(), _X6, np.full((6, 3), 1e200), "the loss is inf"),
+    ("undone: the update overflows", _sgd_about_to_overflow, lb.CrossEntropyLoss(), _X6,
+     np.array([0, 1, 2, 0, 1, 2]), "the update overflowed"),
+]
+
+
+@pytest.mark.parametrize("make_opt, loss_fn, X, y, words", [pytest.param(*row[1:], id=row[0]) for row in FAILING_STEPS])
+def test_a_failed_or_refused_training_step_changes_no_parameter_buffer_or_optimizer_state(make_opt, loss_fn, X, y,
+                                                                                           words):
+    model, opt = _model_and_optimizer()  # batch norm's running statistics, Adam after one step
+    opt = opt if make_opt is None else make_opt(model)
+    before = _trained_state(model, opt)
+    with pytest.raises((ValueError, lb.TrainingDiverged), match=words):
+        lb.fit(model, loss_fn, opt, (X, y), batch_size=6, progress=False)
+    after = _trained_state(model, opt)
+    assert after.keys() == before.keys()
+    assert [k for k in before if not np.array_equal(before[k], after[k])] == []  # what the failed step changed

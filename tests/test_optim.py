@@ -1,6 +1,7 @@
 """Optimizers against hand-written update rules, and learning-rate schedules."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -85,3 +86,41 @@ def test_schedules():
         lrs.append(opt.lr)
     expected = [0.5 * (1 + math.cos(math.pi * t / 4)) for t in (1, 2, 3, 4, 4)]
     np.testing.assert_allclose(lrs, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda ps: lb.SGD(ps, lr=0.1, momentum=0.9), lambda ps: lb.SGD(ps, lr=0.1),
+                                  lambda ps: lb.Adam(ps, lr=0.05)], ids=["SGD momentum", "SGD", "Adam"])
+def test_load_state_dict_undoes_the_steps_taken_since_state_dict(make):
+    p = quadratic_param([1.0, -2.0])
+    opt = make([p])
+    opt.step()
+    saved_value, saved = p.value.copy(), opt.state_dict()
+    p.grad[...] = p.value
+    opt.step()
+    after_one = p.value.copy()
+    p.grad[...] = p.value
+    opt.step()  # a second step that we undo: put back the value and the state, then take it again
+    p.value[...] = saved_value
+    opt.load_state_dict(saved)
+    p.grad[...] = p.value
+    opt.step()
+    np.testing.assert_array_equal(p.value, after_one)
+
+
+def test_load_state_dict_checks_everything_before_changing_anything():
+    p, q = quadratic_param([1.0, -2.0]), quadratic_param([[3.0]])
+    opt = lb.Adam([p, q], lr=0.05)
+    opt.step()
+    good = opt.state_dict()
+    bad_shape = dict(good, v=[good["v"][0], np.zeros(2)])
+    cases = [([1, 2], TypeError, "dict"), ({"lr": 0.1}, KeyError, "missing ['m', 't', 'v']"),
+             (dict(good, lr=-1.0), ValueError, "lr"), (dict(good, m=good["m"][:1]), ValueError, "list of 2 arrays"),
+             (bad_shape, ValueError, "v[1] must have shape (1, 1)"), (dict(good, t=1.5), TypeError, "t must be an int")]
+    opt.step()
+    now = opt.state_dict()
+    for state, error, words in cases:
+        with pytest.raises(error, match=re.escape(words)):
+            opt.load_state_dict(state)
+        assert opt.t == now["t"] == 2 and np.array_equal(opt.m[0], now["m"][0]) and opt.lr == 0.05
+    with pytest.raises(ValueError, match="velocity must be None"):
+        lb.SGD([p]).load_state_dict(lb.SGD([p], momentum=0.9).state_dict())

@@ -148,3 +148,28 @@ def test_live_trainer_records_accuracy_only_when_asked_and_says_why_it_stopped(m
         lb.fit(model, CE(), lb.SGD(model.parameters(), lr=1e4), moons, epochs=5, batch_size=16, rng=0,
                progress=False)
     assert exploding.reason == err.value.reason and "exploded" in exploding.reason  # fit's own test, fit's words
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(divergence_factor=0.5), ValueError, ["divergence_factor", "> 1", "0.5"]),  # used to report step 1 diverged
+    (dict(divergence_factor="big"), TypeError, ["divergence_factor", "'big'"]),
+    (dict(data="X only"), TypeError, ["data", "pair (X, y)"]),
+    (dict(data=(np.ones((4, 2)), np.zeros(3, np.int64))), ValueError, ["X has 4 samples but y has 3"]),
+    (dict(make_model=lambda: 3), TypeError, ["make_model()", "Module", "int"]),
+    (dict(optimizer=lambda params, lr: lb.SGD(small_mlp().parameters(), lr=lr)), ValueError, ["none of the model"]),
+], ids=["factor 0.5", "factor 'big'", "data not a pair", "lengths differ", "model not a Module", "other model"])
+def test_live_trainer_makes_the_checks_fit_makes(moons, kwargs, error, words):
+    args = dict(make_model=small_mlp, loss_fn=CE(), data=moons)
+    args.update(kwargs)
+    with pytest.raises(error) as info:
+        lb.LiveTrainer(args.pop("make_model"), args.pop("loss_fn"), args.pop("data"), **args)
+    for word in words:
+        assert word in str(info.value), f"{word!r} missing from: {info.value}"
+
+
+def test_live_trainer_reads_probabilities_at_one_half_with_bce_loss(moons):
+    X, y = moons
+    t = lb.LiveTrainer(lambda: lb.Sequential(small_mlp(), lb.Linear(2, 1, rng=2), lb.Sigmoid()), lb.BCELoss(),
+                       (X, y.astype(np.float64)[:, None]), lr=0.5, batch_size=16, metrics=("accuracy",))
+    t.step(40)
+    assert t.history.train_acc[-1] > 0.75  # thresholded at 0 (as logits), it was the fraction of class 1

@@ -1,5 +1,7 @@
 """The training loop: learning real digits, reproducibility, divergence and bad data."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -180,3 +182,88 @@ def test_predict_and_evaluate_restore_the_mode():
 def test_accuracy_binary_and_multiclass():
     assert lb.accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0])) == 0.5
     assert lb.accuracy(np.array([1.5, -0.5, 2.0]), np.array([1.0, 0.0, 0.0])) == pytest.approx(2 / 3)
+
+
+def test_accuracy_with_bce_loss_reads_probabilities_at_one_half():
+    # BCELoss takes probabilities (a Sigmoid output), always > 0: thresholding them at 0 called every sample class 1
+    X, y = lb.data.moons(200, rng=0)
+    y = y.astype(np.float32)[:, None]
+    model = lb.Sequential(lb.Linear(2, 16, rng=0), lb.ReLU(), lb.Linear(16, 1, rng=1), lb.Sigmoid())
+    h = lb.fit(model, lb.BCELoss(), lb.SGD(model.parameters(), lr=0.5), (X, y), epochs=30, batch_size=32,
+               val_data=(X, y), progress=False, metrics=("accuracy",))
+    p = lb.predict(model, X)
+    true_accuracy = float(np.mean((p > 0.5) == (y > 0.5)))
+    assert true_accuracy > 0.8  # the old number was 0.5, the fraction of class 1
+    assert h.val_acc[-1] == lb.accuracy(p, y, threshold=0.5) == true_accuracy
+    assert lb.accuracy(p, y) == 0.5  # the default threshold is for logits: 0
+
+
+def test_accuracy_checks_its_labels_and_logits():
+    assert lb.accuracy([[1.0, 0.0], [0.0, 1.0]], [True, False]) == 0.0  # bools are the classes 1 and 0
+    assert lb.accuracy(np.array([[1.0, 0.0]]), np.array([[0.2, 0.8]])) == 0.0  # probability rows: their argmax
+    assert lb.accuracy(np.array([2.0, -1.0]), np.array([0.9, 0.4])) == 1.0  # binary target probabilities
+    for logits, y, words in [(np.array([5.0, -1.0, 3.0, 2.0]), np.array([2, 0, 1, 3]), "[0, 1]"),
+                             (np.eye(2), np.array([5, 7]), "[0, 2)"), (np.eye(2), np.array([-1, 1]), "[0, 2)"),
+                             (np.eye(2), np.array([0.7, 1.0]), "integers"),
+                             (np.array([[np.nan, 0.0], [0.0, 1.0]]), np.array([0, 1]), "NaN"),
+                             (np.eye(2), -np.eye(2), ">= 0")]:
+        with pytest.raises(ValueError, match=re.escape(words)):
+            lb.accuracy(logits, y)
+    with pytest.raises(TypeError, match="y must hold numbers"):
+        lb.accuracy(np.eye(2), np.array(["a", "b"]))
+
+
+def _bn_model():
+    return lb.Sequential(lb.Linear(4, 5, rng=0), lb.BatchNorm1d(5), lb.ReLU(), lb.Linear(5, 3, rng=1))
+
+
+def test_a_step_that_fails_on_its_labels_changes_nothing():
+    # the forward pass updates the running statistics before the loss sees label 7 of 3 classes
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 4)).astype(np.float32) + 3, rng.integers(0, 3, 16)
+    y[5] = 7
+    for run in (lambda m, o: lb.fit(m, lb.CrossEntropyLoss(), o, (X, y), epochs=1, batch_size=16, progress=False),
+                lambda m, o: lb.train_step(m, lb.CrossEntropyLoss(), o, X, y)):
+        model = _bn_model()
+        opt = lb.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        before = model.state_dict()
+        with pytest.raises(ValueError, match="target class 7"):
+            run(model, opt)
+        assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_a_refused_step_leaves_the_running_statistics_of_the_last_good_step():
+    X, y = lb.data.blobs(256, rng=0)
+    model = lb.Sequential(lb.Linear(2, 16, rng=0), lb.BatchNorm1d(16), lb.ReLU(), lb.Linear(16, 3, rng=1))
+    saved = []
+    with pytest.raises(lb.TrainingDiverged, match="exploded"):
+        lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=50.0), (X * 1e3, y), epochs=50,
+               batch_size=32, progress=False, callback=lambda h: saved.append(model.state_dict()), callback_every=1)
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in saved[-1].items())  # buffers too
+
+
+@pytest.mark.parametrize("make", [lambda ps: lb.SGD(ps, lr=1e37, momentum=0.9), lambda ps: lb.Adam(ps, lr=1e39)],
+                         ids=["SGD momentum", "Adam"])
+def test_an_undone_update_also_restores_the_optimizer_state(make):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((32, 4)).astype(np.float32) * 1e3, rng.integers(0, 3, 32)
+    model = lb.Linear(4, 3, rng=0)
+    opt = make(model.parameters())
+    before, state = model.state_dict(), opt.state_dict()
+    with pytest.raises(lb.TrainingDiverged, match="update overflowed"):
+        lb.fit(model, lb.CrossEntropyLoss(), opt, (X, y), epochs=1, batch_size=32, progress=False)
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+    after = opt.state_dict()  # momentum (or Adam's moments and step count) as before the undone step
+    assert after.keys() == state.keys()
+    for k in state:
+        assert (all(np.array_equal(a, b) for a, b in zip(after[k], state[k], strict=True))
+                if isinstance(state[k], list) else after[k] == state[k]), k
+
+
+def test_predict_and_evaluate_restore_each_modules_own_mode():
+    X, y = np.random.default_rng(0).standard_normal((32, 4)), np.arange(32) % 3
+    model = lb.Sequential(lb.Linear(4, 8, rng=0), lb.BatchNorm1d(8), lb.ReLU(), lb.Dropout(0.5), lb.Linear(8, 3))
+    model.layers[1].eval()  # batch norm frozen while the rest trains
+    lb.predict(model, X)
+    lb.evaluate(model, lb.CrossEntropyLoss(), X, y)
+    assert [m.training for m in model.layers] == [True, False, True, True, True]
