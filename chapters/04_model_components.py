@@ -1402,7 +1402,7 @@ linear.weight.value -= 0.5 * linear.weight.grad  # "update the output layer" fir
 stale_g = linear.backward(g_logits)  # … then pass the gradient down through the new weights
 linear.weight.value[...] = saved
 
-features_in = model[:4](x_check)
+features_in = model[:4](x_check).copy()  # a layer's output is read-only; the checker nudges its own copy
 numeric = lb.gradcheck.numerical_gradient(lambda: loss_fn(linear(features_in), y_check), features_in)
 err_true, err_stale = lb.rel_error(true_g, numeric), lb.rel_error(stale_g, numeric)
 assert err_true < 1e-6 and err_stale > 1e-2

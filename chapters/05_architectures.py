@@ -300,7 +300,8 @@ for epoch in range(1, 4):                                          # f)
     val_loss, val_acc = lb.evaluate(model, loss_fn, X_val, y_val)
     print(f"epoch {epoch}: {len(losses)} steps, mean train loss ≈{epoch_losses[-1]:.3f}, "
           f"validation accuracy ≈{val_acc:.3f}")
-# seeds 0-4: the loss falls every epoch; validation accuracy after 3 epochs 0.91-0.94
+# seeds 0-4 (AVX-512 and Sandybridge kernels): the loss falls every epoch; validation accuracy after 3 epochs
+# 0.89-0.97
 assert epoch_losses[0] > epoch_losses[1] > epoch_losses[2] and val_acc > 0.88
 
 # %% [markdown]
@@ -336,7 +337,7 @@ print(f"MLP validation accuracy ≈{mlp_val_acc:.3f} (≈{round((1 - mlp_val_acc
       "validation digits wrong)")
 plot_history(mlp_history, metrics=("loss", "accuracy"))
 plt.show()
-# seeds 0-4 (weights and batch order) give 0.967-0.981 on the validation set (next cell)
+# seeds 0-4 (weights and batch order) give 0.981-0.993 on the validation set (next cell)
 assert mlp_val_acc >= 0.95, mlp_val_acc
 assert mlp_history.train_loss[-1] < 0.05 < mlp_history.train_loss[0]
 
@@ -354,12 +355,12 @@ for s in range(1, 5):
 seed_val_acc, seed_train_loss = np.array(seed_val_acc), np.array(seed_train_loss)
 print(f"seeds 0–4: validation accuracy ≈{100 * seed_val_acc.min():.1f} to ≈{100 * seed_val_acc.max():.1f} %, "
       f"last-epoch training loss at most ≈{seed_train_loss.max():.4f}")
-# seeds 0-4 under three CPU configurations: 96.7-98.1 %, last-epoch training loss at most 0.0013
+# seeds 0-4, AVX-512 and Sandybridge kernels: 98.1-99.3 %, last-epoch training loss at most 0.0019
 assert 0.95 < seed_val_acc.min() and seed_val_acc.max() - seed_val_acc.min() < 0.03
 assert seed_train_loss.max() < 0.005  # every seed fits the training set almost exactly
 
 # %% [markdown]
-# Over the five seeds the validation accuracy differs by a few of the 269 digits, and every run ends with a training
+# Over the five seeds the validation accuracy differs by a few of the 270 digits, and every run ends with a training
 # loss below 0.005: all of them fit the training set, and they differ in which few validation digits they get
 # wrong. What does seed 0 get wrong? The misclassified validation digits, titled *true → predicted*: most are
 # genuinely ambiguous at 8 × 8 pixels.
@@ -444,12 +445,12 @@ fig.suptitle("training curves of seed 0 (log scale); titles: validation accuracy
 fig.set_layout_engine("constrained")
 plt.show()
 
-# seeds 0-4 under four CPU configurations: η = 0.001 0.82-0.87, η = 0.01 0.94-0.96, η = 0.1 0.90-0.95;
-# η = 1 ends at chance (0.10), its loss jumping 19-360× above the first one (2 of 5 seeds diverged)
+# seeds 0-4 (AVX-512 and Sandybridge kernels): η = 0.001 0.78-0.88, η = 0.01 0.94-0.96, η = 0.1 0.95-0.97;
+# η = 1 ends at chance (0.10), its loss jumping 4-3200× above the first one (none of the 5 reached the 10⁴ stop)
 assert lr_val[0.001].max() < lr_val[0.01].min() - 0.03  # too small: still far behind after 5 epochs
 assert min(lr_val[0.01].min(), lr_val[0.1].min()) > 0.88  # the good range
 assert lr_val[1.0].max() < 0.2  # too large: at chance
-assert all(max(lr_runs[1.0, s][1].step_loss) > 5 * lr_runs[1.0, s][1].step_loss[0] for s in seeds)  # blew up
+assert all(max(lr_runs[1.0, s][1].step_loss) > 2 * lr_runs[1.0, s][1].step_loss[0] for s in seeds)  # jumped up
 best_lr = max(lrs, key=lambda lr: lr_val[lr].mean())
 assert best_lr in (0.01, 0.1)
 print(f"best mean validation accuracy at η ≈{best_lr}: η = 0.001 too slow, 0.01 and 0.1 good, 1.0 blows up")
@@ -467,13 +468,14 @@ for lr in (0.1, 1.0):
     dead = []
     for s in seeds:
         net = lr_runs[lr, s][0]
-        h1 = net[1](net[0](X_val))  # first hidden layer's ReLU outputs, (269, 256)
-        h2 = net[3](net[2](h1))  # second hidden layer's, (269, 128)
+        h1 = net[1](net[0](X_val))  # first hidden layer's ReLU outputs, (270, 256)
+        h2 = net[3](net[2](h1))  # second hidden layer's, (270, 128)
         dead.append([(h1.max(axis=0) == 0).mean(), (h2.max(axis=0) == 0).mean()])
     dead = 100 * np.array(dead)
     print(f"η = {lr}: dead ReLUs ≈{dead[:, 0].min():.0f} to ≈{dead[:, 0].max():.0f} % of layer 1, "
           f"≈{dead[:, 1].min():.0f} to ≈{dead[:, 1].max():.0f} % of layer 2 (seeds 0–2)")
-# seeds 0-4: η = 0.1 leaves 5-16 % dead; η = 1 kills 97-100 % of layer 1 and 88-100 % of layer 2
+# seeds 0-2, AVX-512 and Sandybridge kernels: η = 0.1 leaves 3-13 % dead; η = 1 kills 98-99 % of layer 1 and
+# 100 % of layer 2
 assert dead.min() > 80  # η = 1: nearly every hidden unit is dead
 
 # %% [markdown]
@@ -583,7 +585,7 @@ def choose_lr(name):
     chosen_lr[name] = max(compare_lrs, key=val_acc.get)
     print(f"{name}: validation accuracy at seed 0 for η = {compare_lrs}: ≈{np.round(list(val_acc.values()), 3)};"
           f" chosen η ≈{chosen_lr[name]}")
-    assert min(val_acc.values()) > 0.85, val_acc  # every η of the grid trains (0.94-0.98 at seed 0, both models)
+    assert min(val_acc.values()) > 0.85, val_acc  # every η of the grid trains (0.96-0.99 at seed 0, both models)
     return val_acc
 
 
@@ -597,7 +599,7 @@ more_seeds("MLP")
 
 # %%
 cnn_val_acc = choose_lr("CNN")
-assert max(cnn_val_acc.values()) > 0.94  # the chosen η: 0.978 at seed 0 here
+assert max(cnn_val_acc.values()) > 0.94  # the chosen η: 0.989 at seed 0 here
 
 # %%
 more_seeds("CNN")  # (a cell of its own: the CNN runs are the slowest of the chapter)
@@ -609,7 +611,7 @@ more_seeds("CNN")  # (a cell of its own: the CNN runs are the slowest of the cha
 final = {name: [compared[name, chosen_lr[name], s] for s in seeds] for name in makers}
 test_acc = {name: np.array([lb.evaluate(net, loss_fn, as_input[name](X_test), y_test)[1] for net, _ in runs])
             for name, runs in final.items()}
-print(f"{'model':6s} {'parameters':>10s}   test accuracy, seeds 0–2: mean ± std (min to max)   wrong of 450")
+print(f"{'model':6s} {'parameters':>10s}   test accuracy, seeds 0–2: mean ± std (min to max)   wrong of {len(y_test)}")
 for name, acc in test_acc.items():
     wrong = (1 - acc.mean()) * len(y_test)
     seconds = np.mean([history.seconds for _, history in final[name]])
@@ -617,17 +619,22 @@ for name, acc in test_acc.items():
           f"(≈{100 * acc.min():.1f} to ≈{100 * acc.max():.1f} %)   ≈{wrong:.0f}   ({seconds:.1f} s per run)")
 
 mlp_test, cnn_test = test_acc["MLP"], test_acc["CNN"]
-# seeds 0-2 under four CPU configurations: MLP 96.4-96.7 %, CNN 97.6-98.2 %
-assert cnn_test.min() > mlp_test.max()  # better on every seed ...
-assert cnn_test.mean() - mlp_test.mean() > 0.005  # ... by more than the seed-to-seed spread (std ≈ 0.1-0.3 points)
+gap, spread = cnn_test.mean() - mlp_test.mean(), max(mlp_test.std(), cnn_test.std())
+print(f"CNN − MLP: ≈{100 * gap:.1f} points (≈{gap * len(y_test):.0f} digits); seed-to-seed std up to ≈{100 * spread:.1f}")
+# seeds 0-2, AVX-512 and Sandybridge kernels: MLP 97.1-97.8 %, CNN 97.3-98.7 %; gap 0.5 points, std 0.3-0.5
+assert min(mlp_test.min(), cnn_test.min()) > 0.95  # both networks learn the digits
+assert abs(gap) < 0.015 and abs(gap) < 3 * spread  # the difference is of the size of the spread between seeds
+assert cnn_test.min() <= mlp_test.max() and mlp_test.min() <= cnn_test.max()  # the seeds' ranges overlap
 assert make_cnn().num_parameters() < make_mlp().num_parameters() / 8
-print("the CNN beats the MLP on every seed, with 8× fewer parameters")
+print(f"on these {len(y_test)} digits the two are equally good within the seed-to-seed spread; "
+      "the CNN has 8× fewer parameters")
 
 # %% [markdown]
-# Under the same recipe the CNN makes fewer mistakes than the MLP, with an eighth of its parameters, but each step
-# takes longer: each filter is applied at every position. The gap — about 1.3 points, 6 digits of 450 — is several
-# times the seed-to-seed spread of either network, so these runs support "the CNN is better on these digits";
-# three seeds and 450 test digits are too few to say by how much exactly (one digit is 0.2 points).
+# Under the same recipe the CNN is as accurate as the MLP with an eighth of its parameters, but each step takes
+# longer: each filter is applied at every position. Is the CNN *better*? The gap of about half a point — two digits
+# of 449 — is about the seed-to-seed spread of either network, and the two networks' ranges over seeds overlap:
+# three seeds and 449 test digits cannot separate them (one digit is 0.2 points), and claiming a winner from these
+# runs would be reading noise. On 8 × 8 digits that are centred and upright, an MLP does not need convolution.
 #
 # The CNN's real advantage shows when the input moves. Shift every test digit one pixel to the right (a zero column
 # enters on the left), and evaluate the same six networks. This is a second use of the test set, as a diagnostic:
@@ -642,7 +649,7 @@ for name in makers:
     print(f"{name}: test accuracy ≈{100 * test_acc[name].mean():.0f} % → ≈{100 * shift_acc[name].mean():.0f} % "
           f"on digits shifted by one pixel (seeds 0–2: ≈{100 * shift_acc[name].min():.0f} to "
           f"≈{100 * shift_acc[name].max():.0f} %)")
-# seeds 0-2 under four CPU configurations: MLP 51-53 %, CNN 72-80 %
+# seeds 0-2, AVX-512 and Sandybridge kernels: MLP 47-51 %, CNN 69-78 %
 assert shift_acc["CNN"].min() > shift_acc["MLP"].max() + 0.1
 print("one pixel of shift costs the MLP far more accuracy than the CNN, on every seed")
 
@@ -776,9 +783,10 @@ sig_loss = {r: np.array([[sigmoid_runs[d, r, s].train_loss[-1] for s in seeds] f
 for i, d in enumerate(sig_depths):
     print(f"depth {d:2d}: training loss after 6 epochs, plain ≈{sig_loss[False][i].min():.2f} to "
           f"≈{sig_loss[False][i].max():.2f}, residual ≈{sig_loss[True][i].min():.2f} to ≈{sig_loss[True][i].max():.2f}")
-# seeds 0-2 (and 0-2 at 8 epochs) under four CPU configurations:
+# seeds 0-2, under four CPU configurations and, after the split moved one digit from test to validation, on the
+# AVX-512 and Sandybridge kernels:
 assert sig_loss[False][0].max() < 0.9  # depth 1: plain learns (0.61-0.64; sigmoids are slow)
-assert sig_loss[False][1].min() > 1.5  # depth 2: plain has barely started (1.87-2.31)
+assert sig_loss[False][1].min() > 1.5  # depth 2: plain has barely started (1.84-2.31)
 assert sig_loss[False][2:].min() > 2.25  # depth 5 and 10: plain is stuck at log 10 = 2.30 on every seed
 assert sig_loss[True].max() < 0.7  # residual: learns at every depth (0.19-0.32)
 
@@ -893,9 +901,10 @@ for n in stack_depths:
 
 plain_loss = np.array([degradation[n, False][1] for n in stack_depths])  # (depth, seed)
 res_loss = np.array([degradation[n, True][1] for n in stack_depths])
-# seeds 0-2, either learning rate, under four CPU configurations, training loss after 3 epochs:
-# plain 0.21-0.64 / 0.52-1.16 / 1.68-3.45 / 2.27-3.17 at 4 / 8 / 16 / 32 layers,
-# residual 0.15-0.34 / 0.18-0.32 / 0.35-0.60 / 0.74-1.32 (config B, after a library change: one seed > 1.6 at 32)
+# seeds 0-2, either learning rate, under four CPU configurations and, after the split moved one digit from test to
+# validation, on the AVX-512 and Sandybridge kernels, training loss after 3 epochs:
+# plain 0.21-0.64 / 0.52-1.16 / 1.64-3.45 / 2.27-3.17 at 4 / 8 / 16 / 32 layers,
+# residual 0.15-0.34 / 0.18-0.35 / 0.32-0.62 / 0.69-1.32 (config B, after a library change: one seed > 1.6 at 32)
 assert np.all(np.diff(plain_loss.mean(axis=1)) > 0)  # plain: every doubling of depth trains worse
 assert plain_loss[2:].min() > 1.2  # ... and at 16 and 32 layers it is far from trained (log 10 = 2.30)
 assert all(res_loss[i].max() < plain_loss[i].min() for i in (1, 2, 3))  # from 8 layers: residual wins on every seed
@@ -1014,7 +1023,7 @@ else:
 #
 # Training is the same six steps for all three: initialise, forward, loss, backward, update, repeat — `lb.fit`.
 # Choices (learning rate, recipe, depth) are made on the validation set, the test set is used only at the end, and a
-# comparison between two models runs over several seeds, with the spread reported: on 269 validation and 450 test
+# comparison between two models runs over several seeds, with the spread reported: on 270 validation and 449 test
 # digits, one digit is 0.4 and 0.2 points of accuracy.
 
 # %% [markdown]

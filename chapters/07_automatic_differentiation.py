@@ -159,8 +159,8 @@ for node in topological_order(tL):
 # `data` is its value, `parents` the tuple of its inputs (kept as `_parents`), `vjp` (kept as `_vjp`) a function
 # that maps $g = \partial L/\partial y$ to a tuple of gradients, one per input and each of that input's shape, and
 # `op` a name for printing. A leaf, `Tensor(2.0)`, has no parents and no VJP. Every operation builds its result
-# through `_make`, which only keeps the dtype of the tensor it is called on (`_frozen` makes the array read-only,
-# and copies a leaf's; why, below):
+# through `_make`; its result keeps the dtype numpy gives the operation (`a32 + b64` is float64 either way round, as
+# in numpy). `_frozen` makes the array read-only, and copies a leaf's; why, below:
 
 # %%
 print(inspect.getsource(Tensor.__init__))
