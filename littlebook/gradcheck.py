@@ -19,13 +19,24 @@ __all__ = ["rel_error", "numerical_gradient", "check_module", "check_loss"]
 
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    """max|a − b| / max(1e-8, max|a| + max|b|)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    """max|a − b| / max(1e-8, max|a| + max|b|), in float64."""
+    a, b = _real_float64(a, "a"), _real_float64(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
+
+
+def _real_float64(x, name: str) -> np.ndarray:
+    """x as a float64 array; complex values are refused, not silently cut to their real part."""
+    try:
+        x = np.asarray(x)
+    except ValueError as error:  # a ragged list
+        raise ValueError(f"rel_error: {name} must be an array of numbers, got {type(x).__name__} ({error})") from None
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"rel_error: {name} must hold real numbers (float, int or bool), got dtype {x.dtype}")
+    return x.astype(np.float64, copy=False)
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:

@@ -92,10 +92,16 @@ class Optimizer:
     def _check_grads(self) -> None:
         """Every gradient must match its parameter before any update: a failure half-way through the list
         would leave some parameters (and moments) updated and the rest not."""
+        owner = f"{type(self).__name__}.step"
         for i, p in enumerate(self.params):
             if not isinstance(p.grad, np.ndarray) or p.grad.shape != p.value.shape:
-                raise ValueError(f"{type(self).__name__}.step: params[{i}].grad must have the parameter's shape "
+                raise ValueError(f"{owner}: params[{i}].grad must have the parameter's shape "
                                  f"{p.value.shape}, got {np.shape(p.grad)}")
+            if p.grad.dtype.kind not in "biuf":  # a complex gradient cannot update a real weight
+                raise TypeError(f"{owner}: params[{i}].grad must hold real numbers, got dtype {p.grad.dtype}")
+            if not p.value.flags.writeable:  # updated in place: a read-only value would fail half-way
+                raise ValueError(f"{owner}: params[{i}].value is read-only (flags.writeable is False); "
+                                 f"the optimizer updates it in place")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g})"

@@ -74,8 +74,8 @@ def plot_history(history, ax=None, metrics=("loss",)):
 def decision_grid(model, X: np.ndarray, resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The class ``model`` predicts at each point of a grid covering X (N, 2) with a 10 % margin.
 
-    Returns (gx, gy, classes), each (resolution, resolution): argmax of (M, C) logits, or
-    logit > 0 for (M,)/(M, 1) binary logits.
+    Returns (gx, gy, classes), each (resolution, resolution): argmax of (M, C) logits; for one output per
+    point, logit > 0, or probability > 0.5 when the model ends in a Sigmoid.
     """
     gx, gy, grid, _ = _plane_grid(X, resolution)
     return gx, gy, _classes(model, grid).reshape(gx.shape)
@@ -547,11 +547,23 @@ class TrainingFigure:
 
 
 def _classes(model, points: np.ndarray) -> np.ndarray:
-    """The class the model predicts at each point: argmax of (M, C) logits, or logit > 0 for (M,)/(M, 1)."""
+    """The class the model predicts at each point: argmax of (M, C) outputs; for one output per point (M,)/(M, 1),
+    class 1 where the logit is > 0, or where the probability is > 0.5 if the model ends in a Sigmoid."""
     from .train import predict  # eval mode, batched
 
     out = predict(model, points)
-    return out.argmax(axis=1) if out.ndim == 2 and out.shape[1] > 1 else (out.reshape(-1) > 0).astype(int)
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(axis=1)
+    return (out.reshape(-1) > (0.5 if _ends_in_sigmoid(model) else 0.0)).astype(int)
+
+
+def _ends_in_sigmoid(model) -> bool:
+    """Whether the model's last layer is a Sigmoid: its outputs are probabilities, not logits (as for BCELoss)."""
+    from .nn import Sequential, Sigmoid
+
+    while isinstance(model, Sequential) and model.layers:
+        model = model.layers[-1]
+    return isinstance(model, Sigmoid)
 
 
 def _decade_limits(values, floor: float = 1e-12) -> tuple[float, float]:

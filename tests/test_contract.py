@@ -345,6 +345,11 @@ ERRORS = [
     ("check_module h=0", lambda: lb.check_module(lb.Linear(2, 2, dtype=np.float64), np.ones((1, 2)), h=0), ValueError,
      ["h", "> 0"]),
     ("rel_error shapes", lambda: lb.rel_error(np.ones(2), np.ones(3)), ValueError, ["(2,)", "(3,)"]),
+    # a complex gradient used to lose its imaginary part (rel_error 0.0 for 1+1j against 1) with only a warning
+    ("rel_error complex", lambda: lb.rel_error(np.array([1 + 1j]), np.array([1.0])), TypeError,
+     ["rel_error", "a", "real numbers", "complex128"]),
+    ("rel_error ragged", lambda: lb.rel_error(np.ones(2), [[1.0], [1.0, 2.0]]), ValueError,
+     ["rel_error", "b", "array of numbers", "list"]),
     ("numerical_gradient float32", lambda: lb.gradcheck.numerical_gradient(lambda: 0.0, np.ones(2, np.float32)),
      TypeError, ["float64", "float32"]),
 ]
@@ -456,6 +461,33 @@ def test_an_optimizer_step_with_a_wrong_gradient_updates_nothing(make):
     before = _state(model, opt)
     with pytest.raises(ValueError, match=r"params\[5\]\.grad must have the parameter's shape \(3,\), got \(7,\)"):
         opt.step()
+    assert _state(model, opt) == before
+
+
+def _complex_grad(model):
+    model.layers[-1].bias.grad = model.layers[-1].bias.grad + 1j
+
+
+def _read_only_value(model):
+    model.layers[-1].bias.value.flags.writeable = False
+
+
+@pytest.mark.parametrize("make", [lambda ps: lb.SGD(ps, momentum=0.9), lambda ps: lb.Adam(ps)], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("spoil, error, words", [
+    (_complex_grad, TypeError, ["params[5].grad", "real numbers", "complex128"]),
+    (_read_only_value, ValueError, ["params[5].value", "read-only"]),
+], ids=["complex grad", "read-only value"])
+def test_an_optimizer_step_that_cannot_update_the_last_parameter_updates_none(make, spoil, error, words):
+    # Both used to fail inside numpy at the last parameter, after the first five had been updated.
+    model, _ = _model_and_optimizer()
+    opt = make(model.parameters())
+    opt.step()
+    spoil(model)
+    before = _state(model, opt)
+    with pytest.raises(error) as info:
+        opt.step()
+    for word in words:
+        assert word in str(info.value), f"{word!r} missing from: {info.value}"
     assert _state(model, opt) == before
 
 

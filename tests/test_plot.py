@@ -104,6 +104,22 @@ def test_decision_grid_binary_single_logit():
     np.testing.assert_array_equal(classes[off], (gy[off] > 0).astype(int))
 
 
+@pytest.mark.parametrize("nested", [False, True])
+def test_decision_grid_reads_a_sigmoid_output_as_a_probability(nested):
+    # A model trained with BCELoss ends in a Sigmoid: its outputs are in (0, 1), so thresholding them at 0 (the
+    # logit rule) would paint the whole plane class 1. The boundary is where the probability is 0.5.
+    linear = lb.Linear(2, 1, rng=0, dtype=np.float64)
+    linear.weight.value[...] = [[0.0, 1.0]]
+    linear.bias.value[...] = -0.5  # probability 0.5 on the line y = 0.5
+    model = lb.Sequential(linear, lb.Sigmoid())
+    model = lb.Sequential(model) if nested else model
+    X = np.array([[-1.0, -1.0], [1.0, 1.0]])
+    gx, gy, classes = plot.decision_grid(model, X, resolution=21)
+    off = np.abs(gy - 0.5) > 1e-9
+    np.testing.assert_array_equal(classes[off], (gy[off] > 0.5).astype(int))
+    assert 0 < classes.mean() < 1
+
+
 def test_decision_boundary_draws_regions_and_points():
     X, y = lb.data.blobs(90, rng=0)
     model = lb.Sequential(lb.Linear(2, 3, rng=0))
