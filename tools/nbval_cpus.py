@@ -12,7 +12,8 @@ sees it (docs/contributing.md, "Portable outputs"). The configurations:
 
 Each configuration is probed first (threadpoolctl and numpy report what actually runs) and printed; one that
 does not apply here (BLAS is not OpenBLAS, e.g. MKL or Accelerate; no SIMD path to switch off) is skipped with
-the reason, never failed. Jobs (configuration × chapter) run in parallel, one per core.
+the reason, never failed. Jobs (configuration × chapter) run in parallel, one per core; two-thread jobs after
+the one-thread ones, one per two cores, so that no BLAS thread waits for a core.
 
     python tools/nbval_cpus.py [--configs native,other-cpu,two-threads] [chapters/NN_x.ipynb ...]
 """
@@ -115,8 +116,14 @@ def main() -> int:
     logdir = ROOT / "build" / "nbval-cpus"
     logdir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda job: run_chapter(*job, logdir), jobs))
+    # A two-thread job needs two cores to itself: run alongside another job on a 2-core machine, its BLAS threads
+    # wait for each other (a chapter took 5x as long) and timing cells measure a loaded machine. So the jobs run in
+    # groups by thread count, each group with as many at once as the cores hold.
+    results = []
+    for threads in sorted({int(env["OPENBLAS_NUM_THREADS"]) for _, env, _ in jobs}):
+        group = [job for job in jobs if int(job[1]["OPENBLAS_NUM_THREADS"]) == threads]
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs // threads)) as pool:
+            results += pool.map(lambda job: run_chapter(*job, logdir), group)
     failed = [(name, nb, log) for name, nb, code, _ in results
               if code != 0 for log in [logdir / f"{name}-{nb.stem}.log"]]
     for name, nb, code, seconds in sorted(results, key=lambda r: (r[0], r[1].name)):
