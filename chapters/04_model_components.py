@@ -1633,6 +1633,10 @@ ex.check_function("4.5", your_code_only("4.5", im2col, *library_conv),
                   lambda x, K, S, P: lb.functional.im2col(x, K, S, P), inputs=im2col_inputs, name="im2col",
                   hint="entry [(c, u, v), (n, i, j)] is xp[n, c, i·S + u, j·S + v]; the slice for offset (u, v) is "
                   "xp[:, :, u::S, v::S] cut to Ho × Wo, with the sample and channel axes swapped")
+ex.check_no_python_loops("4.5", im2col, small=(rng.normal(size=(1, 2, 5, 6)), 3, 1, 1),
+                         large=(rng.normal(size=(3, 2, 12, 14)), 3, 1, 1), name="im2col",
+                         hint="loop over the K × K kernel offsets only: each offset is one strided slice of every "
+                         "sample and position at once")
 ex.check_function("4.5", your_code_only("4.5", conv2d_im2col, *library_conv), conv2d_library, inputs=conv_inputs,
                   name="conv2d_im2col", hint="the product has shape (C_out, N·Ho·Wo), its columns in the order "
                   "(n, i, j): reshape to (C_out, N, Ho, Wo), then move the sample axis first")

@@ -28,7 +28,7 @@ from .gradcheck import numerical_gradient, rel_error
 
 __all__ = ["ExerciseFailed", "check_value", "check_bound", "check_array", "check_function", "check_backward",
            "check_module", "check_digest", "digest", "check_no_python_loops", "check_peak_memory", "forbidden",
-           "fallback", "fallback_value"]
+           "fallback", "fallback_value", "require"]
 
 
 class ExerciseFailed(AssertionError):
@@ -37,6 +37,13 @@ class ExerciseFailed(AssertionError):
 
 def _fail(ex: str, what: str, hint: str = "") -> None:
     raise ExerciseFailed(f"Exercise {ex}: {what}" + (f"\nHint: {hint}" if hint else ""))
+
+
+def require(ex: str, condition: bool, what: str, hint: str = "") -> None:
+    """A precondition of the answer (its type, how it was built): fails with ``what`` unless ``condition`` holds;
+    prints nothing when it does, since the answer itself is checked after."""
+    if not condition:
+        _fail(ex, what, hint)
 
 
 def _correct(ex: str) -> None:

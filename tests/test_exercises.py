@@ -198,3 +198,10 @@ def test_forbidden_leaves_an_inherited_method_inherited():
         fails(lb.BatchNorm1d(2).forward, np.ones((3, 2)))
     assert "forward" not in vars(lb.BatchNorm1d)  # restored by removing the refusal, not by copying the base's
     lb.BatchNorm1d(2)(np.ones((3, 2)))
+
+
+def test_require_fails_with_its_message_only_when_the_condition_does_not_hold(capsys):
+    ex.require("2.4", True, "add_bias never called your stretch(b, n).")
+    assert capsys.readouterr().out == ""  # a precondition prints nothing: the answer's own check says "correct"
+    msg = fails(ex.require, "2.4", False, "add_bias never called your stretch(b, n).", hint="use stretch")
+    assert msg == "Exercise 2.4: add_bias never called your stretch(b, n).\nHint: use stretch"
