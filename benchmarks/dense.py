@@ -185,6 +185,9 @@ def run(rounds: int) -> None:
               f"{peak:.1f} GF/s", f"{share:.0%}", f"≥ {TARGET_SHARE:.0%}",
               record("MLP step: share of numpy GEMM throughput", f"{share:.0%}", f"≥ {TARGET_SHARE:.0%}",
                      share >= TARGET_SHARE, number=share, limit=TARGET_SHARE, higher=True, fmt="{:.1%}")))
+    hand_share = ratio(t["GEMMs"], t["numpy by hand"])  # what the step written by hand reaches, for comparison
+    print(row("  the numpy step by hand: its share", f"{step_flops / median(t['numpy by hand']) / 1e9:.1f} GF/s",
+              f"{peak:.1f} GF/s", f"{hand_share:.0%}", "", "no abstraction: bias, ReLU, softmax, update in numpy"))
     if torch is not None:
         floor = ratio(t["GEMMs"], t["torch"])  # no numpy step can take less time than its own matmuls
         print(row("  floor: those matmuls alone / PyTorch step", ms(gemm_s), ms(median(t["torch"])), f"{floor:.2f}×",

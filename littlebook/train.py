@@ -188,11 +188,12 @@ def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, 
     """One step of mini-batch gradient descent on (xb, yb), the five lines the book teaches; returns the loss.
 
     A step that raises changes nothing: the forward pass updates the model's buffers (batch norm's running
-    statistics) before the loss checks the labels (label 7 of 3 classes), so they are put back. ``guard``
-    (``fit``'s divergence guard) checks the step just before and just after the update, and may refuse it.
+    statistics) and draws dropout's masks before the loss checks the labels (label 7 of 3 classes), so the
+    buffers and the random generators are put back. ``guard`` (``fit``'s divergence guard) checks the step just
+    before and just after the update, and may refuse it.
     ``input_grad=False``: the data needs no gradient, so the first layer may skip computing ∂L/∂x.
     """
-    with _buffers_put_back_on_error(_buffer_slots(model) if guard is None else guard.buffers):
+    with _put_back_on_error(*(_step_state(model) if guard is None else guard.state)):
         out = model(xb)                                       # forward
         loss = loss_fn(out, yb)                               # loss
         optimizer.zero_grad()                                 # gradients accumulate: clear last step's
@@ -205,20 +206,30 @@ def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, 
     return loss
 
 
-def _buffer_slots(model) -> list[tuple[Module, str]]:
-    """(module, name) of every buffer of ``model``, such as each batch norm's running_mean and running_var."""
-    return [(m, name) for m in model.modules() for name in m.buffer_names] if isinstance(model, Module) else []
+def _step_state(model) -> tuple[list[tuple[Module, str]], list[np.random.Generator]]:
+    """What a forward pass changes besides caches: (module, name) of every buffer (batch norm's running_mean and
+    running_var) and every module's random generator (dropout's ``rng``, which each training forward advances)."""
+    if not isinstance(model, Module):
+        return [], []
+    modules = list(model.modules())  # an iterator, as in PyTorch: walked twice here
+    slots = [(m, name) for m in modules for name in m.buffer_names]
+    generators = [m.rng for m in modules if isinstance(getattr(m, "rng", None), np.random.Generator)]
+    return slots, generators
 
 
 @contextmanager
-def _buffers_put_back_on_error(slots: list[tuple[Module, str]]):
-    """Runs the block; if it raises, every buffer is put back as it was (in place: forward updates them in place)."""
+def _put_back_on_error(slots: list[tuple[Module, str]], generators: list[np.random.Generator]):
+    """Runs the block; if it raises, every buffer and generator is put back as it was (buffers in place: forward
+    updates them in place). Rewinding the generators means the step that follows draws the masks it would have."""
     saved = [np.array(getattr(m, name)) for m, name in slots]  # copies of per-channel vectors: small
+    streams = [g.bit_generator.state for g in generators]      # a small dict each
     try:
         yield
     except BaseException:
         for (m, name), value in zip(slots, saved, strict=True):
             getattr(m, name)[...] = value
+        for g, state in zip(generators, streams, strict=True):
+            g.bit_generator.state = state
         raise
 
 
@@ -249,13 +260,13 @@ def _progress_bar(total: int, enabled: bool):
 class _DivergenceGuard:
     """Refuses a step whose loss or gradient is not finite, or whose loss exceeds ``factor`` × max(first loss, 1),
     before the update; undoes an update that overflows: the parameters and the optimizer's state (momentum, Adam's
-    moments and step count) from copies made just before it. Either way ``train_step`` puts the buffers back, so
-    a refused step leaves no trace."""
+    moments and step count) from copies made just before it. Either way ``train_step`` puts the buffers and the
+    random generators back, so a refused step leaves no trace."""
 
     def __init__(self, model, optimizer, history: History, factor: float | None):
         self.optimizer, self.history, self.factor = optimizer, history, factor
         self.params = params = model.parameters()
-        self.buffers = _buffer_slots(model)  # listed once: walking a deep model's modules costs more than the checks
+        self.state = _step_state(model)  # listed once: walking a deep model's modules costs more than the checks
         # Every tensor in one flat buffer: one numpy call per check instead of one per tensor, which for the
         # chapters' many small tensors is most of the cost (measured on a 32-layer residual stack, 134 tensors:
         # 529 → 111 µs per step). The widest dtype, so that no value is rounded or overflows on the way in.

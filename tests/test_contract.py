@@ -663,8 +663,11 @@ def test_bad_input_to_the_training_loop_raises_a_clear_error(call, error, words)
 
 
 def _trained_state(model, opt) -> dict:
-    """What a training step may change: parameters, buffers (running statistics) and the optimizer's state."""
+    """What a training step may change: parameters, buffers (running statistics), dropout's random stream and the
+    optimizer's state."""
     flat = {f"model {k}": v for k, v in model.state_dict().items()}
+    flat.update({f"rng of {m!r}": np.array(m.rng.bit_generator.state["state"]["state"])  # PCG64's 128-bit state
+                 for m in model.modules() if isinstance(m, lb.Dropout)})
     for k, v in opt.state_dict().items():
         flat.update({f"opt {k}.{i}": a for i, a in enumerate(v)} if isinstance(v, list) else {f"opt {k}": v})
     return flat
