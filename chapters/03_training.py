@@ -94,9 +94,17 @@ for y, p, what in cases:
 assert bce(np.array([1.0]), np.array([1.0])) < 1e-6 and bce(np.array([0.0]), np.array([0.0])) < 1e-6
 assert np.isclose(bce_logits(np.array([-30.0]), np.array([1.0])), 30.0)  # wrong by 30 logits costs 30
 
+# Between the extremes: three samples, the formula written out term by term against BCELoss
+p3, y3 = np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 0.0])
+bce_terms = -(y3 * np.log(p3) + (1 - y3) * np.log(1 - p3))  # -log 0.9, -log 0.8, -log 0.4
+print("per sample:", np.round(bce_terms, 4), " mean:", round(float(bce_terms.mean()), 4),
+      " BCELoss:", round(bce(p3, y3), 4))
+assert np.isclose(bce(p3, y3), (-np.log(0.9) - np.log(0.8) - np.log(0.4)) / 3)
+
 # %% [markdown]
-# A confident mistake costs a lot, a hesitant one a little: the loss of one sample is $-\log$ of the probability
-# the model gave to the *correct* answer, and that curve goes to infinity at 0.
+# A confident mistake costs a lot, a hesitant one a little (above: $p = 0.6$ for a sample of class 0 costs
+# $-\log 0.4 \approx 0.92$, a right answer at $p = 0.9$ costs 0.11): the loss of one sample is $-\log$ of the
+# probability the model gave to the *correct* answer, and that curve goes to infinity at 0.
 
 # %%
 p = np.linspace(0.001, 0.999, 500)
@@ -432,6 +440,14 @@ print(f"log P({good!r}) ≈{log_prob(lm, good):.0f}")
 print(f"log P({scrambled!r}) ≈{log_prob(lm, scrambled):.0f}")
 assert log_prob(lm, good) > log_prob(lm, scrambled) + 40  # training seed 0 (SGD): a gap of 65 nats
 
+# The training loss on this one sequence is the same number: the summed cross-entropy of its 1 × (T−1) positions,
+# which is also (T−1) times the per-token mean that lb.evaluate reports (float32: equal to 1e-5 relative)
+logits_good = lm(ids[None, :-1])
+summed_ce, mean_ce = lm_loss(logits_good, ids[None, 1:]), per_token(logits_good, ids[None, 1:])
+print(f"summed cross-entropy ≈{summed_ce:.0f} = −log P; positions: {len(ids) - 1}")
+assert np.isclose(summed_ce, -log_prob(lm, good), rtol=1e-5)
+assert np.isclose(summed_ce, (len(ids) - 1) * mean_ce, rtol=1e-5)
+
 # %% [markdown]
 # **Sampling.** `lb.sample` asks the model for the logits of the next token, draws one from
 # $\operatorname{softmax}(l_t / \tau)$, appends it and repeats. The temperature $\tau$ sharpens ($\tau < 1$) or
@@ -455,7 +471,9 @@ for temperature in (0.0, 0.7, 1.0):
 #
 # ## 3.4 Gradient descent
 #
-# Apart from linear regression (chapter 1), the best weights $w^*$ have no closed form. The general way to minimise
+# Some models have a closed-form best $w^*$: least squares (chapter 1's linear and polynomial regression) and a
+# Gaussian's maximum-likelihood mean and variance (chapter 1, §1.6). The notes say no model but linear regression
+# has one, which is too strong; but no neural network in this book has one. The general way to minimise
 # a function is **gradient descent**: start from a random $w_0$ and repeatedly step against the gradient,
 #
 # $$w_{n+1} = w_n - \eta\, \nabla \mathcal{L}(w_n).$$
@@ -813,13 +831,15 @@ for B in SIZES:
 fastest = min(SIZES, key=lambda B: best_steps[B] * step_time[B])
 print(f"fastest to the target on this machine: B = {fastest}")
 assert step_time[len(X_fit)] / len(X_fit) < step_time[4] / 4 / 3   # per sample: 10-80× cheaper idle, ≥ 3× when busy
+assert fastest in SIZES[1:-1]  # neither extreme: both took 2.3× or more the time of the fastest on the machines tried
 
 # %% [markdown]
 # What this measures: the time to the target is *steps × time per step*, and the time per step grows far more
 # slowly than $B$ (per sample, a full-batch step is many times cheaper than a step on 4 samples; the cell
 # asserts at least 3 times, which holds even on a busy machine). For this small network a step on a few samples is mostly the fixed cost of calling every layer,
 # not arithmetic. So the seconds follow the step count at small $B$ and the sample count at large $B$, and the
-# fastest batch size usually lies in between. Which one wins depends on the machine and on how busy it is (the
+# fastest batch size lies in between (the cell asserts that neither $B = 4$ nor the full batch is the fastest).
+# Which one in between wins depends on the machine and on how busy it is (the
 # table comes from the machine that ran this notebook; rerun it on yours); a larger network or a GPU shifts the
 # fixed cost and so the best batch size, but not the shape of the trade.
 #

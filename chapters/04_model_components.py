@@ -630,6 +630,23 @@ assert np.array_equal(max_pooled[0, 0].ravel(), windows.max(axis=(1, 2)))
 assert np.allclose(avg_pooled[0, 0].ravel(), windows.mean(axis=(1, 2)))
 
 # %% [markdown]
+# The other common choice, **3 × 3 windows with stride 2**, on a 5 × 5 map: $\lfloor (5 - 3)/2 \rfloor + 1 = 2$
+# windows per side, as for a convolution, and neighbouring windows share a row or column (row 2 and column 2).
+# The 9 sits in column 2, which the two lower windows share, so it is the maximum of both:
+
+# %%
+M5 = np.array([[1, 0, 2, 0, 3],
+               [0, 4, 0, 5, 0],
+               [2, 0, 1, 0, 1],
+               [0, 6, 0, 7, 0],
+               [3, 0, 9, 0, 8]], dtype=np.float64)
+pool3 = lb.MaxPool2d(3, stride=2)(M5[None, None])[0, 0]
+windows3 = np.lib.stride_tricks.sliding_window_view(M5, (3, 3))[::2, ::2]  # (2, 2, 3, 3): rows/cols 0-2 and 2-4
+print("MaxPool2d(3, stride=2) of a 5×5 map:\n", pool3)
+assert pool3.shape == (2, 2) and np.array_equal(pool3, windows3.max(axis=(2, 3)))
+assert np.array_equal(pool3, [[4, 5], [9, 9]])
+
+# %% [markdown]
 # **The backward pass of pooling.** A max-pooled output *is* one of its inputs, the window's maximum $x_{k^*}$;
 # nudging any other input of the window does not change it. So $\partial y/\partial x_{k^*} = 1$ and 0 for the
 # rest: the backward pass **routes** each output's gradient to the position of its window's maximum, and every other
@@ -674,7 +691,8 @@ assert g_ov[0, 0, 1, 1] == 4 and g_ov.sum() == 4
 # %% [markdown]
 # **Dimensionality reduction.** Pooling acts on each channel separately: it shrinks height and width but keeps
 # the number of channels (the depth). Fewer values mean less computation in the next layers and fewer weights in
-# a dense layer that follows — here a dense layer to 10 classes needs 4 × fewer weights after pooling. That is
+# a dense layer that follows — here a dense layer to 10 classes needs 4 × fewer weights after pooling, and a
+# convolution after it does 4 × fewer multiply-adds (its weights are the same: it slides over fewer positions). That is
 # the sense in which pooling "reduces the number of parameters" (the pooling layer itself has none). The notes add
 # that this "helps prevent overfitting": fewer weights do leave a network less freedom to fit noise, but whether a
 # given network overfits less is an empirical question about that network and its data, answered on a validation
@@ -687,11 +705,19 @@ print("feature maps:", activated.shape, "-> pooled:", pooled.shape)
 assert pooled.shape == (1, 4, 4, 4)  # channels unchanged, 8×8 -> 4×4
 print("weights of a Linear(→10) after flattening: unpooled", lb.Linear(4 * 8 * 8, 10).num_parameters(),
       " pooled", lb.Linear(4 * 4 * 4, 10).num_parameters())
+# A next convolution, 4 → 8 channels, 3×3, padding 1: out_channels × in_channels × K² multiply-adds per output
+# position, and its output has one position per input position, so 4× fewer after pooling
+next_conv = lb.Conv2d(4, 8, 3, padding=1)
+out_hw = {name: next_conv(maps).shape[2:] for name, maps in (("unpooled", activated), ("pooled", pooled))}
+macs = {name: 8 * 4 * 3 * 3 * h * w for name, (h, w) in out_hw.items()}
+print("multiply-adds of a next Conv2d(4 → 8, 3×3, padding 1):", macs)
+assert macs["unpooled"] == 4 * macs["pooled"] == 4 * 4608
 
 # %% [markdown]
 # **Downsampling.** Each pooled value summarises a patch: max pooling reports *whether and how strongly* a
 # feature occurred somewhere in the 2 × 2 window, not exactly where. The pooled maps below are coarser versions of
-# the maps above that keep the strongest responses.
+# the maps above that keep the strongest responses (the cell checks it: each pooled value is its patch's maximum,
+# so each map's largest activation is still there).
 
 # %%
 fig, axes = plt.subplots(2, 4, figsize=(10, 4.6))
@@ -701,6 +727,10 @@ for ax in axes.flat:
     fig.colorbar(ax.images[0], ax=ax, fraction=0.046, pad=0.04, label="activation")
 fig.subplots_adjust(wspace=0.6)
 plt.show()
+# each pooled value is the strongest response of its 2×2 patch, so every map's strongest response survives
+patches = activated[0].reshape(4, 4, 2, 4, 2)  # (channel, row block, row in block, column block, column in block)
+assert np.array_equal(pooled[0], patches.max(axis=(2, 4)))
+assert np.array_equal(pooled[0].max(axis=(1, 2)), activated[0].max(axis=(1, 2)))
 
 # %% [markdown]
 # **Equivariance and invariance.** Two different properties hide behind the phrase "translation invariance":
