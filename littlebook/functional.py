@@ -200,7 +200,12 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def softmax_backward(s: np.ndarray, grad: np.ndarray, axis: int = -1) -> np.ndarray:
-    """∂L/∂x for s = softmax(x) along ``axis``: s ⊙ (g − Σ_j g_j s_j), the Jacobian diag(s) − s sᵀ applied to g."""
+    """∂L/∂x for s = softmax(x) along ``axis``: s ⊙ (g − Σ_j g_j s_j), the Jacobian diag(s) − s sᵀ applied to g.
+
+    s and grad: the same shape (a grad that merely broadcasts against s would give a gradient of another shape)."""
+    s, grad = as_float_array(s, "softmax_backward", "s"), as_float_array(grad, "softmax_backward", "grad")
+    if s.shape != grad.shape:
+        raise ValueError(f"softmax_backward: grad must have the shape of s {s.shape}, got {grad.shape}")
     out = grad - np.sum(grad * s, axis=axis, keepdims=True)
     out *= s  # in place (the same numbers as s * (...))
     return out

@@ -93,6 +93,9 @@ ERRORS = [
     ("F.softmax empty", lambda: F.softmax(np.ones(0)), ValueError, ["no entries", "(0,)"]),
     ("F.logsumexp empty", lambda: F.logsumexp(np.ones((3, 0))), ValueError, ["no entries", "(3, 0)"]),
     ("F.softmax of strings", lambda: F.softmax(["a"]), TypeError, ["x", "<U1"]),
+    ("F.softmax_backward, grad broadcasts", lambda: F.softmax_backward(np.full((2, 3), 1 / 3), np.ones(3)),
+     ValueError, ["grad", "(2, 3)", "(3,)"]),
+    ("F.softmax_backward of strings", lambda: F.softmax_backward(["a"], [1.0]), TypeError, ["s", "<U1"]),
     ("im2col of a 3-D array", lambda: F.im2col(np.ones((2, 3, 3)), 2), ValueError, ["(N, C, H, W)", "(2, 3, 3)"]),
     ("im2col kernel > input", lambda: F.im2col(np.ones((1, 1, 3, 3)), 4), ValueError, ["kernel_size", "[1, 3]", "4"]),
     ("sliding_windows stride=0", lambda: F.sliding_windows(np.ones((1, 1, 3, 3)), 2, 0), ValueError, ["stride", "0"]),
@@ -581,6 +584,9 @@ def test_the_dtype_policy_examples_from_the_issue():
     x = np.ones((2, 4), np.float32)
     assert lb.Linear(4, 2)(x).dtype == np.float32  # floats keep their dtype
     assert lb.Linear(4, 2, dtype=np.float64)([[1, 2, 3, 4]]).shape == (1, 2)  # lists are fine
+    # functional's numerics too: softmax_backward of lists is the Jacobian-vector product (it raised Python's
+    # "can't multiply sequence by non-int of type 'list'")
+    np.testing.assert_allclose(F.softmax_backward([0.5, 0.5], [1.0, 0.0]), [0.25, -0.25])
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int64, bool])
