@@ -634,7 +634,10 @@ plt.show()
 # property `weights` and `np.exp(log_std.value)` give back $\pi$ and $\sigma$). Training is the loop that `fit`
 # runs, written out: forward, the gradient of the loss with respect to the output
 # ($\partial \mathscr{L} / \partial \log p(x_n) = -1/N$), `backward` (which turns it into the gradient with respect
-# to every weight, chapter 3), and the plain gradient-descent step of `lb.SGD`.
+# to every weight, chapter 3), and the plain gradient-descent step of `lb.SGD`. `backward` *adds* each weight's
+# gradient into its `.grad` array instead of overwriting it, as PyTorch does (a weight used in two places then
+# receives both contributions), so `optimizer.zero_grad()` sets every `.grad` back to zero before each backward
+# pass; without it, a step would use the sum of all the gradients computed so far (checked below).
 #
 # Which model is better, one Gaussian or a mixture of two, is judged as in §1.5 on samples the training has not
 # seen: on its own training samples the best mixture cannot lose, since it can do everything one Gaussian does (set
@@ -655,6 +658,14 @@ def fit_density(n_components, x, steps=400):
         optimizer.step()  # w ← w − η ∇L
     return density, float(density(x).mean())
 
+
+probe, grads = GaussianMixture(2, 1, rng=0, dtype=np.float64), []
+for _ in range(2):  # two backward passes with no zero_grad between them: the gradients accumulate
+    probe(samples)
+    probe.backward(-np.ones(len(samples)) / len(samples))
+    grads.append([p.grad.copy() for p in probe.parameters()])  # logits, means, log_std
+assert all(np.allclose(g2, 2 * g1) and np.abs(g1).max() > 0 for g1, g2 in zip(*grads))
+print("two backward passes without zero_grad: every .grad is twice the gradient")
 
 one, loglik_one = fit_density(1, samples)
 two, loglik_two = fit_density(2, samples)
@@ -754,7 +765,8 @@ ex.check_digest("1.2", answer_2, "8c1f1046219ddd21", name="answer_2",
 # shape (N, d), W of shape (1, d), b of shape (1,)), as gradient descent needs them: return
 # $\mathscr{L} = \frac1N \sum_n (\hat y_n - y_n)^2$, $\partial \mathscr{L} / \partial W$ and
 # $\partial \mathscr{L} / \partial b$. (Start from $\partial \mathscr{L} / \partial \hat y_n = \frac2N (\hat y_n -
-# y_n)$.) The check compares with `lb.MSELoss` and the `backward` pass of `lb.Linear`.
+# y_n)$; $\hat y_n$ depends on $W_{1j}$ through the one term $W_{1j} X_{nj}$ and on $b$ with slope 1: apply the
+# chain rule and sum over the $N$ pairs.) The check compares with `lb.MSELoss` and the `backward` pass of `lb.Linear`.
 
 # %%
 # Exercise 1.3: mean squared error of ŷ = X Wᵀ + b and its gradients with respect to W and b

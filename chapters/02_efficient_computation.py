@@ -574,6 +574,7 @@ assert dtype_time["float32"] < dtype_time["float64"]
 # `littlebook` layers take a `dtype=` argument, float32 by default.
 
 # %%
+# state_dict(): every weight array by name; load_state_dict copies them in (here rounded to float32)
 mlp32.load_state_dict({k: v.astype(np.float32) for k, v in mlp64.state_dict().items()})  # same weights, rounded
 x64 = vectors[:256].astype(np.float64)
 out64 = mlp64(x64)

@@ -78,7 +78,8 @@ np.set_printoptions(precision=4, suppress=True)
 # | $y_i = 1$ | $-\log 1 = 0$: right and sure | $-\log 0 = \infty$: wrong and sure |
 # | $y_i = 0$ | $-\log(1-1) = \infty$: wrong and sure | $-\log(1-0) = 0$: right and sure |
 #
-# `lb.BCELoss` takes probabilities, `lb.BCEWithLogitsLoss` takes the logit $z$ with $p = \sigma(z)$; we compute the
+# `lb.BCELoss` takes probabilities, `lb.BCEWithLogitsLoss` takes the logit $z$ with $p = \sigma(z)$, the sigmoid
+# $\sigma(z) = 1/(1 + e^{-z})$, which maps any real number into (0, 1); we compute the
 # four cases with both (a logit of ±30 means $p = \sigma(\pm 30)$, within $10^{-13}$ of 1 or 0).
 
 # %%
@@ -343,7 +344,8 @@ print(f"encoding {sentence!r}: the same {len(bpe_encode(sentence, ours))} tokens
 # otherwise it could read the answer at position $t$ from its input at position $t+1$.
 #
 # `lb.text.NextTokenMLP` is the simplest such model (Bengio et al., 2003): at each position it looks up an
-# embedding vector for each of the last $K$ tokens, concatenates them and feeds them to an MLP,
+# embedding vector for each of the last $K$ tokens, concatenates them and feeds them to an MLP (a multi-layer
+# perceptron: linear layers with a nonlinearity between them, chapter 4),
 #
 # $$l_t = W_2 \tanh\!\big(W_1 [e(x_{t-K+1}); \dots; e(x_t)] + b_1\big) + b_2 ,$$
 #
@@ -394,7 +396,7 @@ assert same[:11].all() and not same[11:].any()
 lm_loss = lb.CrossEntropyLoss(reduction="sum")
 per_token = lb.CrossEntropyLoss()  # the mean over all N·T positions: lb.evaluate reports the loss per token
 
-loss_before = lb.evaluate(lm, per_token, X_lm, Y_lm)[0]
+loss_before = lb.evaluate(lm, per_token, X_lm, Y_lm)[0]  # evaluate → (mean loss, accuracy or None)
 print(f"before training: ≈{loss_before:.2f} per token (log V = {np.log(VOCAB):.3f})")
 assert abs(loss_before - 6.02) < 0.01  # a fixed initialisation (rng=0): only round-off differs between CPUs
 
@@ -422,7 +424,7 @@ assert 1.8 < lm_train_loss < 2.4 and 3.3 < lm_val_loss < 3.8  # SGD, training se
 
 # %% [markdown]
 # The validation loss stays well above the training loss: with 50 000 weights and 11 000 training tokens the model
-# starts to memorise the book, a first taste of overfitting (chapter 5 fights it).
+# starts to memorise the book, a first taste of overfitting (chapter 4's dropout, §4.7, is one remedy).
 #
 # The summed loss *is* $-\log P$ of the text. A sentence in the style of the book is much more probable under the
 # model than the same tokens in reverse order:
@@ -908,7 +910,8 @@ plt.show()
 # %% [markdown]
 # The plateau doubles when $\eta$ doubles and drops about 4× when $B$ grows 4×, as the formula says; the decaying
 # rate ends an order of magnitude below the floor of the rate it started from. This is why training recipes decay
-# the learning rate (`lb.StepLR`, `lb.CosineAnnealingLR`, used in chapter 5), and why a larger batch behaves like a smaller
+# the learning rate (`lb.StepLR` multiplies it by γ every few epochs; `lb.CosineAnnealingLR`, used in chapter 5,
+# lowers it along a half cosine), and why a larger batch behaves like a smaller
 # rate.
 #
 # The noise is also visible in the loss of each batch, here for the comparison's runs at each batch size's best

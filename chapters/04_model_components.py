@@ -1036,7 +1036,10 @@ assert err_direct_only > 0.3  # 0.72 here; the two missing terms are as large as
 # 64 (51 steps). A learning rate that suits one network need not suit the other, so each gets its best from the grid 0.03,
 # 0.1, 0.3, 1, chosen by the mean **validation** loss over 3 seeds. (A run whose loss blows up stops with
 # `lb.TrainingDiverged`, and counts as a failure.) The digits are split into a test quarter and, of the rest, a fifth
-# held out for validation (chapter 5 uses the same split); the test set scores each chosen network once.
+# held out for validation (`stratify=True`: each digit in the same proportion in every split; chapter 5 uses the
+# same split); the test set scores each chosen network once. `lb.evaluate` and `lb.predict` run the network in
+# evaluation mode (`model.eval()`, above) and put its mode back afterwards, so a network is always scored with its
+# running statistics and, in §4.7, without dropout.
 
 # %%
 X_flat = X_img.reshape(len(X_img), -1).astype(np.float32)  # (1797, 64): the digits for dense networks
@@ -1466,7 +1469,8 @@ model.zero_grad()
 # backward pass through all layers computes all gradients at the current parameters; then one optimizer step
 # updates all parameters. (Updating a layer right after its own `backward` returned gives the same numbers — the
 # cell above checks it: the gradient the layer passed down was computed with its old weights — but it is
-# fragile, and anything that looks at all gradients together, such as clipping them by their global norm, needs
+# fragile, and anything that looks at all gradients together, such as clipping them by their global norm (scaling
+# every gradient down by one factor when the norm of all of them together exceeds a limit), needs
 # the full backward pass first anyway.)
 #
 # ## Summary
@@ -1765,9 +1769,9 @@ ex.check_function("4.7", yours_bn, batchnorm2d_backward_library, name="batchnorm
                   hint="∂L/∂γ and ∂L/∂β have one entry per channel: sum over N, H and W")
 
 # %% [markdown]
-# **4.8 (order of activation and pooling).** Section 4.8 shows that ReLU and max pooling commute. Find a 2 × 2
-# window (a (1, 1, 2, 2) array) for which ReLU and *average* pooling do not: ReLU-then-average differs from
-# average-then-ReLU.
+# **4.8 (order of activation and pooling).** "The forward order", with the small CNN at the end of §4.7, shows
+# that ReLU and max pooling commute. Find a 2 × 2 window (a (1, 1, 2, 2) array) for which ReLU and *average*
+# pooling do not: ReLU-then-average differs from average-then-ReLU.
 
 # %%
 # Exercise 4.8: a (1, 1, 2, 2) window where AvgPool2d(2) and ReLU do not commute

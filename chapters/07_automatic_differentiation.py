@@ -17,8 +17,8 @@
 # # 7. Automatic differentiation (beyond the notes)
 #
 # Every layer in chapters 3 to 6 came as a pair: a forward pass, and a backward pass written by hand from its
-# derivative. Some of those were one line (ReLU), some took a page of algebra (layer norm's paths through the mean
-# and the variance, attention's backward derived in chapter 6), and every one of them needed a gradient check to be
+# derivative. Some of those were one line (ReLU), some took a page of algebra (batch norm's paths through the mean
+# and the variance in chapter 4, attention's backward derived in chapter 6), and every one of them needed a gradient check to be
 # trusted. Real
 # frameworks do not ask for the second half: you write the forward computation, and the library works out the
 # backward pass by itself. This chapter builds that machinery, **reverse-mode automatic differentiation**, in
