@@ -64,6 +64,44 @@ def test_unary_op_gradient_matches_central_differences(name):
     assert max(gradient_errors(UNARY[name], x)) < 1e-6
 
 
+# The same computations in plain numpy: a gradient check compares backward with the op's own forward, so a wrong
+# forward with a matching backward (mean over an axis dividing by the whole size) would pass it.
+NUMPY_TWINS = {
+    "neg": lambda x: -x,
+    "exp": np.exp,
+    "log": lambda x: np.log(x * x),
+    "relu": lambda x: np.maximum(x, 0),
+    "tanh": np.tanh,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "pow 3": lambda x: x**3,
+    "pow -1.5 of a positive": lambda x: (x * x + 0.5) ** -1.5,
+    "sum": np.sum,
+    "sum axis 0": lambda x: np.sum(x, axis=0),
+    "sum axis -1 keepdims": lambda x: np.sum(x, axis=-1, keepdims=True),
+    "sum axes (0, 2)": lambda x: np.sum(x, axis=(0, 2)),
+    "mean": np.mean,
+    "mean axis 1 keepdims": lambda x: np.mean(x, axis=1, keepdims=True),
+    "logsumexp": lambda x: np.log(np.sum(np.exp(x), axis=-1)),
+    "logsumexp axis 0 keepdims": lambda x: np.log(np.sum(np.exp(x), axis=0, keepdims=True)),
+    "reshape": lambda x: x.reshape(4, -1),
+    "transpose": np.transpose,
+    "transpose (1, 0, 2)": lambda x: np.transpose(x, (1, 0, 2)),
+    ".T": lambda x: x.T,
+    "scalar on the left": lambda x: 2.0 - 3.0 / (x * x + 1.0) + 0.5 * x,
+    "numpy array on the left": lambda x: np.full(x.shape, 2.0) * x + np.ones(x.shape[-1]),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_op_forward_matches_numpy(name):
+    assert set(NUMPY_TWINS) == set(UNARY)  # a new op needs its twin
+    x = away_from_zero(np.random.default_rng(1), (2, 3, 4))
+    out = UNARY[name](Tensor(x))
+    expected = NUMPY_TWINS[name](x)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
 BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
 
 
@@ -74,13 +112,16 @@ def test_binary_op_gradient_with_broadcasting(op, shapes):
     rng = np.random.default_rng(2)
     a, b = (away_from_zero(rng, s) for s in shapes)
     assert max(gradient_errors(BINARY[op], a, b)) < 1e-6
+    np.testing.assert_array_equal(BINARY[op](Tensor(a), Tensor(b)).data, BINARY[op](a, b))  # numpy's own op
 
 
 @pytest.mark.parametrize("shapes", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 1)),
                                     ((1, 2, 3), (4, 3, 2))])
 def test_matmul_gradient(shapes):
     rng = np.random.default_rng(3)
-    assert max(gradient_errors(lambda a, b: a @ b, *(rng.standard_normal(s) for s in shapes))) < 1e-6
+    a, b = (rng.standard_normal(s) for s in shapes)
+    assert max(gradient_errors(lambda a, b: a @ b, a, b)) < 1e-6
+    np.testing.assert_allclose((Tensor(a) @ Tensor(b)).data, a @ b, rtol=1e-13)
 
 
 @settings(max_examples=40, deadline=None)

@@ -55,6 +55,23 @@ def test_train_test_split_partitions_and_stratifies():
         lb.train_test_split(X, y, test_size=1.5)
 
 
+@pytest.mark.parametrize("n, test_size", [(100, 0.2), (7, 0.3), (1797, 0.25), (2, 0.5)])
+def test_plain_split_partitions_keeps_pairs_and_is_reproducible(n, test_size):
+    """stratify=False (chapter 1's split): disjoint parts covering every sample once, round(test_size · N) of them
+    in the test part, each X row still with its y, the same split for the same rng and another for another."""
+    X = np.arange(n)[:, None] * 10
+    y = np.arange(n) % 3
+    Xtr, Xte, ytr, yte = lb.train_test_split(X, y, test_size=test_size, rng=0)
+    assert len(Xte) == round(test_size * n) and len(Xtr) + len(Xte) == n
+    assert sorted(np.concatenate([Xtr, Xte])[:, 0] // 10) == list(range(n))  # disjoint and complete
+    assert np.array_equal(ytr, (Xtr[:, 0] // 10) % 3) and np.array_equal(yte, (Xte[:, 0] // 10) % 3)
+    again = lb.train_test_split(X, y, test_size=test_size, rng=0)
+    assert all(np.array_equal(a, b) for a, b in zip((Xtr, Xte, ytr, yte), again, strict=True))
+    if n > 10:
+        other = lb.train_test_split(X, y, test_size=test_size, rng=1)
+        assert not np.array_equal(other[1], Xte)
+
+
 def test_stratified_split_has_the_exact_test_size_and_every_class_in_both_parts():
     # Was: each class rounded on its own, so 10 classes of 5 with test_size=0.3 gave 20 test samples (0.4), and a
     # class of one sample could land in the test part only.

@@ -171,7 +171,7 @@ def run_optimizer(make, rng, steps=5):
     return start, [p.value for p in params], grads
 
 
-@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.9, 0.01)])
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.0, 0.01), (0.9, 0.0), (0.9, 0.01)])
 def test_sgd_matches_reference(rng, momentum, weight_decay):
     lr = 0.05
     start, final, grads = run_optimizer(lambda p: lb.SGD(p, lr=lr, momentum=momentum, weight_decay=weight_decay), rng)

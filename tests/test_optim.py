@@ -99,9 +99,11 @@ def test_load_state_dict_undoes_the_steps_taken_since_state_dict(make):
     opt.step()
     after_one = p.value.copy()
     p.grad[...] = p.value
+    opt.lr *= 10  # changed after state_dict: loading must put lr back too (plain SGD has no other state)
     opt.step()  # a second step that we undo: put back the value and the state, then take it again
     p.value[...] = saved_value
     opt.load_state_dict(saved)
+    assert opt.lr == saved["lr"]
     p.grad[...] = p.value
     opt.step()
     np.testing.assert_array_equal(p.value, after_one)

@@ -66,6 +66,37 @@ def test_minibatches_cover_the_data_once_and_keep_the_last_batch():
     assert np.array_equal(seen, again)
 
 
+class _Recorder(lb.Module):
+    """A one-weight model that notes the samples of every batch it is trained on (x holds the sample index)."""
+
+    def __init__(self):
+        self.w = lb.Parameter(np.zeros(1))
+        self.batches = []
+
+    def forward(self, x):
+        if self.training:
+            self.batches.append(np.asarray(x)[:, 0].astype(int).tolist())
+        return np.zeros((len(x), 1)) + self.w.value
+
+    def backward(self, grad_out, input_grad=True):
+        self.w.grad += np.asarray(grad_out).sum(axis=0)
+        return None
+
+
+def test_fit_reshuffles_every_epoch_and_steps_the_scheduler_once_per_epoch():
+    X, y = np.arange(12, dtype=np.float64)[:, None], np.zeros((12, 1))
+    model = _Recorder()
+    opt = lb.SGD(model.parameters(), lr=1.0)
+    history = lb.fit(model, lb.MSELoss(), opt, (X, y), epochs=4, batch_size=5, rng=0, progress=False,
+                     scheduler=lb.StepLR(opt, step_size=2, gamma=0.5))
+    epochs = [sum(model.batches[3 * e:3 * e + 3], []) for e in range(4)]  # 3 batches (5, 5, 2) per epoch
+    assert [len(b) for b in model.batches] == [5, 5, 2] * 4
+    assert all(sorted(order) == list(range(12)) for order in epochs)  # each epoch sees every sample once
+    assert len({tuple(order) for order in epochs}) == 4  # and in a new order every epoch
+    assert history.lr == [1.0] * 6 + [0.5] * 6  # StepLR(2, 0.5) halves lr after epoch 2, not before or per step
+    assert opt.lr == 0.25  # stepped after each of the 4 epochs
+
+
 @pytest.mark.filterwarnings("error")  # not a wall of numpy overflow warnings
 def test_huge_learning_rate_raises_training_diverged():
     Xtr, _, ytr, _ = digits_split()
