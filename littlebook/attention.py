@@ -97,7 +97,8 @@ def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
     """The fixed positional encoding of "Attention is all you need" (Vaswani et al., 2017), (length, dim) float64:
 
     P[t, 2i] = sin(t / 10000^{2i/dim}),  P[t, 2i+1] = cos(t / 10000^{2i/dim}): each pair of features is a clock
-    of its own frequency, from one turn every 2π positions to one every 2π·10000.
+    of its own frequency, from one turn every 2π positions to one every 2π·10000^{(dim−2)/dim} (≈ 2π·5623 for
+    dim = 32; 2π·10000 only as dim grows).
     """
     check_int("sinusoidal_positions", "length", length, low=0)
     check_int("sinusoidal_positions", "dim", dim)
@@ -112,8 +113,9 @@ def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
 class PositionalEmbedding(Module):
     """Adds a vector per position, y[n, t] = x[n, t] + P[t], so that the model can tell positions apart.
 
-    x: (N, T, dim) with T ≤ max_len. ``learned=True``: P is a Parameter (max_len, dim) drawn from N(0, 0.1²), as in GPT
-    (small, so that at first tokens differ by what they are more than by where they are);
+    x: (N, T, dim) with T ≤ max_len. ``learned=True``: P is a Parameter (max_len, dim) drawn from N(0, 0.1²), small
+    so that at first tokens differ by what they are more than by where they are (GPT-2 draws its table from
+    N(0, 0.01²));
     ``learned=False``: P = ``sinusoidal_positions(max_len, dim)``, fixed. Backward: ∂L/∂P[t] = Σ_n g[n, t]; ∂L/∂x = g.
     """
 
