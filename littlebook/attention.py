@@ -79,7 +79,7 @@ class Embedding(Module):
         ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
         expect_shape(self, ids, ("N", "T"))
         _check_ids(self, ids, self.num_embeddings)
-        self._ids = ids
+        self._ids = np.array(ids)  # a copy: changing the caller's ids before backward must not move the gradient
         # row ids[n, t] of W for every (n, t) at once: np.take is W[ids] (fancy indexing), measured 2-4× faster
         return np.take(self.weight.value, ids, axis=0)
 

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from .functional import logsumexp, sigmoid, softmax
+from .functional import as_float_array, logsumexp, sigmoid, softmax
 
 __all__ = ["Tensor", "unbroadcast", "topological_order"]
 
@@ -307,7 +307,7 @@ class Tensor:
                 raise ValueError(f"backward: the tensor has shape {self.shape}; only a one-element tensor is "
                                  "seeded with 1 by default, pass grad= (∂L/∂tensor, same shape) for this one")
             grad = np.ones_like(self.data)
-        grad = np.asarray(grad, dtype=self.dtype)
+        grad = np.asarray(as_float_array(grad, "backward", "grad"), dtype=self.dtype)  # no complex, no None
         if grad.shape != self.shape:
             raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has shape {self.shape}")
         # Gradients of this pass live in `pending`, not in .grad: a second backward() must add only its own part.

@@ -90,6 +90,9 @@ def gaussian_mixture(n: int = 500, means=((-2.0, 0.0), (2.0, 1.0)), stds=(0.7, 1
     if means.ndim != 2 or stds.shape != (len(means),) or weights.shape != (len(means),):
         raise ValueError(f"gaussian_mixture: expected means (K, D), stds (K,), weights (K,), got shapes "
                          f"{means.shape}, {stds.shape}, {weights.shape}")
+    if not (np.isfinite(means).all() and np.isfinite(stds).all() and np.isfinite(weights).all()):
+        raise ValueError(f"gaussian_mixture: means, stds and weights must be finite, got means {means.tolist()}, "
+                         f"stds {stds.tolist()}, weights {weights.tolist()}")
     if (weights < 0).any() or (stds < 0).any():
         raise ValueError(f"gaussian_mixture: weights and stds must be >= 0, got weights {weights}, stds {stds}")
     if not np.isclose(weights.sum(), 1.0):
@@ -148,7 +151,15 @@ def standardize(train: np.ndarray, *others: np.ndarray, eps: float = 0.1) -> tup
     if len(train) == 0:
         raise ValueError("standardize: train is empty; the mean and spread need at least one sample")
     check_float("standardize", "eps", eps, low=0.0)
-    mu, sigma = train.mean(axis=0), train.std(axis=0) + eps
+    if not np.isfinite(train).all():  # one NaN would turn its feature's mean, and so the whole column, into NaN
+        bad = ~np.isfinite(train).reshape(len(train), -1).all(axis=0)
+        raise ValueError(f"standardize: train has NaN or inf values in {int(bad.sum())} feature(s) (first: flat "
+                         f"index {int(np.argmax(bad))}); their mean and spread would be NaN for every sample")
+    with np.errstate(over="ignore"):  # an overflow is reported below, with what to do about it
+        mu, sigma = train.mean(axis=0), train.std(axis=0) + eps
+    if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise ValueError(f"standardize: the mean or spread of train overflows {train.dtype}; convert it with "
+                         ".astype(np.float64) first")
     if (sigma == 0).any():
         raise ValueError(f"standardize: {int((sigma == 0).sum())} feature(s) are constant on train and eps = 0 "
                          f"would divide them by zero; use eps > 0")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import math
 import os
 import sys
 import sysconfig
@@ -33,6 +34,15 @@ __all__ = ["ExerciseFailed", "check_value", "check_bound", "check_array", "check
 
 class ExerciseFailed(AssertionError):
     """An exercise's answer is not right yet; the message says what is wrong and gives a hint."""
+
+
+def _rel_error(a, b) -> float:
+    """``lb.rel_error``, except that an answer with NaN or inf entries is infinitely wrong instead of an error: the
+    check then says what is wrong with it (rel_error refuses non-finite values, as a gradient check must)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape == b.shape and not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.inf
+    return rel_error(a, b)
 
 
 def _fail(ex: str, what: str, hint: str = "") -> None:
@@ -115,18 +125,18 @@ def _diagnose(ex: str, got: np.ndarray, expected: np.ndarray, rtol: float, name:
     """Raise with the most specific diagnosis of why ``got`` is not ``expected`` (same shape)."""
     if not np.all(np.isfinite(got)):
         _fail(ex, f"{name} contains NaN or inf.", hint)
-    if rel_error(-got, expected) < rtol:
+    if _rel_error(-got, expected) < rtol:
         _fail(ex, f"{name} has the opposite sign of the right answer.", hint)
-    if got.ndim == 2 and got.shape[0] == got.shape[1] and rel_error(got.T, expected) < rtol:
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and _rel_error(got.T, expected) < rtol:
         _fail(ex, f"{name} is transposed.", hint)
     denom = float(np.sum(expected * expected))
     if denom > 0:
         c = float(np.sum(got * expected)) / denom  # least-squares factor: got ≈ c · expected?
         # A factor within 1e-3 of 1 ("≈1.") says nothing: such an answer is slightly off (an ε left out, say),
         # so it gets the relative error below instead.
-        if abs(c) > 1e-12 and abs(c - 1) >= 1e-3 and rel_error(got, c * expected) < rtol:
+        if abs(c) > 1e-12 and abs(c - 1) >= 1e-3 and _rel_error(got, c * expected) < rtol:
             _fail(ex, f"{name} is off by a constant factor ≈{c:.3g}.", hint)
-    _fail(ex, f"{name} is not right yet: relative error {rel_error(got, expected):.2g} (needs < {rtol:g}).", hint)
+    _fail(ex, f"{name} is not right yet: relative error {_rel_error(got, expected):.2g} (needs < {rtol:g}).", hint)
 
 
 def check_array(ex: str, got, expected, rtol: float = 1e-6, name: str = "result", hint: str = "") -> None:
@@ -143,7 +153,7 @@ def check_array(ex: str, got, expected, rtol: float = 1e-6, name: str = "result"
         if got.size == expected.size:
             _fail(ex, f"{name} has shape {got.shape}, expected {expected.shape}: right entries, wrong layout?", hint)
         _fail(ex, f"{name} has shape {got.shape}, expected {expected.shape}.", hint)
-    if rel_error(got, expected) < rtol:
+    if _rel_error(got, expected) < rtol:
         return _correct(ex)
     _diagnose(ex, got, expected, rtol, name, hint)
 
@@ -177,7 +187,7 @@ def check_function(ex: str, student_fn: Callable, reference_fn: Callable, inputs
             g, e = np.asarray(g, dtype=np.float64), np.asarray(e, dtype=np.float64)
             if g.shape != e.shape:
                 _fail(ex, f"{label} has shape {g.shape}, expected {e.shape}.", hint)
-            if rel_error(g, e) >= rtol:
+            if _rel_error(g, e) >= rtol:
                 _diagnose(ex, g, e, rtol, label, hint)
     _correct(ex)
 
@@ -367,7 +377,7 @@ def fallback(ex: str, student_fn: Callable, library_fn: Callable, rtol: float = 
             expected = library_fn(*args, **kwargs)
             try:
                 got = student_fn(*args, **kwargs)
-                agrees = all(np.shape(g) == np.shape(e) and rel_error(g, e) < rtol
+                agrees = all(np.shape(g) == np.shape(e) and _rel_error(g, e) < rtol
                              for g, e in zip(_as_outputs(got), _as_outputs(expected)))
             except NotImplementedError:
                 agrees = False
@@ -385,7 +395,7 @@ def fallback_value(ex: str, answer, library_value, rtol: float = 1e-6):
     """The student's value if it is filled in and agrees with the library's, else the library's (with a note)."""
     try:
         ok = answer is not Ellipsis and answer is not None and np.shape(answer) == np.shape(library_value) and \
-            rel_error(answer, library_value) < rtol
+            _rel_error(answer, library_value) < rtol
     except (TypeError, ValueError):
         ok = False
     if ok:

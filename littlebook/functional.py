@@ -41,7 +41,9 @@ def as_rng(rng: np.random.Generator | int | None = None) -> np.random.Generator:
         return rng
     if rng is None:
         return np.random.default_rng(0)
-    if isinstance(rng, (int, np.integer)):
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"rng: a seed must be an int >= 0 (or a numpy.random.Generator), got {rng}")
         return np.random.default_rng(int(rng))
     raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 

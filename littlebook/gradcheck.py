@@ -25,6 +25,10 @@ def rel_error(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
     if a.size == 0:
         return 0.0
+    for name, x in (("a", a), ("b", b)):  # NaN would compare False with every tolerance, and max() would skip it
+        if not np.isfinite(x).all():
+            raise ValueError(f"rel_error: {name} has {int((~np.isfinite(x)).sum())} NaN or inf entries; a gradient "
+                             "check needs finite values")
     return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
 
 
@@ -82,6 +86,11 @@ def check_module(module, x: np.ndarray, h: float = 1e-5, rng=None) -> dict[str, 
         if p.value.dtype != np.float64:
             raise TypeError(f"check_module: parameter {name} is {p.value.dtype}; "
                             "build the module with dtype=np.float64")
+    for m in module.modules() if isinstance(module, Module) else []:
+        if m.training and getattr(m, "p", 0) and isinstance(getattr(m, "rng", None), np.random.Generator):
+            raise ValueError(f"check_module: {m!r} is in training mode, so every forward pass draws new masks and "
+                             "finite differences measure that noise, not the gradient; call .eval() on the module "
+                             "first (or check a dropout layer with p=0)")
     buffers = [(b, b.copy()) for _, b in module.named_buffers()] if isinstance(module, Module) else []
     # module(x), not module.forward(x): a call checks that no layer is used twice in one pass.
     call = module if isinstance(module, Module) else module.forward

@@ -270,6 +270,11 @@ class Module:
                 raise TypeError(f"{owner}: {name} must hold real numbers, got dtype {value.dtype}")
             if value.shape != target.shape:
                 raise ValueError(f"{owner}: {name}: expected shape {target.shape}, got {value.shape}")
+            with np.errstate(over="ignore"):
+                overflows = np.isfinite(value) & ~np.isfinite(value.astype(target.dtype))
+            if overflows.any():  # 1e300 stored into float32 would silently become inf
+                raise ValueError(f"{owner}: {name}: {int(overflows.sum())} value(s) overflow the parameter's dtype "
+                                 f"{target.dtype} (largest magnitude {float(np.abs(value).max()):.3g})")
             checked.append((target, value))
         for target, value in checked:
             target[...] = value
@@ -464,11 +469,17 @@ class Softmax(Module):
 class Identity(Module):
     """y = x."""
 
+    def __init__(self):
+        self._shape = None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return as_float_array(x, self)
+        x = as_float_array(x, self)
+        self._shape = x.shape
+        return x
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        return grad_out
+        self._need_cache(self._shape)
+        return check_grad(self, grad_out, self._shape)
 
 
 class Dropout(Module):

@@ -99,6 +99,8 @@ class Optimizer:
                                  f"{p.value.shape}, got {np.shape(p.grad)}")
             if p.grad.dtype.kind not in "biuf":  # a complex gradient cannot update a real weight
                 raise TypeError(f"{owner}: params[{i}].grad must hold real numbers, got dtype {p.grad.dtype}")
+            if p.value.dtype.kind != "f":  # w -= lr * g cannot be written into an integer array: it would fail half-way
+                raise TypeError(f"{owner}: params[{i}].value must be a float array, got dtype {p.value.dtype}")
             if not p.value.flags.writeable:  # updated in place: a read-only value would fail half-way
                 raise ValueError(f"{owner}: params[{i}].value is read-only (flags.writeable is False); "
                                  f"the optimizer updates it in place")

@@ -127,7 +127,8 @@ def accuracy(logits: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> float
     if not np.isfinite(logits).all():  # argmax would take a NaN for the largest logit
         raise ValueError("accuracy: logits contain NaN or inf; a prediction needs finite logits")
     multiclass = logits.ndim >= 2 and logits.shape[-1] > 1
-    if (multiclass and y.shape not in (logits.shape, logits.shape[:-1])) or (not multiclass and y.size != logits.size):
+    binary_ok = y.size == logits.size and y.ndim <= 2 and logits.ndim <= 2 and len(y) == len(logits)  # (N,) or (N, 1)
+    if (multiclass and y.shape not in (logits.shape, logits.shape[:-1])) or (not multiclass and not binary_ok):
         wanted = f"{logits.shape[:-1]} (classes) or {logits.shape} (one-hot)" if multiclass else f"{logits.size} values"
         raise ValueError(f"accuracy: logits have shape {logits.shape}, so y must have shape {wanted}, got {y.shape}")
     if not multiclass:
@@ -237,14 +238,25 @@ def layer_grad_norms(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> tupl
     """‖∂L/∂W‖ of every weight matrix/filter (first layer first) after one forward and backward on (X, y).
 
     Shows vanishing gradients: in a deep plain network the early layers' norms are orders of magnitude
-    smaller than the last layers'. Clears the gradients before and after.
+    smaller than the last layers'. Clears the gradients before and after; the forward pass's changes to the
+    buffers (batch norm's running statistics) and random generators (dropout) are put back: a diagnostic that
+    trains nothing leaves the model as it was.
     """
-    model.zero_grad()
-    loss_fn(model(X), y)
-    model.backward(loss_fn.backward())
-    named = [(name, p) for name, p in model.named_parameters() if p.value.ndim >= 2]
-    norms = np.array([float(np.linalg.norm(p.grad)) for _, p in named])
-    model.zero_grad()
+    slots, generators = _step_state(model)
+    saved = [np.array(getattr(m, name)) for m, name in slots]
+    streams = [g.bit_generator.state for g in generators]
+    try:
+        model.zero_grad()
+        loss_fn(model(X), y)
+        model.backward(loss_fn.backward())
+        named = [(name, p) for name, p in model.named_parameters() if p.value.ndim >= 2]
+        norms = np.array([float(np.linalg.norm(p.grad)) for _, p in named])
+    finally:
+        model.zero_grad()
+        for (m, name), value in zip(slots, saved, strict=True):
+            getattr(m, name)[...] = value
+        for g, state in zip(generators, streams, strict=True):
+            g.bit_generator.state = state
     return [name for name, _ in named], norms
 
 
@@ -505,6 +517,12 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     _check_optimizer("fit", model, optimizer, scheduler)
     X, y, val_data = _check_data_args(train_data, val_data)
     _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor)
+    if val_data is not None:  # its labels must suit the loss (class 12 of 10): found now, not after an epoch
+        val_out = predict(model, val_data[0])  # eval mode: changes no buffer, draws no mask
+        try:
+            loss_fn(val_out, val_data[1])
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"fit: val_data does not suit the loss: {error}") from None
     rng, history = as_rng(rng), History()
     run = _Run(model, loss_fn, optimizer, history, _DivergenceGuard(model, optimizer, history, divergence_factor),
                use_accuracy(metrics), None, callback, callback_every, max_steps)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import littlebook as lb
-from littlebook import data, text
+from littlebook import autograd, data, text
 from littlebook import functional as F
 from littlebook.text import BPETokenizer
 
@@ -708,3 +708,89 @@ def test_a_failed_or_refused_training_step_changes_no_parameter_buffer_or_optimi
     after = _trained_state(model, opt)
     assert after.keys() == before.keys()
     assert [k for k in before if not np.array_equal(before[k], after[k])] == []  # what the failed step changed
+
+
+# -- found by probing the public API (session of 4 December 2026): each failed silently or half-way before ----------
+
+def _after_forward(layer, x):
+    layer(x)
+    return layer
+
+
+PROBED_ERRORS = [
+    ("rel_error of NaN", lambda: lb.rel_error([np.nan], [1.0]), ValueError, ["a", "NaN"]),
+    ("rel_error of inf", lambda: lb.rel_error([1.0], [np.inf]), ValueError, ["b", "NaN or inf"]),
+    ("check_module through training-mode dropout",
+     lambda: lb.check_module(lb.Sequential(lb.Linear(3, 2, dtype=np.float64), lb.Dropout(0.5)), np.ones((2, 3))),
+     ValueError, ["training mode", ".eval()"]),
+    ("standardize with NaN", lambda: data.standardize(np.array([[1.0, np.nan], [2.0, 3.0]])), ValueError,
+     ["NaN or inf", "1 feature"]),
+    ("standardize overflowing float32", lambda: data.standardize(np.array([[3e38], [-3e38]], np.float32)), ValueError,
+     ["overflows", "float64"]),
+    ("load_state_dict overflowing float32",
+     lambda: lb.Linear(2, 2).load_state_dict({"weight": np.full((2, 2), 1e300), "bias": np.zeros(2)}), ValueError,
+     ["weight", "overflow", "float32"]),
+    ("gaussian_mixture NaN std", lambda: data.gaussian_mixture(3, stds=(np.nan, 1.0)), ValueError, ["finite", "nan"]),
+    ("Identity backward, wrong shape", lambda: _after_forward(lb.Identity(), np.ones((2, 3))).backward(np.ones(5)),
+     ValueError, ["grad_out", "(2, 3)", "(5,)"]),
+    ("Identity backward before forward", lambda: lb.Identity().backward(np.ones(3)), RuntimeError, ["forward"]),
+    ("binary accuracy, other layout", lambda: lb.accuracy(np.zeros(4), np.zeros((2, 2))), ValueError,
+     ["(4,)", "(2, 2)"]),
+    ("rng=-1", lambda: lb.Linear(2, 2, rng=-1), ValueError, ["seed", ">= 0", "-1"]),
+    ("rng=True", lambda: lb.Dropout(0.5, rng=True), TypeError, ["rng", "bool"]),
+    ("Tensor.backward complex grad", lambda: autograd.Tensor(np.ones(2)).backward(np.ones(2) * 1j), TypeError,
+     ["grad", "complex"]),
+]
+
+
+@pytest.mark.parametrize("call, error, words", [pytest.param(*row[1:], id=row[0]) for row in PROBED_ERRORS])
+def test_probed_bad_input_raises_a_clear_error(call, error, words):
+    test_bad_input_raises_a_clear_error(call, error, words)
+
+
+def test_max_of_check_module_errors_cannot_hide_a_nan():
+    """max() over a dict with a NaN depends on the order (max([nan, 0.5]) is nan, max([0.5, nan]) is 0.5): a NaN
+    gradient must raise, not be skipped by `max(check_module(...).values()) < 1e-6`."""
+    with pytest.raises(ValueError, match="NaN or inf"):
+        lb.check_module(lb.Linear(2, 2, dtype=np.float64), np.array([[np.nan, 1.0]]))
+
+
+def test_embedding_keeps_the_ids_it_was_called_with():
+    ids = np.array([[1, 2, 3]])
+    emb, ref = lb.Embedding(5, 2, dtype=np.float64), lb.Embedding(5, 2, dtype=np.float64)
+    emb(ids), ref(ids.copy())
+    ids[0, 0] = 4  # the caller edits its array between forward and backward
+    emb.backward(np.ones((1, 3, 2))), ref.backward(np.ones((1, 3, 2)))
+    np.testing.assert_array_equal(emb.weight.grad, ref.weight.grad)
+
+
+def test_an_integer_parameter_value_is_refused_before_any_update():
+    a, b = lb.Parameter(np.ones(2)), lb.Parameter(np.ones(2))
+    b.value = np.zeros(2, dtype=np.int64)  # replaced by hand: the optimizer updates in place
+    a.grad[...], b.grad = 1.0, np.ones(2)
+    opt = lb.SGD([a, b], lr=0.1, momentum=0.9)
+    with pytest.raises(TypeError, match=r"params\[1\]\.value must be a float array"):
+        opt.step()
+    np.testing.assert_array_equal(a.value, [1.0, 1.0])  # the first parameter was not updated
+    np.testing.assert_array_equal(opt.velocity[0], [0.0, 0.0])
+
+
+def test_layer_grad_norms_leaves_running_statistics_and_dropout_as_they_were():
+    model, _ = _model_and_optimizer()  # batch norm and dropout
+    before = _trained_state(model, lb.SGD(model.parameters(), lr=0.1))
+    X, y = np.random.default_rng(3).standard_normal((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+    lb.layer_grad_norms(model, lb.CrossEntropyLoss(), X, y)
+    with pytest.raises(ValueError, match="target class 7"):
+        lb.layer_grad_norms(model, lb.CrossEntropyLoss(), X, np.array([0, 1, 2, 7, 1, 2]))
+    after = _trained_state(model, lb.SGD(model.parameters(), lr=0.1))
+    assert [k for k in before if not np.array_equal(before[k], after[k])] == []
+
+
+def test_fit_refuses_val_labels_that_do_not_suit_the_loss_before_the_first_step():
+    model = lb.Sequential(lb.Linear(4, 3, rng=0, dtype=np.float64))
+    w = model[0].weight.value.copy()
+    X, y = np.random.default_rng(0).standard_normal((8, 4)), np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    with pytest.raises(ValueError, match="val_data does not suit the loss.*target class 3"):
+        lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.1), (X, y), epochs=1, batch_size=4,
+               val_data=(X, y + 3), progress=False)
+    np.testing.assert_array_equal(model[0].weight.value, w)  # no step was taken
