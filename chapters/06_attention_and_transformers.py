@@ -355,9 +355,12 @@ im = ax.imshow(pe.T, cmap="RdBu", aspect="auto")
 ax.set(xlabel="position t", ylabel="feature", title="sinusoidal positional encoding")
 fig.colorbar(im)
 plt.show()
-# P_t · P_{t+k} depends on the offset k only: dot products of positions encode relative distance.
-offset_dots = np.einsum("td,td->t", pe[:-5], pe[5:])
-assert np.allclose(offset_dots, offset_dots[0])
+# P_t · P_{t+k} = Σ_i cos(k ω_i) depends on the offset k only, for every k (and is the same for −k): dot products
+# of positions encode the distance between them. (After the learned maps W_Q, W_K of a layer this no longer holds
+# exactly; it is a property of the encoding itself.)
+for k in range(1, 40):
+    offset_dots = np.einsum("td,td->t", pe[:-k], pe[k:])
+    assert np.allclose(offset_dots, offset_dots[0])
 
 # %% [markdown]
 # ## 6.6 A transformer block, and a tiny GPT
@@ -574,9 +577,9 @@ assert (same_test - mlp_test).min() > 0                                      # o
 # smaller than what the seed alone changes. (The MLP on overlapping windows is worse than chapter 3's on the test
 # tokens at every seed, although on the validation tokens it was level from position 3 on: with 34 validation
 # windows, its number of epochs, chosen there, perhaps did not carry over.)
-# Three tokens hold most of what a text this short can teach about which token comes next, and reading far back
-# pays only once a model has seen enough text to learn *what* to look for: GPT-2 was trained on billions of
-# tokens, hundreds of thousands of times more.
+# A likely reading, which this chapter does not test further: three tokens hold most of what a text this short can
+# teach about which token comes next, and reading far back pays only once a model has seen enough text to learn
+# *what* to look for (GPT-2 was trained on billions of tokens, hundreds of thousands of times more).
 #
 # What attention brings is **reach**: one layer can read any earlier position of its window, where the MLP reads a
 # fixed $K$ tokens. That reach has a price, and the price grows with the window $T$. Per sequence, the scores
@@ -798,8 +801,10 @@ assert len(generated) == len(prompt) + 80 and text.startswith("A neural network"
 assert real > 0.5, real   # "most"; sampling seeds 0-11 of this model give 0.59-0.86 (mean 0.72)
 
 # %% [markdown]
-# Move the temperature: near 0 the model always picks its favourite next token and soon repeats itself; around 1 it
-# samples what it learned; at 2 it flattens the distribution until spelling falls apart.
+# Move the temperature and watch the text: near 0 the model always picks its favourite next token, so the text tends
+# to fall into loops; around 1 it samples what it learned; at 2 the distribution is much flatter, so rare tokens and
+# invented spellings come more often. (These are things to look for with the slider, not measured here; §6.8
+# measures only the sample above.)
 
 # %% tags=["nbval-ignore-output"]
 def draw_sample(temperature, seed):
