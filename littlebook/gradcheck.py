@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .functional import as_float_array, as_rng, check_float
-from .nn import Module
+from .nn import Dropout, Module
 
 __all__ = ["rel_error", "numerical_gradient", "check_module", "check_loss"]
 
@@ -87,7 +87,7 @@ def check_module(module, x: np.ndarray, h: float = 1e-5, rng=None) -> dict[str, 
             raise TypeError(f"check_module: parameter {name} is {p.value.dtype}; "
                             "build the module with dtype=np.float64")
     for m in module.modules() if isinstance(module, Module) else []:
-        if m.training and getattr(m, "p", 0) and isinstance(getattr(m, "rng", None), np.random.Generator):
+        if isinstance(m, Dropout) and m.training and m.p > 0:
             raise ValueError(f"check_module: {m!r} is in training mode, so every forward pass draws new masks and "
                              "finite differences measure that noise, not the gradient; call .eval() on the module "
                              "first (or check a dropout layer with p=0)")

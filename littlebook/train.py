@@ -194,7 +194,7 @@ def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, 
     before and just after the update, and may refuse it.
     ``input_grad=False``: the data needs no gradient, so the first layer may skip computing ∂L/∂x.
     """
-    with _put_back_on_error(*(_step_state(model) if guard is None else guard.state)):
+    with _put_back(*(_step_state(model) if guard is None else guard.state)):
         out = model(xb)                                       # forward
         loss = loss_fn(out, yb)                               # loss
         optimizer.zero_grad()                                 # gradients accumulate: clear last step's
@@ -219,19 +219,22 @@ def _step_state(model) -> tuple[list[tuple[Module, str]], list[np.random.Generat
 
 
 @contextmanager
-def _put_back_on_error(slots: list[tuple[Module, str]], generators: list[np.random.Generator]):
-    """Runs the block; if it raises, every buffer and generator is put back as it was (buffers in place: forward
-    updates them in place). Rewinding the generators means the step that follows draws the masks it would have."""
+def _put_back(slots: list[tuple[Module, str]], generators: list[np.random.Generator], always: bool = False):
+    """Runs the block; if it raises (or, with ``always``, in any case), every buffer and generator is put back as
+    it was (buffers in place: forward updates them in place). Rewinding the generators means the step that follows
+    draws the masks it would have."""
     saved = [np.array(getattr(m, name)) for m, name in slots]  # copies of per-channel vectors: small
     streams = [g.bit_generator.state for g in generators]      # a small dict each
+    ok = False
     try:
         yield
-    except BaseException:
-        for (m, name), value in zip(slots, saved, strict=True):
-            getattr(m, name)[...] = value
-        for g, state in zip(generators, streams, strict=True):
-            g.bit_generator.state = state
-        raise
+        ok = True
+    finally:
+        if always or not ok:
+            for (m, name), value in zip(slots, saved, strict=True):
+                getattr(m, name)[...] = value
+            for g, state in zip(generators, streams, strict=True):
+                g.bit_generator.state = state
 
 
 def layer_grad_norms(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -242,21 +245,15 @@ def layer_grad_norms(model, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> tupl
     buffers (batch norm's running statistics) and random generators (dropout) are put back: a diagnostic that
     trains nothing leaves the model as it was.
     """
-    slots, generators = _step_state(model)
-    saved = [np.array(getattr(m, name)) for m, name in slots]
-    streams = [g.bit_generator.state for g in generators]
-    try:
-        model.zero_grad()
-        loss_fn(model(X), y)
-        model.backward(loss_fn.backward())
-        named = [(name, p) for name, p in model.named_parameters() if p.value.ndim >= 2]
-        norms = np.array([float(np.linalg.norm(p.grad)) for _, p in named])
-    finally:
-        model.zero_grad()
-        for (m, name), value in zip(slots, saved, strict=True):
-            getattr(m, name)[...] = value
-        for g, state in zip(generators, streams, strict=True):
-            g.bit_generator.state = state
+    with _put_back(*_step_state(model), always=True):
+        try:
+            model.zero_grad()
+            loss_fn(model(X), y)
+            model.backward(loss_fn.backward())
+            named = [(name, p) for name, p in model.named_parameters() if p.value.ndim >= 2]
+            norms = np.array([float(np.linalg.norm(p.grad)) for _, p in named])
+        finally:
+            model.zero_grad()
     return [name for name, _ in named], norms
 
 
@@ -518,9 +515,11 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     X, y, val_data = _check_data_args(train_data, val_data)
     _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor)
     if val_data is not None:  # its labels must suit the loss (class 12 of 10): found now, not after an epoch
-        val_out = predict(model, val_data[0])  # eval mode: changes no buffer, draws no mask
+        # The loss checks the targets against a prediction's shape and dtype: one sample's forward pass gives them
+        # (eval mode: changes no buffer, draws no mask), instead of a pass over all of val_data before training.
+        one = predict(model, val_data[0][:1])
         try:
-            loss_fn(val_out, val_data[1])
+            loss_fn(np.zeros((len(val_data[0]),) + one.shape[1:], one.dtype), val_data[1])
         except (ValueError, TypeError) as error:
             raise type(error)(f"fit: val_data does not suit the loss: {error}") from None
     rng, history = as_rng(rng), History()
