@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import threading
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -117,30 +118,33 @@ class Module:
     # call (None outside of a forward pass). Two jobs: a module called twice in one pass would overwrite the
     # cache that backward needs for its first call, so that raises; and if anything in the pass raises, every
     # module called is put back as it was (caches, buffers such as running means, dropout's random state).
-    _pass: dict[int, tuple] | None = None
+    # One record per thread (``_pass.modules``): a widget that trains in a background thread (depth_explorer
+    # prefetching the next depth) runs its own passes, and must not see, or end, the pass of a cell running now.
+    _pass = threading.local()
     # Every call gets a number, kept in ``_call_id``: a container (Sequential) notes its children's numbers in its
     # forward and, before its backward accumulates anything, checks that no child was called again since.
     _call_count = itertools.count(1)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        outer = Module._pass is None
+        called = getattr(Module._pass, "modules", None)  # this thread's pass, if one is running
+        outer = called is None
         if outer:
-            Module._pass = {}
-        elif id(self) in Module._pass:
+            called = Module._pass.modules = {}
+        elif id(self) in called:
             raise ValueError(
                 f"{self!r} is called twice in one forward pass: the second call would overwrite the cache "
                 f"that backward needs for the first. Use a new instance for each place; to share weights, "
                 f"give two layers the same Parameter")
         rng = getattr(self, "rng", None)
-        Module._pass[id(self)] = (self, dict(vars(self)), [(b, np.array(getattr(self, b))) for b in self.buffer_names],
-                                  (rng, rng.bit_generator.state) if isinstance(rng, np.random.Generator) else None)
+        called[id(self)] = (self, dict(vars(self)), [(b, np.array(getattr(self, b))) for b in self.buffer_names],
+                             (rng, rng.bit_generator.state) if isinstance(rng, np.random.Generator) else None)
         self._call_id = next(Module._call_count)
         if not outer:
             return _read_only(self.forward(x), x)
         try:
             return _read_only(self.forward(x), x)
         except BaseException:
-            for module, state, buffers, rng_state in Module._pass.values():
+            for module, state, buffers, rng_state in called.values():
                 vars(module).clear()
                 vars(module).update(state)
                 for name, value in buffers:
@@ -149,7 +153,7 @@ class Module:
                     rng_state[0].bit_generator.state = rng_state[1]
             raise
         finally:
-            Module._pass = None
+            Module._pass.modules = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")

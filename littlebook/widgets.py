@@ -72,11 +72,15 @@ def explore(draw: Callable[..., object], **controls: w.ValueWidget) -> w.VBox:
     return w.VBox([w.HBox(list(controls.values())), status, out])  # the cell's value: Jupyter displays it
 
 
-def explore_figure(blitter: plot.Blitter, update: Callable[..., str | None], **controls: w.ValueWidget) -> w.VBox:
+def explore_figure(blitter: plot.Blitter, update: Callable[..., str | None], *,
+                   after_draw: Callable[..., None] | None = None, **controls: w.ValueWidget) -> w.VBox:
     """Show ``controls`` above one figure that is updated in place: ``update(**values)`` changes the artists of
     ``blitter`` (a ``plot.Blitter``: set_data, set_text…) and may return a status line; only those artists are
     redrawn. For a figure that is cheap to change but costly to replot; ``explore`` replots from scratch.
+    ``after_draw(**values)``, if given, runs once the new figure is shown: the moment to prepare the next move.
     """
+    if after_draw is not None and not callable(after_draw):
+        raise TypeError(f"explore_figure: after_draw must be a function or None, got {after_draw!r}")
     if not isinstance(blitter, plot.Blitter):
         raise TypeError(f"explore_figure: blitter must be a littlebook.plot.Blitter, got {type(blitter).__name__}")
     _check_controls("explore_figure", controls)
@@ -93,6 +97,8 @@ def explore_figure(blitter: plot.Blitter, update: Callable[..., str | None], **c
             raise
         image.value = blitter.png()
         status.value = shown if text is None else text
+        if after_draw is not None:
+            after_draw(**values)
 
     _on_release(controls)
     w.interactive_output(show, controls)
@@ -296,34 +302,100 @@ def depth_explorer(make_model, loss_fn, data, depth: int = 4, depths=(1, 12), *,
                    optimizer=SGD, epochs: int = 5, batch_size: int = 32, rng=0, grad_samples: int = 256) -> w.VBox:
     """A depth slider: for ``make_model(depth)`` (or each of a dict {label: make_model}) the per-layer gradient
     norms at initialisation (``train.layer_grad_norms`` on the first ``grad_samples`` samples) and the training
-    loss of ``epochs`` of ``fit``, drawn in place (``plot.DepthFigure``). Each depth is computed once."""
+    loss of ``epochs`` of ``fit``, drawn in place (``plot.DepthFigure``).
+
+    Each depth is computed once. Training two networks takes longer than a slider should make you wait, so once a
+    depth is drawn, the two next to it are computed in a background thread while you look (``_Prefetch``): a
+    one-step move then only redraws. ``make_model`` is therefore also called from that thread: it must build a
+    new model from its own seed each time, as ``make_model(depth)`` in chapter 5 does.
+    """
     check_int("depth_explorer", "depths[0]", depths[0])
     check_int("depth_explorer", f"depths[1] (>= depths[0] = {depths[0]})", depths[1], low=depths[0])
     makers = make_model if isinstance(make_model, dict) else {"model": make_model}
     X, y = data
-    cache: dict = {}
 
-    def compute(d: int):
-        if d not in cache:
-            norms = {k: layer_grad_norms(m(d), loss_fn, X[:grad_samples], y[:grad_samples])[1]
-                     for k, m in makers.items()}
-            runs = {k: train_fresh(lambda m=m: m(d), loss_fn, data, lr, optimizer=optimizer, epochs=epochs,
-                                   batch_size=batch_size, rng=rng)[1] for k, m in makers.items()}
-            cache[d] = norms, runs
-        return cache[d]
+    def compute(d: int, loss_fn=loss_fn):
+        norms = {k: layer_grad_norms(m(d), loss_fn, X[:grad_samples], y[:grad_samples])[1]
+                 for k, m in makers.items()}
+        runs = {k: train_fresh(lambda m=m: m(d), loss_fn, data, lr, optimizer=optimizer, epochs=epochs,
+                               batch_size=batch_size, rng=rng)[1] for k, m in makers.items()}
+        return norms, runs
 
-    norms, runs = compute(depth)
+    # a loss keeps its last inputs for backward: the background thread gets a copy of its own
+    results = _Prefetch(compute, background=lambda d, loss=copy.deepcopy(loss_fn): compute(d, loss))
+    norms, runs = results.get(depth)
     first_loss = max(h.step_loss[0] for h in runs.values() if h.step_loss)
     layers = len(next(iter(norms.values()))) - depth + depths[1]  # the number of weight layers at the deepest
     view = plot.DepthFigure(list(makers), layers, math.ceil(len(X) / batch_size) * epochs, 1.5 * first_loss)
 
     def update(depth: int) -> str:
-        norms, runs = compute(depth)
+        norms, runs = results.get(depth)
         view.update(depth, norms, runs)
         return "; ".join(_summary(h, f"{k}, depth {depth}") for k, h in runs.items())
 
+    def next_moves(depth: int) -> None:
+        results.prefetch([d for d in (depth + 1, depth - 1) if depths[0] <= d <= depths[1]])
+
     slider = w.IntSlider(value=depth, min=depths[0], max=depths[1], description="depth")
-    return explore_figure(view.blitter, update, depth=slider)
+    box = explore_figure(view.blitter, update, after_draw=next_moves, depth=slider)
+    box.results = results  # the computed depths, e.g. to wait for the background: box.results.wait()
+    return box
+
+
+class _Prefetch:
+    """``get(key)`` returns ``compute(key)``, each key computed once; ``prefetch(keys)`` computes keys ahead in one
+    background thread (``background(key)``: the same computation with objects of its own), while the reader looks.
+
+    Safe because the background's work shares nothing that changes: fresh models from their own seeds, its own
+    loss object, its own record of the forward pass (``nn.Module._pass`` is per thread). ``get`` of a key the
+    background is computing waits for it rather than computing it twice; a move elsewhere cancels the keys not yet
+    started. An exception in the background is not shown there (it would land in whichever cell runs then): that
+    key is computed again by ``get``, in the reader's thread, where the error is reported.
+    """
+
+    def __init__(self, compute: Callable, background: Callable):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._compute, self._background = compute, background
+        self._done: dict = {}
+        self._queued: dict = {}  # key -> Future, touched only by the reader's thread
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="littlebook-prefetch")
+
+    def get(self, key):
+        if key in self._done:
+            return self._done[key]
+        future = self._queued.pop(key, None)
+        for other in self._queued.values():
+            other.cancel()  # the reader moved elsewhere; one already running finishes
+        if future is not None and not future.cancel():  # running or finished: its result is nearer than a new run
+            try:
+                return future.result()
+            except Exception:
+                pass  # computed again below, so that the error is raised here
+        self._done[key] = self._compute(key)
+        return self._done[key]
+
+    def prefetch(self, keys) -> None:
+        self._queued = {k: f for k, f in self._queued.items() if not f.done()}
+        for key in keys:
+            if key not in self._done and key not in self._queued:
+                self._queued[key] = self._pool.submit(self._run, key)
+
+    def _run(self, key):
+        with np.errstate(all="ignore"):  # per thread: a warning here would print into another cell's output
+            result = self._background(key)
+        self._done[key] = result
+        return result
+
+    def wait(self) -> None:
+        """Block until the background has finished what it started (tests, or before timing something)."""
+        for future in list(self._queued.values()):
+            if not future.cancelled():
+                future.exception()
+
+    def computed(self) -> list:
+        """The keys computed so far, in order."""
+        return sorted(self._done)
 
 
 # -- convolution: output size from kernel, stride, padding ---------------------------------------------------------

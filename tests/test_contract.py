@@ -551,6 +551,36 @@ def test_a_layer_used_twice_is_refused_and_its_parameters_are_listed_once():
     assert lin._x is None  # the failed forward left no half-written cache
 
 
+def test_a_forward_pass_in_another_thread_is_its_own_pass():
+    """The record of the pass in progress is per thread: a pass held open in a background thread (a widget
+    computing ahead) must neither see nor end one in this thread, nor be put back by this thread's failure."""
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+
+    class Waits(lb.Module):
+        def forward(self, x):
+            inside.set()
+            release.wait(5)
+            return x
+
+    background = lb.Sequential(lb.Linear(3, 3, rng=0, dtype=np.float64), Waits())
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("y", background(np.ones((2, 3)))))
+    thread.start()
+    inside.wait(5)
+    try:  # while that pass is open: two passes of one layer here are two passes, not one called twice
+        lin = lb.Linear(3, 3, rng=1, dtype=np.float64)
+        lin(np.ones((2, 3)))
+        lin(np.ones((2, 3)))
+        with pytest.raises(ValueError, match="expected"):  # a failing pass here puts back only its own modules
+            lb.Sequential(lb.Linear(3, 3, rng=2), lb.Linear(4, 3, rng=3))(np.ones((2, 3)))
+    finally:
+        release.set()
+        thread.join(5)
+    assert out["y"].shape == (2, 3) and background.layers[0]._x is not None  # the other pass completed intact
+
+
 def test_a_parameter_shared_by_two_layers_gets_both_gradients_and_one_update():
     a, b = lb.Linear(3, 3, rng=0, dtype=np.float64), lb.Linear(3, 3, rng=1, dtype=np.float64)
     b.weight = a.weight  # weight tying: share the Parameter, not the module

@@ -149,11 +149,71 @@ def test_depth_explorer_draws_each_family_and_caches_each_depth(moons):
     first = image.value
     slider.value = 5
     assert "depth 5" in status.value and image.value != first
+    box.results.wait()  # the background has computed depths 4 and 6 by now
     n_built = len(built)
     slider.value = 3  # computed before: drawn from the cache
     assert len(built) == n_built and image.value == first
     expected = lb.train_curve(lambda: residual(3), CE(), moons, 0.1, epochs=1)
     assert f"residual, depth 3: final loss {expected.train_loss[-1]:.4f}" in status.value
+
+
+def _mlp_of_depth(depth):
+    layers = [m for i in range(depth) for m in (lb.Linear(8, 8, rng=i + 1), lb.Tanh())]
+    return lb.Sequential(lb.Linear(2, 8, rng=0), *layers, lb.Linear(8, 2, rng=99))
+
+
+def test_depth_explorer_computes_the_neighbouring_depths_in_the_background(moons):
+    built = []
+    box = W.depth_explorer(lambda d: built.append(d) or _mlp_of_depth(d), CE(), moons, depth=3, depths=(1, 4),
+                           epochs=1)
+    (slider,) = controls(box)
+    box.results.wait()
+    assert box.results.computed() == [2, 3, 4] and sorted(built) == [2, 2, 3, 3, 4, 4]  # norms and run: 2 each
+    slider.value = 4  # prefetched: nothing is built, and the figure shows what a run in this thread would give
+    assert len(built) == 6
+    expected = lb.train_curve(lambda: _mlp_of_depth(4), CE(), moons, 0.1, epochs=1)
+    assert box.children[1].value == f"model, depth 4: final loss {expected.train_loss[-1]:.4f}"
+    norms = lb.train.layer_grad_norms(_mlp_of_depth(4), CE(), *(a[:256] for a in moons))[1]
+    np.testing.assert_array_equal(box.results.get(4)[0]["model"], norms)
+    box.results.wait()
+    assert box.results.computed() == [2, 3, 4]  # depth 5 is outside the slider: never computed
+
+
+def test_depth_explorer_reports_an_error_of_the_background_in_the_readers_thread(moons):
+    def model(d):
+        if d == 4:
+            raise RuntimeError("no model of depth 4")
+        return _mlp_of_depth(d)
+
+    box = W.depth_explorer(model, CE(), moons, depth=3, depths=(1, 4), epochs=1)
+    (slider,) = controls(box)
+    box.results.wait()  # the background failed at depth 4, silently
+    assert box.results.computed() == [2, 3]
+    with pytest.raises(RuntimeError, match="no model of depth 4"):  # raised again here (headless: to the caller)
+        slider.value = 4
+    assert "RuntimeError: no model of depth 4" in box.children[1].value
+
+
+def test_prefetch_computes_each_key_once_and_waits_for_a_running_one():
+    import threading
+
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow(key):
+        calls.append(("background", key))
+        started.set()
+        release.wait(5)
+        return key * 10
+
+    results = W._Prefetch(lambda key: calls.append(("reader", key)) or key * 10, background=slow)
+    results.prefetch([1, 2])
+    started.wait(5)  # key 1 is running, key 2 queued
+    threading.Timer(0.05, release.set).start()
+    assert results.get(1) == 10  # waits for the running key instead of computing it again
+    assert ("reader", 1) not in calls
+    assert results.get(3) == 30 and ("reader", 3) in calls
+    results.wait()
+    assert ("background", 2) not in calls  # a move elsewhere cancelled the key not yet started
 
 
 def test_depth_figure_lines_hold_the_norms_and_losses(moons):
