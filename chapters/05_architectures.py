@@ -857,7 +857,9 @@ print("first-layer gradient: plain shrinks with every block; residual stays with
 # vector for every image. The residual network learns at every depth from 1 to 10.
 #
 # With the slider you can pick the depth yourself; both networks are rebuilt at that depth, their gradient norms
-# plotted and both trained for 3 epochs (the first draw is at depth 10).
+# plotted and both trained for 3 epochs (the first draw is at depth 10). Training them takes longer than a slider
+# should make you wait, so while you look at one depth the explorer trains the two next to it in a background
+# thread: a one-step move only redraws, a jump to a far depth trains first (up to about a second at depth 40).
 
 # %% tags=["nbval-ignore-output"]
 depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: make_deep(d, True)}, loss_fn,
