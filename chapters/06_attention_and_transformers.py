@@ -122,7 +122,9 @@ assert sharp[0, 0] > 0.999999 and np.allclose(answer_sharp[0], values[0])  # the
 # `lb.MultiHeadAttention` does it for a whole batch $(N, T, D)$ at once: the heads become a batch axis and every
 # product is one `matmul`, with no Python loop over samples, heads or positions.
 #
-# We check it against the formula written out for one head.
+# We check it against the formula written out head by head: each head's weights and output, then the heads side
+# by side (concatenated: $H \cdot d = D$ features again) through the output `Linear`,
+# $Y = [A_1 V_1, \dots, A_H V_H]\, W_O^\top + b_O$.
 
 # %%
 mha = lb.MultiHeadAttention(embed_dim=8, num_heads=2, rng=0, dtype=np.float64)
@@ -130,12 +132,21 @@ x = np.random.default_rng(1).normal(size=(1, 5, 8))          # one sequence of 5
 y = mha(x)
 print(mha, "\noutput", y.shape, " attention weights", mha.attn.shape, "(N, H, T, T)")
 
-# head 0 by hand: rows 0..3 of each projection
-h = slice(0, 4)
-Q = x[0] @ mha.q_proj.weight.value[h].T + mha.q_proj.bias.value[h]
-K = x[0] @ mha.k_proj.weight.value[h].T
-A = softmax(Q @ K.T / np.sqrt(4))
-assert np.allclose(A, mha.attn[0, 0])
+def project(layer, rows):
+    """x @ W[rows].T (+ b[rows]): the features of one head, from rows of a projection's weight."""
+    bias = 0 if layer.bias is None else layer.bias.value[rows]
+    return x[0] @ layer.weight.value[rows].T + bias
+
+heads = []
+for head in range(2):                          # head 0 reads features 0..3 of each projection, head 1 features 4..7
+    h = slice(4 * head, 4 * head + 4)
+    Q, K, V = (project(p, h) for p in (mha.q_proj, mha.k_proj, mha.v_proj))
+    A = softmax(Q @ K.T / np.sqrt(4))          # (T, T): the head's attention weights
+    assert np.allclose(A, mha.attn[0, head])
+    heads.append(A @ V)                        # (T, d)
+Y = np.concatenate(heads, axis=1) @ mha.out_proj.weight.value.T + mha.out_proj.bias.value
+assert np.allclose(Y, y[0], rtol=1e-12, atol=1e-12)
+print("both heads' weights, and the whole output Y, equal the formula's (float64, to 1e-12)")
 
 # %% [markdown]
 # The key projection has no bias, on purpose: a bias $b$ would add the same number $q \cdot b$ to every score of a
@@ -333,12 +344,19 @@ assert np.all(grad_x[0, t + 1:] == 0) and np.all(np.abs(grad_x[0, : t + 1]).sum(
 # ## 6.5 Positions
 #
 # Attention compares contents, not places: without a mask, permuting the tokens just permutes the outputs, so
-# "dog bites man" and "man bites dog" would look alike. (The causal mask breaks the symmetry only partly.)
+# "dog bites man" and "man bites dog" would look alike. The causal mask breaks this symmetry only partly: the
+# output at position $t$ is a weighted sum over the tokens at positions $0 \dots t$, with weights that depend on
+# those tokens but not on where among them each one stands. So it knows *which* tokens came before, not in which
+# order: swap the first two tokens, and every output from position 2 on stays the same.
 
 # %%
 perm = np.array([4, 2, 0, 1, 3])
 print("non-causal attention is permutation-equivariant:", np.allclose(mha(x[:, perm]), mha(x)[:, perm]))
 assert np.allclose(mha(x[:, perm]), mha(x)[:, perm])
+swapped = x[:, [1, 0, 2, 3, 4]]
+unchanged = np.all(np.isclose(causal(swapped), causal(x), rtol=1e-12, atol=1e-12), axis=-1)[0]
+print("causal attention, first two tokens swapped: outputs unchanged at positions", np.flatnonzero(unchanged))
+assert list(unchanged) == [False, False, True, True, True]   # equal up to the order of a sum (float64)
 
 # %% [markdown]
 # So we **add** a position vector $P_t$ to the token at position $t$. The original transformer used fixed sinusoids
@@ -455,9 +473,9 @@ assert 8 <= MLP_EPOCHS <= 14   # 11 here, at every seed of the scratch runs
 # several amounts of context (we come back to this choice below). And **dropout** on the embeddings and on each
 # branch, because this model over-fits a text this small within a few epochs. The learning rate decays along a
 # cosine over 12 epochs. Its settings were chosen on the validation tokens at seed 0, among learning rates 0.005,
-# 0.01 and 0.02 and dropout 0.1, 0.2 and 0.3, with 8, 12 or 16 epochs at lr 0.01 and dropout 0.2 (runs not
-# shown: 11 of them, about a minute): lr 0.01 with dropout 0.1 scored 3.39 nats per token, lr 0.02 with dropout
-# 0.2 as well, the others 3.40 to 3.55.
+# 0.01 and 0.02 and dropout 0.1, 0.2 and 0.3, with 8, 12 or 16 epochs at lr 0.01 and dropout 0.2: 11 runs, too
+# long to repeat on every execution of this page, so the search is recorded after the training below, with its
+# code, and one of its runs is repeated every time.
 #
 # Each model is trained at three seeds (the seed sets the initial weights, the dropout masks and the order of the
 # batches), because one seed cannot tell a difference between two models from luck.
@@ -498,6 +516,48 @@ plt.show()
 # Seeds 0-2: transformer 3.39-3.44, MLP 3.39-3.47 on validation; neither is ahead at every seed.
 assert abs(np.mean(tf_val) - np.mean(mlp_val)) < 0.1, (tf_val, mlp_val)
 assert max(h.val_loss[-1] for h in histories) < np.log(VOCAB) - 2
+
+# %% [markdown]
+# **The search behind these settings.** `lm_search()` trains the seed-0 transformer once per setting, exactly as
+# above except for the setting, and scores it on the validation tokens. Its 11 runs take about a minute and a
+# half, so its result is recorded here (set `RERUN_SEARCH = True` to run it yourself); the setting chosen is the seed-0
+# transformer trained above, so every execution checks that entry of the record against a fresh measurement.
+
+# %%
+def lm_search():
+    """{(lr, dropout, epochs): validation loss per token of the seed-0 transformer}, for the 11 settings."""
+    settings = [(lr, p, 12) for lr in (0.005, 0.01, 0.02) for p in (0.1, 0.2, 0.3)] + [(0.01, 0.2, 8), (0.01, 0.2, 16)]
+    results = {}
+    for lr, p, epochs in settings:
+        tf = lb.TinyTransformer(VOCAB, context=T, dim=32, num_heads=4, num_layers=2, dropout=p, rng=0)
+        opt = lb.Adam(tf.parameters(), lr=lr)
+        lb.fit(tf, per_token, opt, (X_tr, Y_tr), epochs=epochs, batch_size=64,
+               scheduler=lb.CosineAnnealingLR(opt, T_max=epochs), progress=False, rng=0, metrics=())
+        results[lr, p, epochs] = round(float(lb.evaluate(tf, per_token, X_val, Y_val)[0]), 3)
+    return results
+
+
+RERUN_SEARCH = False
+# recorded by lm_search() on 4 December 2026 (Intel Xeon, OpenBLAS SkylakeX kernel, one BLAS thread)
+RECORDED_LM_SEARCH = {
+    (0.005, 0.1, 12): 3.449, (0.005, 0.2, 12): 3.488, (0.005, 0.3, 12): 3.554, (0.01, 0.1, 12): 3.391,
+    (0.01, 0.2, 12): 3.424, (0.01, 0.3, 12): 3.462, (0.02, 0.1, 12): 3.406, (0.02, 0.2, 12): 3.393,
+    (0.02, 0.3, 12): 3.456, (0.01, 0.2, 8): 3.481, (0.01, 0.2, 16): 3.404}
+LM_SEARCH = lm_search() if RERUN_SEARCH else RECORDED_LM_SEARCH
+print("validation loss per token, seed 0, by (lr, dropout, epochs):")
+for setting, loss in sorted(LM_SEARCH.items(), key=lambda item: item[1]):
+    print(f"  lr {setting[0]:<5} dropout {setting[1]}  {setting[2]:2d} epochs: {loss:.3f}")
+chosen = (0.01, 0.1, EPOCHS)
+print(f"the chosen setting {chosen}, measured again now: ≈{tf_val[0]:.2f} (recorded {LM_SEARCH[chosen]:.3f})")
+assert LM_SEARCH[chosen] <= min(LM_SEARCH.values()) + 0.005     # the best, or tied with it
+assert abs(tf_val[0] - LM_SEARCH[chosen]) < 0.02                 # the record holds on this machine
+
+# %% [markdown]
+# Learning rate 0.01 with dropout 0.1 did best, and lr 0.02 with dropout 0.2 as well to within 0.002 nats, less
+# than the differences between seeds above; the others scored 3.40 to 3.55. Eight epochs were too few, 16 no better
+# than 12. One seed per setting is a coarse search: it can rank settings that differ by a few hundredths of a nat
+# wrongly, which is one more reason the comparison with the MLP below uses three seeds and a test set that this
+# search never saw.
 
 # %% [markdown]
 # On the validation tokens the two are close, and which one is ahead depends on the seed. They do not get their
@@ -664,11 +724,9 @@ assert 3.5 * uniform < sharpest.min() and sharpest.max() < 0.6   # 0.30-0.40 aga
 #
 # Three models see the same 9,600 training sequences (300 steps of 32): a transformer with one block (16 features,
 # 2 heads), and chapter 3's MLP reading $K = 3$ and $K = 16$ tokens (the training times are printed). Each gets the
-# learning rate that did best on 2,000 *validation* sequences drawn with another seed (runs not shown, seeds 0 and
-# 1, mean loss on the token after the cue): for the transformer 0.02 or 0.04 (0.18 nats; 0.005 and 0.01: 0.38-0.40),
-# for the MLP with $K = 16$ 0.03 (0.57; 0.01: 0.74, 0.003: 1.79), for $K = 3$ 0.01 (0.003-0.03 all 2.01-2.06).
-# Three seeds each; we score the token after the cue on 2,000 held-out test sequences, grouped by the needle's
-# distance.
+# learning rate that did best on 2,000 *validation* sequences drawn with another seed (seeds 0 and 1, mean loss on
+# the token after the cue; the search is recorded after the training, with its code). Three seeds each; we score
+# the token after the cue on 2,000 held-out test sequences, grouped by the needle's distance.
 
 # %%
 NOISE, NEEDLES, T_rec = 16, 8, 24
@@ -697,21 +755,81 @@ def recall_models(seed):
             "MLP, K = 3": lb.text.NextTokenMLP(V_rec, context=3, embed_dim=24, hidden=96, rng=seed),
             "MLP, K = 16": lb.text.NextTokenMLP(V_rec, context=16, embed_dim=24, hidden=96, rng=seed)}
 
-cue_losses = {name: [] for name in recall_models(0)}     # per model: one array of 2,000 losses per seed
+def train_recall(name, seed, lr):
+    """One epoch (300 steps of 32) of model ``name`` at ``seed`` with Adam at ``lr``: (model, History)."""
+    m = recall_models(seed)[name]
+    loss_fn = per_token if name == "transformer" else sum_loss   # the MLPs on the summed loss, as in §6.7
+    return m, lb.fit(m, loss_fn, lb.Adam(m.parameters(), lr=lr), (X_rc, Y_rc), epochs=1, batch_size=32,
+                     progress=False, rng=seed, metrics=())
+
+RECALL_LR = {"transformer": 0.02, "MLP, K = 3": 0.01, "MLP, K = 16": 0.03}   # chosen on validation (below)
+cue_losses = {name: [] for name in RECALL_LR}            # per model: one array of 2,000 losses per seed
+recall_trained = {}                                      # (name, seed) -> the trained model
 finders = []                                             # the three trained transformers
 train_seconds = dict.fromkeys(cue_losses, 0.0)
 for seed in range(3):
-    for name, m in recall_models(seed).items():
-        # the MLPs on the summed loss, as in §6.7; learning rates chosen on validation sequences (above)
-        loss_fn = per_token if name == "transformer" else sum_loss
-        lr = {"transformer": 0.02, "MLP, K = 3": 0.01, "MLP, K = 16": 0.03}[name]
-        h = lb.fit(m, loss_fn, lb.Adam(m.parameters(), lr=lr), (X_rc, Y_rc), epochs=1, batch_size=32,
-                   progress=False, rng=seed, metrics=())
+    for name, lr in RECALL_LR.items():
+        m, h = train_recall(name, seed, lr)
+        recall_trained[name, seed] = m
         train_seconds[name] += h.seconds
         cue_losses[name].append(token_losses(m, X_rc_test, Y_rc_test)[np.arange(len(cue_test)), cue_test])
         if name == "transformer":
             finders.append((h.train_loss[-1], m))   # with its last epoch's training loss
 print("training seconds, 3 seeds:", {name: round(s, 1) for name, s in train_seconds.items()})
+
+# %% [markdown]
+# **The learning-rate search.** `recall_search()` trains each model at each candidate rate at seeds 0 and 1, as
+# above, and scores the token after the cue on 2,000 validation sequences (their own seed, 12). It takes about 15
+# seconds, and this chapter is already the slowest to run, so its result is recorded here (`RERUN_SEARCH = True`
+# runs it); the chosen rates' runs are the models just trained, so every execution checks those entries of the
+# record against a fresh measurement.
+
+# %%
+X_rc_val, Y_rc_val, cue_val, _ = recall_data(2000, np.random.default_rng(12))
+
+def cue_loss(m):
+    """Mean loss on the token after the cue, over the validation sequences."""
+    return float(token_losses(m, X_rc_val, Y_rc_val)[np.arange(len(cue_val)), cue_val].mean())
+
+def recall_search():
+    """{(name, lr, seed): validation loss on the token after the cue}, every candidate rate at seeds 0 and 1."""
+    grid = {"transformer": (0.005, 0.01, 0.02, 0.04), "MLP, K = 3": (0.003, 0.01, 0.03),
+            "MLP, K = 16": (0.003, 0.01, 0.03)}
+    return {(name, lr, seed): round(cue_loss(train_recall(name, seed, lr)[0]), 3)
+            for name, lrs in grid.items() for lr in lrs for seed in (0, 1)}
+
+# recorded by recall_search() on 4 December 2026 (Intel Xeon, OpenBLAS SkylakeX kernel, one BLAS thread)
+RECORDED_RECALL_SEARCH = {
+    ("transformer", 0.005, 0): 0.508, ("transformer", 0.005, 1): 0.284, ("transformer", 0.01, 0): 0.732,
+    ("transformer", 0.01, 1): 0.025, ("transformer", 0.02, 0): 0.337, ("transformer", 0.02, 1): 0.021,
+    ("transformer", 0.04, 0): 0.317, ("transformer", 0.04, 1): 0.032,
+    ("MLP, K = 3", 0.003, 0): 2.06, ("MLP, K = 3", 0.003, 1): 2.049, ("MLP, K = 3", 0.01, 0): 2.007,
+    ("MLP, K = 3", 0.01, 1): 2.011, ("MLP, K = 3", 0.03, 0): 2.049, ("MLP, K = 3", 0.03, 1): 1.993,
+    ("MLP, K = 16", 0.003, 0): 1.865, ("MLP, K = 16", 0.003, 1): 1.72, ("MLP, K = 16", 0.01, 0): 0.873,
+    ("MLP, K = 16", 0.01, 1): 0.608, ("MLP, K = 16", 0.03, 0): 0.701, ("MLP, K = 16", 0.03, 1): 0.439}
+RECALL_SEARCH = recall_search() if RERUN_SEARCH else RECORDED_RECALL_SEARCH
+for name in RECALL_LR:
+    rates = sorted({lr for n, lr, _ in RECALL_SEARCH if n == name})
+    print(f"{name:>12}: " + ", ".join(
+        f"lr {lr}: {np.mean([RECALL_SEARCH[name, lr, s] for s in (0, 1)]):.2f}" for lr in rates))
+    mean = {lr: np.mean([RECALL_SEARCH[name, lr, s] for s in (0, 1)]) for lr in rates}
+    assert mean[RECALL_LR[name]] <= min(mean.values()) + 0.02, (name, mean)   # the best, or tied with it
+fresh = {(name, seed): cue_loss(recall_trained[name, seed]) for name in RECALL_LR for seed in (0, 1)}
+drift = {key: abs(v - RECALL_SEARCH[key[0], RECALL_LR[key[0]], key[1]]) for key, v in fresh.items()}
+print(f"the chosen rates, measured again now: largest change from the record ≈{max(drift.values()):.2f} nats")
+# Same code, same seeds, another CPU: after 300 steps, runs still in the middle of learning differ by up to 0.17
+# nats (MLP K = 16, seed 0) and 0.28 (the seed-0 transformer, see below) under the Sandybridge kernel with numpy's
+# AVX paths off, where rounding differs; the others by less than 0.01. A check of the record, not of the digits.
+assert max(drift.values()) < 0.4, drift
+
+# %% [markdown]
+# For the transformer 0.02 and 0.04 tie (0.18 and 0.17 nats, mean of the two seeds, a difference far inside the
+# spread between them) and 0.005 and 0.01 lag (0.38 to 0.40); we keep 0.02. For the MLP with $K = 16$, 0.03 is best
+# (0.57; 0.01: 0.74, 0.003: 1.79), and for $K = 3$, 0.01 (every rate 2.01 to 2.06: near $\ln 8 = 2.08$ whatever the
+# rate, as it cannot see far enough back). The search moves with the CPU, as the runs do: where rounding differs,
+# the $K = 16$ MLP's run at 0.03 changed by up to 0.17 nats, as much as its lead over 0.01, so there the choice
+# could come out the other way. What follows does not hinge on it: from 16 back the needle is outside that MLP's
+# window whatever its rate.
 
 # %%
 bins = {"1–2": dist_test <= 2, "3–15": (dist_test > 2) & (dist_test <= 15), "16–23": dist_test > 15}
