@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from .functional import as_float_array, logsumexp, sigmoid, softmax
+from .functional import as_float_array, check_bool, logsumexp, sigmoid, softmax
 
 __all__ = ["Tensor", "unbroadcast", "topological_order"]
 
@@ -224,6 +224,7 @@ class Tensor:
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """y = Σ over ``axis``;  ∂L/∂a = g copied back along the summed axes."""
         axes, shape = _axes(axis, self.ndim, "sum"), self.shape
+        check_bool("sum", "keepdims", keepdims)
 
         def vjp(g):
             return (np.broadcast_to(g if keepdims else np.expand_dims(g, axes), shape),)
@@ -232,6 +233,7 @@ class Tensor:
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """y = Σ / n: composed from sum and a product, so it needs no VJP of its own."""
         n = int(np.prod([self.shape[i] for i in _axes(axis, self.ndim, "mean")]))
+        check_bool("mean", "keepdims", keepdims)
         if n == 0:
             raise ValueError(f"mean: the tensor of shape {self.shape} has no entries along axis={axis}; a mean over "
                              "no items is undefined")
@@ -242,6 +244,7 @@ class Tensor:
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"logsumexp: axis must be an int, got {axis!r}")
         (axis,), a_data = _axes(axis, self.ndim, "logsumexp"), self.data
+        check_bool("logsumexp", "keepdims", keepdims)
 
         def vjp(g):
             return ((g if keepdims else np.expand_dims(g, axis)) * softmax(a_data, axis=axis),)

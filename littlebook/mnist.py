@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .functional import check_bool
+
 __all__ = ["load_mnist", "mnist_cached", "MNISTUnavailable", "data_dir", "MNIST_FILES", "MIRRORS", "SHA256"]
 
 
@@ -104,6 +106,8 @@ def load_mnist(path=None, cache_dir=None, mirror=None, kind: str = "mnist", down
     downloaded; the message says which files to put where.
     """
     kind = _check_kind(kind)
+    check_bool("load_mnist", "download", download)
+    check_bool("load_mnist", "progress", progress)
     directory = Path(path).expanduser() if path is not None else data_dir(cache_dir) / _SUBDIR[kind]
     missing = [name for name in MNIST_FILES if _find(directory, name) is None]
     if missing and path is not None:

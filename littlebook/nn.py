@@ -20,6 +20,7 @@ import numpy as np
 from .functional import (
     as_float_array,
     as_rng,
+    check_bool,
     check_float,
     check_float_dtype,
     check_grad,
@@ -335,6 +336,7 @@ class Sequential(Module):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._check_calls(self.layers, getattr(self, "_calls", None), lambda i: f"layer {i}")
+        check_bool("Sequential.backward", "input_grad", input_grad)  # before any layer adds to its gradients
         # Only the first layer sees the model's input; every later layer's input is an activation,
         # whose gradient the layers before it need.
         for layer in reversed(self.layers[1:]):
@@ -369,6 +371,7 @@ class Linear(Module):
         check_int("Linear", "in_features", in_features)
         check_int("Linear", "out_features", out_features)
         check_float_dtype("Linear", dtype)
+        check_bool("Linear", "bias", bias)
         if init not in ("he", "xavier"):
             raise ValueError(f"Linear: init must be 'he' or 'xavier', got {init!r}")
         self.in_features, self.out_features = in_features, out_features
@@ -394,6 +397,7 @@ class Linear(Module):
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._need_cache(self._x)
         x, g = self._x, check_grad(self, grad_out, self._x.shape[:-1] + (self.out_features,))
+        check_bool(self, "backward's input_grad", input_grad)
         if x.ndim == 3:  # (N, T, ·) → (N·T, ·): every position is one more row of the same matrix product
             x, g = x.reshape(-1, self.in_features), g.reshape(-1, self.out_features)
         self.weight.grad += g.T @ x  # .T is a view: BLAS reads it transposed, nothing is copied
@@ -566,6 +570,7 @@ class Residual(Module):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._check_calls(self._paths(), getattr(self, "_calls", None), ("block", "projection").__getitem__)
+        check_bool("Residual.backward", "input_grad", input_grad)
         grad_block = self.block.backward(grad_out, input_grad=input_grad)
         grad_skip = grad_out if self.projection is None else self.projection.backward(grad_out, input_grad=input_grad)
         return grad_block + grad_skip if input_grad else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .functional import as_float_array, as_rng, check_float, check_int
+from .functional import as_float_array, as_rng, check_bool, check_float, check_int
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .nn import Module
 
@@ -101,6 +101,7 @@ def minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (X_b, y_b) batches covering the data once; shuffled by ``rng``; the last, smaller batch is kept."""
     check_int("minibatches", "batch_size", batch_size)
+    check_bool("minibatches", "shuffle", shuffle)
     X, y = _as_pair((X, y), "minibatches", "(X, y)")
     _check_data(X, y, "minibatches")
     n = len(X)
@@ -464,8 +465,9 @@ def _check_data_args(train_data, val_data):
     return X, y, val_data
 
 
-def _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor) -> None:
+def _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor, progress) -> None:
     check_int("fit", "epochs", epochs)
+    check_bool("fit", "progress", progress)
     check_int("fit", "batch_size", batch_size)
     if max_steps is not None:
         check_int("fit", "max_steps", max_steps)  # max_steps = 0 used to take one step anyway
@@ -513,7 +515,7 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     _check_loss("fit", loss_fn)
     _check_optimizer("fit", model, optimizer, scheduler)
     X, y, val_data = _check_data_args(train_data, val_data)
-    _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor)
+    _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor, progress)
     if val_data is not None:  # its labels must suit the loss (class 12 of 10): found now, not after an epoch
         # The loss checks the targets against a prediction's shape and dtype: one sample's forward pass gives them
         # (eval mode: changes no buffer, draws no mask), instead of a pass over all of val_data before training.

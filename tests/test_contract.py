@@ -8,6 +8,7 @@ words its message must contain.
 """
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -29,6 +30,12 @@ def _widgets():
     from littlebook import widgets  # imports matplotlib and ipywidgets: only for the rows that need it
 
     return widgets
+
+
+def _plot():
+    from littlebook import plot  # imports matplotlib: only for the rows that need it
+
+    return plot
 
 
 def _fit(**kwargs):
@@ -824,3 +831,64 @@ def test_fit_refuses_val_labels_that_do_not_suit_the_loss_before_the_first_step(
         lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.1), (X, y), epochs=1, batch_size=4,
                val_data=(X, y + 3), progress=False)
     np.testing.assert_array_equal(model[0].weight.value, w)  # no step was taken
+
+
+# -- found by probing the public API (second session): flags, optimizers, ids, custom layers -----------------------
+
+def _backward_after_forward(layer, x, grad):
+    layer(x)
+    return lambda flag: layer.backward(grad, input_grad=flag)
+
+
+# A truthy string used to mean True silently (bias="no" gave a bias), 0 or None False; each flag now takes a bool.
+# (case, call with the flag's value)
+BOOL_FLAGS = [
+    ("Linear bias", lambda v: lb.Linear(2, 2, bias=v)),
+    ("Conv2d bias", lambda v: lb.Conv2d(1, 1, 3, bias=v)),
+    ("PositionalEmbedding learned", lambda v: lb.PositionalEmbedding(4, 2, learned=v)),
+    ("MultiHeadAttention causal", lambda v: lb.MultiHeadAttention(4, 2, causal=v)),
+    ("TransformerBlock causal", lambda v: lb.TransformerBlock(4, 2, causal=v)),
+    ("scaled_dot_product_attention causal",
+     lambda v: lb.attention.scaled_dot_product_attention(np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 3)), causal=v)),
+    ("load_digits flatten", lambda v: data.load_digits(flatten=v)),
+    ("scale_images flatten", lambda v: lb.scale_images(np.zeros((2, 3, 3), np.uint8), flatten=v)),
+    ("minibatches shuffle", lambda v: list(lb.minibatches(X4, np.zeros(3), 2, shuffle=v))),
+    ("fit progress", lambda v: _fit(progress=v)),
+    ("load_mnist download", lambda v: lb.load_mnist(download=v, progress=False)),
+    ("load_mnist progress", lambda v: lb.load_mnist(download=False, progress=v)),
+    ("F.logsumexp keepdims", lambda v: F.logsumexp(LOGITS, keepdims=v)),
+    ("Tensor.sum keepdims", lambda v: autograd.Tensor(LOGITS).sum(axis=0, keepdims=v)),
+    ("Tensor.mean keepdims", lambda v: autograd.Tensor(LOGITS).mean(axis=0, keepdims=v)),
+    ("Tensor.logsumexp keepdims", lambda v: autograd.Tensor(LOGITS).logsumexp(keepdims=v)),
+    ("Linear.backward input_grad",
+     lambda v: _backward_after_forward(lb.Linear(2, 2, dtype=np.float64), np.ones((1, 2)), np.ones((1, 2)))(v)),
+    ("Conv2d.backward input_grad", lambda v: _backward_after_forward(
+        lb.Conv2d(1, 1, 3, dtype=np.float64), np.ones((1, 1, 3, 3)), np.ones((1, 1, 1, 1)))(v)),
+    ("Sequential.backward input_grad", lambda v: _backward_after_forward(
+        lb.Sequential(lb.ReLU(), lb.Linear(2, 2, dtype=np.float64)), np.ones((1, 2)), np.ones((1, 2)))(v)),
+    ("Residual.backward input_grad", lambda v: _backward_after_forward(
+        lb.Residual(lb.Linear(2, 2, dtype=np.float64)), np.ones((1, 2)), np.ones((1, 2)))(v)),
+    ("MultiHeadAttention.backward input_grad", lambda v: _backward_after_forward(
+        lb.MultiHeadAttention(4, 2, dtype=np.float64), np.ones((1, 2, 4)), np.ones((1, 2, 4)))(v)),
+    ("TransformerBlock.backward input_grad", lambda v: _backward_after_forward(
+        lb.TransformerBlock(4, 2, dtype=np.float64), np.ones((1, 2, 4)), np.ones((1, 2, 4)))(v)),
+    ("TrainingFigure accuracy", lambda v: _plot().TrainingFigure(np.ones((4, 2)), np.zeros(4), 10, accuracy=v)),
+    ("TrainingFigure validation", lambda v: _plot().TrainingFigure(np.ones((4, 2)), np.zeros(4), 10, validation=v)),
+]
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0, None], ids=repr)
+@pytest.mark.parametrize("call", [pytest.param(row[1], id=row[0]) for row in BOOL_FLAGS])
+def test_a_flag_refuses_anything_but_true_or_false(call, value):
+    with pytest.raises(TypeError, match=f"must be True or False, got {re.escape(repr(value))}"):
+        call(value)
+
+
+def test_a_backward_with_a_bad_flag_adds_no_gradient_and_numpy_bools_pass():
+    model = lb.Sequential(lb.Linear(2, 2, dtype=np.float64), lb.Linear(2, 2, dtype=np.float64))
+    model(np.ones((1, 2)))
+    with pytest.raises(TypeError, match="input_grad"):
+        model.backward(np.ones((1, 2)), input_grad="no")
+    assert not any(p.grad.any() for p in model.parameters())
+    assert model.backward(np.ones((1, 2)), input_grad=np.False_) is None  # numpy's bools are bools
+    assert lb.Linear(2, 2, bias=np.False_).bias is None
