@@ -194,7 +194,14 @@ def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, 
     buffers and the random generators are put back. ``guard`` (``fit``'s divergence guard) checks the step just
     before and just after the update, and may refuse it.
     ``input_grad=False``: the data needs no gradient, so the first layer may skip computing ∂L/∂x.
+
+    The optimizer must hold at least one of the model's parameters (the same objects): one built on another model
+    (``SGD(other.parameters())``) would silently update that model and leave this one untrained, so it is refused
+    with a ValueError before anything runs. A subset is fine, as in PyTorch: parameters the optimizer does not
+    hold get gradients but are not updated (frozen).
     """
+    if guard is None:  # fit checked it once before its first step
+        _check_optimizer_params("train_step", model, optimizer)
     with _put_back(*(_step_state(model) if guard is None else guard.state)):
         out = model(xb)                                       # forward
         loss = loss_fn(out, yb)                               # loss
@@ -435,15 +442,23 @@ def _check_trainable(owner: str, model, name: str = "model") -> None:
 def _check_optimizer(owner: str, model, optimizer, scheduler=None) -> None:
     if not all(hasattr(optimizer, a) for a in ("step", "zero_grad", "lr")):
         raise TypeError(f"{owner}: optimizer must be an optimizer such as SGD(model.parameters()), got {optimizer!r}")
-    model_params = {id(p) for p in model.parameters()}
-    if model_params and hasattr(optimizer, "params") and not any(id(p) in model_params for p in optimizer.params):
-        # e.g. SGD(other_model.parameters()): every step would update another model, this one would never learn
-        raise ValueError(f"{owner}: the optimizer holds none of the model's parameters; build it with "
-                         "SGD(model.parameters(), ...) for this model")
+    _check_optimizer_params(owner, model, optimizer)
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError(f"{owner}: the scheduler controls another optimizer than the one given to fit")
     if scheduler is not None and not hasattr(scheduler, "step"):
         raise TypeError(f"{owner}: scheduler must have a step() method (e.g. StepLR), got {scheduler!r}")
+
+
+def _check_optimizer_params(owner: str, model, optimizer) -> None:
+    """The optimizer must hold at least one of the model's parameters, compared by identity (``is``, through
+    ``id``): a subset is fine (frozen layers), none means that every step would update something else."""
+    if not isinstance(model, Module) or not hasattr(optimizer, "params"):
+        return  # a model or optimizer of your own: nothing to compare
+    model_params = {id(p) for p in model.parameters()}
+    if model_params and not any(id(p) in model_params for p in optimizer.params):
+        # e.g. SGD(other_model.parameters()): every step would update another model, this one would never learn
+        raise ValueError(f"{owner}: the optimizer holds none of the model's parameters; build it with "
+                         "SGD(model.parameters(), ...) for this model")
 
 
 def _check_divergence_factor(owner: str, divergence_factor) -> None:

@@ -892,3 +892,18 @@ def test_a_backward_with_a_bad_flag_adds_no_gradient_and_numpy_bools_pass():
     assert not any(p.grad.any() for p in model.parameters())
     assert model.backward(np.ones((1, 2)), input_grad=np.False_) is None  # numpy's bools are bools
     assert lb.Linear(2, 2, bias=np.False_).bias is None
+
+
+def test_train_step_refuses_an_optimizer_of_another_model_and_changes_nothing_but_trains_a_part():
+    model, other = lb.Linear(2, 2, rng=0, dtype=np.float64), lb.Linear(2, 2, rng=1, dtype=np.float64)
+    opt = lb.SGD(other.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)  # used to shrink `other`'s weights
+    before = _state(lb.Sequential(model, other), opt)
+    with pytest.raises(ValueError, match="train_step: the optimizer holds none of the model's parameters"):
+        lb.train_step(model, lb.MSELoss(), opt, np.ones((3, 2)), np.zeros((3, 2)))
+    assert _state(lb.Sequential(model, other), opt) == before  # no gradient, no update, no momentum
+    # Part of the model is fine (PyTorch's freezing): the layers the optimizer does not hold keep their weights.
+    model = lb.Sequential(lb.Linear(2, 2, rng=0, dtype=np.float64), lb.Linear(2, 2, rng=1, dtype=np.float64))
+    frozen, trained = model[0].weight.value.copy(), model[1].weight.value.copy()
+    lb.train_step(model, lb.MSELoss(), lb.SGD(model[1].parameters(), lr=0.1), np.ones((3, 2)), np.zeros((3, 2)))
+    np.testing.assert_array_equal(model[0].weight.value, frozen)  # frozen, as in PyTorch
+    assert not np.array_equal(model[1].weight.value, trained)
