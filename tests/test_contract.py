@@ -907,3 +907,32 @@ def test_train_step_refuses_an_optimizer_of_another_model_and_changes_nothing_bu
     lb.train_step(model, lb.MSELoss(), lb.SGD(model[1].parameters(), lr=0.1), np.ones((3, 2)), np.zeros((3, 2)))
     np.testing.assert_array_equal(model[0].weight.value, frozen)  # frozen, as in PyTorch
     assert not np.array_equal(model[1].weight.value, trained)
+
+
+class _Double(lb.Module):
+    """A layer of one's own whose backward has no input_grad (the exercises' style)."""
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, grad_out):
+        return 2 * grad_out
+
+
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_a_layer_whose_backward_takes_no_input_grad_works_first_in_a_container(input_grad):
+    # Sequential passed input_grad= to its first layer: a TypeError after the later layers had added their gradients.
+    lin = lb.Linear(2, 2, rng=0, dtype=np.float64)
+    model = lb.Sequential(_Double(), lin)
+    x, g = np.array([[1.0, 2.0]]), np.array([[1.0, -1.0]])
+    model(x)
+    model.backward(g, input_grad=input_grad)
+    np.testing.assert_allclose(lin.weight.grad, g.T @ (2 * x))  # added once
+    res = lb.Residual(lb.Linear(2, 2, rng=1, dtype=np.float64), projection=_Double())
+    res(x)
+    grad_x = res.backward(g, input_grad=input_grad)
+    if input_grad:
+        np.testing.assert_allclose(grad_x, g @ res.block.weight.value + 2 * g)
+    model = lb.Sequential(_Double(), lb.Linear(2, 2, rng=0, dtype=np.float64))
+    loss = lb.train_step(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=0.1), x, np.zeros((1, 2)))
+    assert np.isfinite(loss)
