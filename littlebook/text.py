@@ -79,6 +79,18 @@ def _merge(ids: np.ndarray, starts: np.ndarray, pair: tuple[int, int], new_id: i
     return ids[keep], starts[keep]
 
 
+def _as_token_ids(owner: str, name: str, ids) -> np.ndarray:
+    """Token ids as a flat int64 array. Only integers: casting 104.9 or "104" would silently give another token.
+    And only ids that int64 holds, checked before the cast: a uint64 id >= 2⁶³ wraps round to a negative int64
+    (2⁶⁴ − 1 becomes −1), which numpy's indexing reads as a row counted from the end."""
+    ids = np.asarray(ids)
+    if ids.size and ids.dtype.kind not in "iu":
+        raise TypeError(f"{owner}: {name} must be integers, got dtype {ids.dtype}")
+    if ids.size and ids.dtype.kind == "u" and ids.max() >= np.uint64(2**63):  # compared as uint64: exact
+        raise ValueError(f"{owner}: {name} must be token ids (>= 0, below the vocabulary size), got {ids.max()}")
+    return ids.astype(np.int64).reshape(-1)
+
+
 class BPETokenizer:
     """Byte-level byte-pair encoding (Sennrich et al. 2016; GPT-2's byte-level variant).
 
@@ -148,11 +160,7 @@ class BPETokenizer:
 
     def decode(self, ids) -> str:
         """Token ids → text. Byte sequences that are not valid UTF-8 (possible in sampled text) become '�'."""
-        ids = np.asarray(ids)
-        # Only integers: casting 104.9 or "104" to int64 would silently decode some other token.
-        if ids.size and (ids.dtype.kind not in "iu"):
-            raise TypeError(f"BPETokenizer.decode: ids must be integers, got dtype {ids.dtype}")
-        ids = ids.astype(np.int64).reshape(-1)
+        ids = _as_token_ids("BPETokenizer.decode", "ids", ids)
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"BPETokenizer.decode: ids must lie in [0, {self.vocab_size}), "
                              f"got {ids.min()}..{ids.max()}")
@@ -173,10 +181,7 @@ def context_windows(ids, context: int, stride: int = 1) -> tuple[np.ndarray, np.
     """
     check_int("context_windows", "context", context)
     check_int("context_windows", "stride", stride)
-    ids = np.asarray(ids)
-    if ids.size and ids.dtype.kind not in "iu":
-        raise TypeError(f"context_windows: ids must be integers, got dtype {ids.dtype}")
-    ids = ids.astype(np.int64).reshape(-1)
+    ids = _as_token_ids("context_windows", "ids", ids)
     if len(ids) < context + 1:
         raise ValueError(f"context_windows: need at least context + 1 = {context + 1} tokens, got {len(ids)}")
     windows = np.lib.stride_tricks.sliding_window_view(ids, context + 1)[::stride]
@@ -197,10 +202,7 @@ def sample(next_logits_fn: Callable[[np.ndarray], np.ndarray], prompt_ids, n_tok
     check_float("sample", "temperature", temperature, low=0.0)
     check_int("sample", "n_tokens", n_tokens, low=0)
     rng = as_rng(rng)
-    prompt = np.asarray(prompt_ids)
-    if prompt.size and prompt.dtype.kind not in "iu":
-        raise TypeError(f"sample: prompt_ids must be integers, got dtype {prompt.dtype}")
-    ids = list(prompt.astype(np.int64).reshape(-1))
+    ids = list(_as_token_ids("sample", "prompt_ids", prompt_ids))
     for _ in range(n_tokens):  # generation is sequential by nature: token t+1 needs token t
         logits = as_float_array(next_logits_fn(np.array(ids, dtype=np.int64)), "sample", "next_logits_fn's logits")
         # One row (V,), never flattened: a model's (t, V) output flattened would draw ids up to t·V − 1.

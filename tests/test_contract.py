@@ -936,3 +936,18 @@ def test_a_layer_whose_backward_takes_no_input_grad_works_first_in_a_container(i
     model = lb.Sequential(_Double(), lb.Linear(2, 2, rng=0, dtype=np.float64))
     loss = lb.train_step(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=0.1), x, np.zeros((1, 2)))
     assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda ids: _tok().decode(ids), id="BPETokenizer.decode"),
+    pytest.param(lambda ids: text.context_windows(np.concatenate([ids, np.zeros(4, np.uint64)]), 3),
+                 id="context_windows"),
+    pytest.param(lambda ids: text.sample(lambda p: np.zeros(3), ids, 1), id="sample"),
+])
+def test_uint64_ids_that_int64_cannot_hold_are_refused_not_wrapped(call):
+    # 2**64 - 1 cast to int64 is -1: context_windows returned windows of -1s, sample handed -1 to the model, decode
+    # reported the id as -1
+    with pytest.raises(ValueError, match="18446744073709551615"):
+        call(np.array([2**64 - 1], dtype=np.uint64))
+    with pytest.raises(ValueError, match=str(2**63)):
+        call(np.array([2**63], dtype=np.uint64))
