@@ -251,4 +251,5 @@ def scale_images(X: np.ndarray, flatten: bool = True) -> np.ndarray:
         raise ValueError(f"scale_images: expected uint8 images of shape (N, H, W), got {X.dtype} {X.shape}")
     X = X.astype(np.float32)
     X /= 255.0  # in place: one 4-byte copy of the data set instead of two
-    return X.reshape(len(X), -1) if flatten else X[:, None, :, :]
+    # (N, H·W) spelled out: reshape(N, -1) cannot infer the -1 of an empty batch (0 images)
+    return X.reshape(len(X), X.shape[1] * X.shape[2]) if flatten else X[:, None, :, :]

@@ -951,3 +951,50 @@ def test_uint64_ids_that_int64_cannot_hold_are_refused_not_wrapped(call):
         call(np.array([2**64 - 1], dtype=np.uint64))
     with pytest.raises(ValueError, match=str(2**63)):
         call(np.array([2**63], dtype=np.uint64))
+
+
+# Each raised a numpy/Python internal error, or (marked *) returned a wrong answer silently.
+PROBED_AGAIN = [
+    ("LayerNorm(3.0)", lambda: lb.LayerNorm(3.0), TypeError, ["LayerNorm", "normalized_shape", "3.0"]),
+    ("LayerNorm(None)", lambda: lb.LayerNorm(None), TypeError, ["normalized_shape", "None"]),
+    ("BPETokenizer merge of an unknown token", lambda: BPETokenizer([((1, 999), 256)]), ValueError,
+     ["(1, 999)", "existing tokens", "[0, 256)"]),
+    ("BPETokenizer merge of -1", lambda: BPETokenizer([((-1, 2), 256)]), ValueError, ["(-1, 2)", "existing"]),
+    ("BPETokenizer merge of 1.5 (*)", lambda: BPETokenizer([((1.5, 2), 256)]), TypeError, ["merges", "integer"]),
+    ("BPETokenizer merge of True (*)", lambda: BPETokenizer([((True, 2), 256)]), TypeError, ["merges", "integer"]),
+    ("BPETokenizer(None)", lambda: BPETokenizer(None), TypeError, ["merges", "None"]),
+    ("BPE train: lone surrogate", lambda: BPETokenizer.train("ab\ud800ab", 260), ValueError,
+     ["BPETokenizer.train", "'\\ud800'", "position 2", "surrogate"]),
+    ("BPE encode: lone surrogate", lambda: _tok().encode("a\udfffb"), ValueError,
+     ["BPETokenizer.encode", "position 1", "surrogate"]),
+    ("load_mnist(mirror=[])", lambda: lb.load_mnist(mirror=[], progress=False), ValueError,
+     ["load_mnist", "mirror", "at least one", "[]"]),
+    ("load_mnist(mirror=3)", lambda: lb.load_mnist(mirror=3, progress=False), TypeError, ["mirror", "3"]),
+    ("polynomial_fit NaN in x", lambda: lb.polynomial_fit([0.0, 1.0, np.nan, 3.0], np.arange(4.0), 1), ValueError,
+     ["polynomial_fit", "x", "NaN", "point 2"]),
+    ("polynomial_fit NaN in y (*)", lambda: lb.polynomial_fit(np.arange(4.0), [0.0, np.inf, 2.0, 3.0], 1),
+     ValueError, ["y", "NaN or inf", "point 1"]),
+    ("polynomial_fit x of shape (N, 2) (*)", lambda: lb.polynomial_fit(np.ones((5, 2)), np.ones((5, 2)), 1),
+     ValueError, ["x", "(N,) or (N, 1)", "(5, 2)"]),
+    ("polynomial_fit strings", lambda: lb.polynomial_fit(np.array(list("abcd")), np.arange(4.0), 1), TypeError,
+     ["polynomial_fit", "x", "<U1"]),
+    ("polynomial_errors val lengths (*)", lambda: lb.polynomial_errors(np.arange(6.0), np.arange(6.0), [1.0],
+                                                                       np.arange(6.0), range(3)), ValueError,
+     ["polynomial_errors", "x_val has 1", "y_val has 6"]),
+    ("polynomial_errors NaN in y_val (*)", lambda: lb.polynomial_errors(np.arange(6.0), np.arange(6.0),
+                                                                        np.arange(3.0), [0.0, np.nan, 1.0], range(3)),
+     ValueError, ["y_val", "NaN"]),
+    ("polynomial_errors(degrees=3)", lambda: lb.polynomial_errors(np.arange(6.0), np.arange(6.0), np.arange(3.0),
+                                                                  np.arange(3.0), 3), TypeError, ["degrees", "3"]),
+]
+
+
+@pytest.mark.parametrize("call, error, words", [pytest.param(*row[1:], id=row[0]) for row in PROBED_AGAIN])
+def test_probed_again_bad_input_raises_a_clear_error(call, error, words):
+    test_bad_input_raises_a_clear_error(call, error, words)
+
+
+def test_scale_images_of_no_images_is_an_empty_batch():
+    # reshape(0, -1) raised numpy's "cannot reshape array of size 0 into shape (0,newaxis)"
+    X = lb.scale_images(np.zeros((0, 28, 28), np.uint8))
+    assert X.shape == (0, 784) and X.dtype == np.float32
