@@ -18,6 +18,7 @@ from . import kernels
 from .functional import (
     as_float_array,
     as_rng,
+    check_bool,
     check_float_dtype,
     check_grad,
     check_int,
@@ -124,6 +125,7 @@ class PositionalEmbedding(Module):
         check_int("PositionalEmbedding", "max_len", max_len)
         check_int("PositionalEmbedding", "dim", dim)
         check_float_dtype("PositionalEmbedding", dtype)
+        check_bool("PositionalEmbedding", "learned", learned)
         self.max_len, self.dim, self.learned = max_len, dim, learned
         if learned:
             self.weight = Parameter(0.1 * as_rng(rng).standard_normal((max_len, dim)).astype(dtype))
@@ -165,6 +167,7 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, ca
     summing to 1. Causal: M = −∞ where j > i, so those weights are exactly 0. Leading axes (batch, heads) broadcast.
     """
     q, k, v = (as_float_array(a, "scaled_dot_product_attention", n) for a, n in ((q, "q"), (k, "k"), (v, "v")))
+    check_bool("scaled_dot_product_attention", "causal", causal)
     if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: expected q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv), "
                          f"got q {q.shape}, k {k.shape}, v {v.shape}")
@@ -198,6 +201,7 @@ class MultiHeadAttention(Module):
         check_int("MultiHeadAttention", "embed_dim", dim)
         check_int("MultiHeadAttention", "num_heads", num_heads)
         check_float_dtype("MultiHeadAttention", dtype)
+        check_bool("MultiHeadAttention", "causal", causal)
         if dim % num_heads:
             raise ValueError(f"MultiHeadAttention: embed_dim ({dim}) must be divisible by num_heads ({num_heads})")
         rng = as_rng(rng)
@@ -238,6 +242,7 @@ class MultiHeadAttention(Module):
         self._need_cache(self._qkv)
         q, k, v = self._qkv
         grad_out = check_grad(self, grad_out, (q.shape[0], q.shape[2], self.embed_dim))
+        check_bool(self, "backward's input_grad", input_grad)  # before out_proj adds to its gradients
         a = self.attn
         g = self._split(self.out_proj.backward(grad_out))  # ∂L/∂heads, (N, H, T, d)
         grad_v = a.swapaxes(-1, -2) @ g                    # heads = A V
@@ -286,6 +291,7 @@ class TransformerBlock(Module):
         return self.mlp_branch(self.attn_branch(x))
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray:
+        check_bool(self, "backward's input_grad", input_grad)  # before the MLP branch adds to its gradients
         return self.attn_branch.backward(self.mlp_branch.backward(grad_out), input_grad=input_grad)
 
 

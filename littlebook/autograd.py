@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from .functional import as_float_array, logsumexp, sigmoid, softmax
+from .functional import as_float_array, check_bool, logsumexp, sigmoid, softmax
 
 __all__ = ["Tensor", "unbroadcast", "topological_order"]
 
@@ -48,6 +48,16 @@ def _axes(axis, ndim: int, owner: str) -> tuple[int, ...]:
     if len(set(axes)) != len(axes):
         raise ValueError(f"{owner}: axis {axis} names the same axis twice")
     return axes
+
+
+def _check_broadcast(op: str, a: Tensor, b: Tensor) -> None:
+    """a op b needs shapes that broadcast: say so with the operation, not numpy's "operands could not be
+    broadcast together"."""
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"Tensor {op}: shapes {a.shape} and {b.shape} do not broadcast (each axis, counted from "
+                         "the right, must be equal or 1 in one of them)") from None
 
 
 def _frozen(data, copy: bool) -> np.ndarray:
@@ -153,17 +163,20 @@ class Tensor:
     # Every VJP uses the arrays (and shapes) of the forward pass, bound here, not a.data read when backward runs.
     def __add__(self, other) -> Tensor:
         a, b = self, self._lift(other)
+        _check_broadcast("+", a, b)
         sa, sb = a.shape, b.shape
         return self._make(a.data + b.data, (a, b), lambda g: (unbroadcast(g, sa), unbroadcast(g, sb)), "+")
 
     def __sub__(self, other) -> Tensor:
         a, b = self, self._lift(other)
+        _check_broadcast("-", a, b)
         sa, sb = a.shape, b.shape
         return self._make(a.data - b.data, (a, b), lambda g: (unbroadcast(g, sa), unbroadcast(-g, sb)), "-")
 
     def __mul__(self, other) -> Tensor:
         """y = a ⊙ b;  ∂L/∂a = g ⊙ b,  ∂L/∂b = g ⊙ a (each summed over the axes it was broadcast along)."""
         a, b = self, self._lift(other)
+        _check_broadcast("*", a, b)
         a_data, b_data = a.data, b.data  # the arrays this product used: the VJP keeps them
 
         def vjp(g):
@@ -173,6 +186,7 @@ class Tensor:
     def __truediv__(self, other) -> Tensor:
         """y = a / b;  ∂L/∂a = g / b,  ∂L/∂b = −g a / b²."""
         a, b = self, self._lift(other)
+        _check_broadcast("/", a, b)
         a_data, b_data = a.data, b.data
 
         def vjp(g):
@@ -224,6 +238,7 @@ class Tensor:
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """y = Σ over ``axis``;  ∂L/∂a = g copied back along the summed axes."""
         axes, shape = _axes(axis, self.ndim, "sum"), self.shape
+        check_bool("sum", "keepdims", keepdims)
 
         def vjp(g):
             return (np.broadcast_to(g if keepdims else np.expand_dims(g, axes), shape),)
@@ -232,6 +247,7 @@ class Tensor:
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """y = Σ / n: composed from sum and a product, so it needs no VJP of its own."""
         n = int(np.prod([self.shape[i] for i in _axes(axis, self.ndim, "mean")]))
+        check_bool("mean", "keepdims", keepdims)
         if n == 0:
             raise ValueError(f"mean: the tensor of shape {self.shape} has no entries along axis={axis}; a mean over "
                              "no items is undefined")
@@ -242,6 +258,7 @@ class Tensor:
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"logsumexp: axis must be an int, got {axis!r}")
         (axis,), a_data = _axes(axis, self.ndim, "logsumexp"), self.data
+        check_bool("logsumexp", "keepdims", keepdims)
 
         def vjp(g):
             return ((g if keepdims else np.expand_dims(g, axis)) * softmax(a_data, axis=axis),)
@@ -249,7 +266,15 @@ class Tensor:
 
     def reshape(self, *shape) -> Tensor:
         a_shape = self.shape
-        return self._make(self.data.reshape(*shape), (self,), lambda g: (g.reshape(a_shape),), "reshape")
+        try:
+            data = self.data.reshape(*shape)
+        except TypeError:  # numpy's "'str' object cannot be interpreted as an integer"
+            raise TypeError(f"reshape: the shape must be ints (one of them may be -1), got {shape}") from None
+        except ValueError:  # numpy's "cannot reshape array of size 6 into shape (4,)"
+            raise ValueError(f"reshape: a tensor of shape {a_shape} ({self.data.size} entries) cannot take the shape "
+                             f"{shape[0] if len(shape) == 1 else shape}: the product of the new shape must be "
+                             f"{self.data.size}") from None
+        return self._make(data, (self,), lambda g: (g.reshape(a_shape),), "reshape")
 
     def transpose(self, *axes) -> Tensor:
         """Permute the axes (reverse them by default); ∂L/∂a is g permuted back by the inverse permutation."""
@@ -310,12 +335,20 @@ class Tensor:
         grad = np.asarray(as_float_array(grad, "backward", "grad"), dtype=self.dtype)  # no complex, no None
         if grad.shape != self.shape:
             raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has shape {self.shape}")
+        order = topological_order(self)
+        for node in order:  # a .grad set by hand must be a gradient of the tensor: else ``+ g`` would broadcast
+            if node.grad is not None and (np.asarray(node.grad).dtype.kind not in "fiub"
+                                          or np.shape(node.grad) != node.shape):
+                raise ValueError(f"backward: {node!r} holds a .grad of shape {np.shape(node.grad)} and dtype "
+                                 f"{np.asarray(node.grad).dtype}, expected numbers of the tensor's shape "
+                                 f"{node.shape}; zero_grad() clears it")
         # Gradients of this pass live in `pending`, not in .grad: a second backward() must add only its own part.
-        pending = {self: grad}
-        for node in reversed(topological_order(self)):
+        # They are added to .grad once every VJP has run: a VJP that raises leaves every .grad as it was.
+        pending, done = {self: grad}, []
+        for node in reversed(order):
             # g is complete: every consumer of node comes later in the order, so it has sent its part already.
             g = np.asarray(pending.pop(node), dtype=node.dtype)
-            node.grad = np.array(g) if node.grad is None else node.grad + g  # a copy: g may be a read-only view
+            done.append((node, g))
             if node._vjp is None:
                 continue
             grads = node._vjp(g)
@@ -332,3 +365,5 @@ class Tensor:
                                      "back)")
                 # A tensor used twice (x * x, or x in two layers) receives both contributions: they add.
                 pending[parent] = pending[parent] + g_parent if parent in pending else g_parent
+        for node, g in done:
+            node.grad = np.array(g) if node.grad is None else node.grad + g  # a copy: g may be a read-only view

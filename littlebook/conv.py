@@ -16,6 +16,7 @@ from . import kernels
 from .functional import (
     as_float_array,
     as_rng,
+    check_bool,
     check_float_dtype,
     check_grad,
     check_int,
@@ -74,6 +75,7 @@ class Conv2d(Module):
         _check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size,
                         stride=stride)
         check_float_dtype("Conv2d", dtype)
+        check_bool("Conv2d", "bias", bias)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self._pad = _padding_pair(padding, kernel_size, stride, "Conv2d")
@@ -115,6 +117,7 @@ class Conv2d(Module):
         data: the gradients of W and b are all that training needs)."""
         self._need_cache(self._cols)
         grad_out = check_grad(self, grad_out, self._out_shape)
+        check_bool(self, "backward's input_grad", input_grad)
         c_out = self.out_channels
         g = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # G: (C_out, N·Ho·Wo)
         w_mat = self.weight.value.reshape(c_out, -1)  # (C_out, C_in·K·K)

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .functional import as_rng, check_float, check_int, one_hot  # noqa: F401 (one_hot: lb.data.one_hot still works)
+from .functional import as_rng, check_bool, check_float, check_int, one_hot  # noqa: F401 (one_hot: lb.data.one_hot still works)
 from .mnist import MNIST_FILES, MNISTUnavailable, _find, data_dir, load_mnist, mnist_cached  # noqa: F401 (re-exported)
 
 __all__ = [
@@ -112,6 +112,7 @@ def load_digits(flatten: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
     Returns X (1797, 64) if ``flatten`` else (1797, 1, 8, 8), float32, and y (1797,) int64.
     """
+    check_bool("load_digits", "flatten", flatten)
     table = _digits_table()
     X = (table[:, :64] / 16.0).astype(np.float32)
     return (X if flatten else X.reshape(-1, 1, 8, 8)), table[:, 64].astype(np.int64)
@@ -243,10 +244,12 @@ def _test_counts(counts: np.ndarray, n_test: int, test_size: float) -> np.ndarra
 
 def scale_images(X: np.ndarray, flatten: bool = True) -> np.ndarray:
     """uint8 pixels (N, H, W) → float32 x / 255 in [0, 1]: (N, H·W) if ``flatten`` else (N, 1, H, W) for Conv2d."""
+    check_bool("scale_images", "flatten", flatten)
     X = np.asarray(X)
     # Only uint8 is accepted: scaling already-scaled floats again would silently divide them by 255 a second time.
     if X.dtype != np.uint8 or X.ndim != 3:
         raise ValueError(f"scale_images: expected uint8 images of shape (N, H, W), got {X.dtype} {X.shape}")
     X = X.astype(np.float32)
     X /= 255.0  # in place: one 4-byte copy of the data set instead of two
-    return X.reshape(len(X), -1) if flatten else X[:, None, :, :]
+    # (N, H·W) spelled out: reshape(N, -1) cannot infer the -1 of an empty batch (0 images)
+    return X.reshape(len(X), X.shape[1] * X.shape[2]) if flatten else X[:, None, :, :]

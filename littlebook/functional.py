@@ -13,6 +13,7 @@ __all__ = [
     "as_float_array",
     "check_int",
     "check_float",
+    "check_bool",
     "check_float_dtype",
     "check_grad",
     "read_only",
@@ -122,6 +123,16 @@ def check_float(owner, name: str, value, low: float | None = None, high: float |
     return v
 
 
+def check_bool(owner, name: str, value) -> bool:
+    """``value`` as a bool: True or False (numpy's bool_ too); a TypeError for anything else.
+
+    Not ``bool(value)``: every non-empty string is truthy, so ``bias="no"`` or ``shuffle="false"`` would silently
+    mean True, and 0/1 or None would pass for a flag by accident."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
 def check_float_dtype(owner, dtype) -> np.dtype:
     """A floating-point parameter dtype: integer weights could not be trained (w −= η g needs fractions)."""
     try:
@@ -167,6 +178,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 def logsumexp(x: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log Σ_j e^{x_j} = m + log Σ_j e^{x_j − m} with m = max_j x_j (the log-sum-exp trick)."""
     x = _nonempty(as_float_array(x, "logsumexp", "x"), axis, "logsumexp")
+    check_bool("logsumexp", "keepdims", keepdims)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)  # all −inf along the axis: keep −inf, don't make NaN
     out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .functional import check_bool
+
 __all__ = ["load_mnist", "mnist_cached", "MNISTUnavailable", "data_dir", "MNIST_FILES", "MIRRORS", "SHA256"]
 
 
@@ -104,6 +106,9 @@ def load_mnist(path=None, cache_dir=None, mirror=None, kind: str = "mnist", down
     downloaded; the message says which files to put where.
     """
     kind = _check_kind(kind)
+    check_bool("load_mnist", "download", download)
+    check_bool("load_mnist", "progress", progress)
+    mirrors = _mirrors(kind, mirror)  # checked now, not only once a file turns out to be missing
     directory = Path(path).expanduser() if path is not None else data_dir(cache_dir) / _SUBDIR[kind]
     missing = [name for name in MNIST_FILES if _find(directory, name) is None]
     if missing and path is not None:
@@ -118,7 +123,6 @@ def load_mnist(path=None, cache_dir=None, mirror=None, kind: str = "mnist", down
         except OSError as error:  # e.g. a read-only cache folder: say how to proceed, not only what failed
             raise MNISTUnavailable(_unavailable_message(
                 kind, directory, missing, f"the cache folder {directory} cannot be written ({error})")) from None
-        mirrors = _mirrors(kind, mirror)
         for name in missing:
             errors = _download(name, directory, mirrors, SHA256[kind][name], progress)
             if errors:
@@ -151,7 +155,13 @@ def _find(directory: Path, name: str) -> Path | None:
 def _mirrors(kind: str, mirror) -> tuple[str, ...]:
     if mirror is None:
         mirror = os.environ.get(MIRROR_ENV[kind], "").split() or MIRRORS[kind]
-    return (mirror,) if isinstance(mirror, str) else tuple(mirror)
+    mirrors = (mirror,) if isinstance(mirror, str) else mirror
+    # An empty list would try no mirror at all, which the download loop took for success (and then read no file).
+    if not isinstance(mirrors, (list, tuple)) or not all(isinstance(m, str) for m in mirrors):
+        raise TypeError(f"load_mnist: mirror must be a base URL (a str) or a list of them, got {mirror!r}")
+    if not mirrors or not all(mirrors):
+        raise ValueError(f"load_mnist: mirror must name at least one base URL, and no empty one, got {mirror!r}")
+    return tuple(mirrors)
 
 
 def _download(name: str, directory: Path, mirrors, sha256: str, progress: bool) -> list[str]:

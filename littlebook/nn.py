@@ -9,6 +9,8 @@ Shapes are batch first: dense inputs are (N, D), images (N, C, H, W).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import math
 import os
@@ -20,6 +22,7 @@ import numpy as np
 from .functional import (
     as_float_array,
     as_rng,
+    check_bool,
     check_float,
     check_float_dtype,
     check_grad,
@@ -79,6 +82,24 @@ def _read_only(out, x):
 # MNIST images in float32 (0.8 MB, copied in about 20 µs: under 1% of an MLP step). A larger one (a whole data set
 # given to ``predict``) is kept as it is, to spare a pass over it and the memory.
 _COPY_LIMIT_BYTES = 2**20
+
+
+@functools.cache
+def _takes_input_grad(backward) -> bool:
+    """Whether a ``backward`` function accepts ``input_grad`` (by name or through ``**kwargs``); looked up once
+    per class, since a container asks at every backward pass."""
+    params = inspect.signature(backward).parameters
+    return "input_grad" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _backward_of(layer: Module, grad_out, input_grad: bool):
+    """``layer.backward(grad_out, input_grad=input_grad)``, or ``layer.backward(grad_out)`` for a layer of your own
+    whose backward has no ``input_grad``: it then returns ∂L/∂x, which is always allowed (``input_grad=False`` only
+    lets a layer skip computing it). Containers call their children through this, so such a layer works anywhere
+    in a model instead of failing half-way, after the layers behind it have added their gradients."""
+    if _takes_input_grad(type(layer).backward):
+        return layer.backward(grad_out, input_grad=input_grad)
+    return layer.backward(grad_out)
 
 
 def keep_input(x: np.ndarray) -> np.ndarray:
@@ -335,11 +356,12 @@ class Sequential(Module):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._check_calls(self.layers, getattr(self, "_calls", None), lambda i: f"layer {i}")
+        check_bool("Sequential.backward", "input_grad", input_grad)  # before any layer adds to its gradients
         # Only the first layer sees the model's input; every later layer's input is an activation,
         # whose gradient the layers before it need.
         for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
-        return self.layers[0].backward(grad_out, input_grad=input_grad) if self.layers else grad_out
+        return _backward_of(self.layers[0], grad_out, input_grad) if self.layers else grad_out
 
     def __getitem__(self, i):
         return Sequential(*self.layers[i]) if isinstance(i, slice) else self.layers[i]
@@ -369,6 +391,7 @@ class Linear(Module):
         check_int("Linear", "in_features", in_features)
         check_int("Linear", "out_features", out_features)
         check_float_dtype("Linear", dtype)
+        check_bool("Linear", "bias", bias)
         if init not in ("he", "xavier"):
             raise ValueError(f"Linear: init must be 'he' or 'xavier', got {init!r}")
         self.in_features, self.out_features = in_features, out_features
@@ -394,6 +417,7 @@ class Linear(Module):
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._need_cache(self._x)
         x, g = self._x, check_grad(self, grad_out, self._x.shape[:-1] + (self.out_features,))
+        check_bool(self, "backward's input_grad", input_grad)
         if x.ndim == 3:  # (N, T, ·) → (N·T, ·): every position is one more row of the same matrix product
             x, g = x.reshape(-1, self.in_features), g.reshape(-1, self.out_features)
         self.weight.grad += g.T @ x  # .T is a view: BLAS reads it transposed, nothing is copied
@@ -566,6 +590,7 @@ class Residual(Module):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         self._check_calls(self._paths(), getattr(self, "_calls", None), ("block", "projection").__getitem__)
-        grad_block = self.block.backward(grad_out, input_grad=input_grad)
-        grad_skip = grad_out if self.projection is None else self.projection.backward(grad_out, input_grad=input_grad)
+        check_bool("Residual.backward", "input_grad", input_grad)
+        grad_block = _backward_of(self.block, grad_out, input_grad)
+        grad_skip = grad_out if self.projection is None else _backward_of(self.projection, grad_out, input_grad)
         return grad_block + grad_skip if input_grad else None

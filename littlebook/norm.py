@@ -15,6 +15,7 @@ Backward goes through μ and σ² as well (they depend on x): with g = ∂L/∂x
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -132,7 +133,14 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, dtype=np.float32):
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        # One number is one axis: a float (3.0) or a bool goes to check_int below, whose message names it,
+        # instead of to tuple(), which raised Python's "'float' object is not iterable".
+        if isinstance(normalized_shape, (int, float, np.integer, np.floating)):
+            shape = (normalized_shape,)
+        elif isinstance(normalized_shape, Iterable) and not isinstance(normalized_shape, str):
+            shape = tuple(normalized_shape)
+        else:
+            raise TypeError(f"LayerNorm: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
         if not shape:
             raise ValueError(f"LayerNorm: normalized_shape must name at least one axis, got {normalized_shape!r}")
         for size in shape:

@@ -12,6 +12,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .functional import check_bool
+
 __all__ = ["plot_history", "decision_grid", "decision_boundary", "image_grid", "activation_curves",
            "stride_padding_panels", "norm_cube", "batch_loss_curves",
            "expression_graph", "Blitter", "TrainingFigure", "DepthFigure", "ConvFigure", "PolynomialFigure",
@@ -463,6 +465,8 @@ class TrainingFigure:
                  resolution: int = 60):
         from matplotlib.figure import Figure  # not pyplot: nothing is shown twice, nothing to close
 
+        check_bool("TrainingFigure", "accuracy", accuracy)
+        check_bool("TrainingFigure", "validation", validation)
         X = np.asarray(X)
         self.boundary = accuracy and X.ndim == 2 and X.shape[1] == 2
         self.accuracy, self.total_steps = accuracy, max(int(total_steps), 1)

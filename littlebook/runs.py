@@ -101,7 +101,7 @@ class LiveTrainer:
         self.optimizer = self.make_optimizer(self.model.parameters(), lr=self.lr)
         self.history = History()
         self.guard = _DivergenceGuard(self.model, self.optimizer, self.history, self.divergence_factor)
-        self.rng, self._batches = as_rng(self.seed), None
+        self.rng, self._batches, self._pending = as_rng(self.seed), None, None
         self.diverged_at: int | None = None
         self.reason: str | None = None
         self._epoch = [0.0, 0.0, 0]  # Σ loss·n, Σ accuracy·n, n over the current epoch
@@ -115,7 +115,7 @@ class LiveTrainer:
         """Applies from the next step: the rest of this epoch is cut into batches of the new size."""
         check_int("LiveTrainer.set_batch_size", "batch_size", batch_size)
         if int(batch_size) != self.batch_size:
-            self.batch_size, self._batches = int(batch_size), None
+            self.batch_size, self._batches, self._pending = int(batch_size), None, None
             self._end_epoch()  # a new pass over the data (one more epoch point on the curve)
 
     @property
@@ -132,13 +132,16 @@ class LiveTrainer:
         done = 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             while done < n and self.diverged_at is None:
-                xb, yb = self._next_batch()
+                xb, yb, new_epoch = self._next_batch()
                 try:
                     loss, out = self.guard.train_step(self.model, self.loss_fn, self.optimizer, xb, yb, self.steps + 1)
                 except TrainingDiverged as err:
                     self.diverged_at, self.reason = err.step, err.reason
                     break
                 acc = accuracy(out, yb, binary_threshold(self.loss_fn)) if self.use_accuracy else float("nan")
+                self._pending = None  # the batch is used up only now that its step succeeded
+                if new_epoch:
+                    self._end_epoch()
                 self._record(loss, acc, len(xb))
                 done += 1
         return done
@@ -166,12 +169,18 @@ class LiveTrainer:
         self._epoch = [0.0, 0.0, 0]
 
     def _next_batch(self):
+        """(xb, yb, whether an epoch ended before it). The same batch comes back until a step on it succeeds: a step
+        that raises (class 7 of 3 in this batch) must neither skip it, as if it had been trained on, nor end the
+        epoch; the next step tries it again (and raises again)."""
+        if self._pending is not None:
+            return self._pending
+        new_epoch = False
         for _ in range(2):
             if self._batches is None:
                 self._batches = minibatches(self.X, self.y, self.batch_size, self.rng)
             try:
-                return next(self._batches)
+                self._pending = (*next(self._batches), new_epoch)
+                return self._pending
             except StopIteration:
-                self._batches = None
-                self._end_epoch()
+                self._batches, new_epoch = None, True
         raise RuntimeError("LiveTrainer: the training data is empty")

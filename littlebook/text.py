@@ -9,7 +9,7 @@ The tokenizer turns text into those tokens; ``context_windows`` makes (input, ne
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 
 import numpy as np
@@ -43,11 +43,16 @@ def load_corpus() -> str:
     return resources.files("littlebook").joinpath("corpus", CORPUS_FILE).read_text(encoding="utf-8")
 
 
-def _bytes_and_starts(text: str) -> tuple[np.ndarray, np.ndarray]:
+def _bytes_and_starts(text: str, owner: str) -> tuple[np.ndarray, np.ndarray]:
     """UTF-8 bytes of ``text`` as int64 ids (n,), and a mask (n,) that is True where a chunk starts."""
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate such as "\ud800" (half of a pair) has no UTF-8 bytes
+        raise ValueError(f"{owner}: text holds {text[error.start:error.end]!r} at position {error.start}, a lone "
+                         f"surrogate, which is not a character and has no UTF-8 encoding") from None
     chunks = [c.encode("utf-8") for c in _CHUNK.findall(text)]
     data = b"".join(chunks)
-    if data != text.encode("utf-8"):  # the pattern must cover every character; fail loudly if it ever does not
+    if data != encoded:  # the pattern must cover every character; fail loudly if it ever does not
         raise AssertionError("BPETokenizer: pre-tokenisation lost characters")
     ids = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
     starts = np.zeros(len(ids), dtype=bool)
@@ -79,6 +84,22 @@ def _merge(ids: np.ndarray, starts: np.ndarray, pair: tuple[int, int], new_id: i
     return ids[keep], starts[keep]
 
 
+def _as_token_ids(owner: str, name: str, ids) -> np.ndarray:
+    """Token ids as a flat int64 array. Only integers: casting 104.9 or "104" would silently give another token.
+    And only ids that int64 holds, checked before the cast: a uint64 id >= 2⁶³ wraps round to a negative int64
+    (2⁶⁴ − 1 becomes −1), which numpy's indexing reads as a row counted from the end."""
+    ids = np.asarray(ids)
+    if ids.size and ids.dtype.kind not in "iu":
+        raise TypeError(f"{owner}: {name} must be integers, got dtype {ids.dtype}")
+    if ids.size and ids.dtype.kind == "u" and ids.max() >= np.uint64(2**63):  # compared as uint64: exact
+        raise ValueError(f"{owner}: {name} must be token ids (>= 0, below the vocabulary size), got {ids.max()}")
+    return ids.astype(np.int64).reshape(-1)
+
+
+def _is_id(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 class BPETokenizer:
     """Byte-level byte-pair encoding (Sennrich et al. 2016; GPT-2's byte-level variant).
 
@@ -90,14 +111,22 @@ class BPETokenizer:
 
     def __init__(self, merges: Sequence[tuple[tuple[int, int], int]] = ()):
         try:
-            self.merges: list[tuple[tuple[int, int], int]] = [((int(a), int(b)), int(c)) for (a, b), c in merges]
-        except (TypeError, ValueError):
+            self.merges: list[tuple[tuple[int, int], int]] = [((a, b), c) for (a, b), c in merges]
+        except (TypeError, ValueError):  # not iterable, or an entry not shaped ((a, b), c)
+            self.merges = None
+        # Integers only, not int(): int(1.5) and int(True) would silently merge token 1.
+        if self.merges is None or not all(_is_id(v) for (a, b), c in self.merges for v in (a, b, c)):
+            shown = list(merges)[:3] if isinstance(merges, Iterable) else merges
             raise TypeError(f"BPETokenizer: merges must be a list of ((a, b), new_id) with integer ids, "
-                            f"got {list(merges)[:3]!r}...") from None
+                            f"got {shown!r}...")
+        self.merges = [((int(a), int(b)), int(c)) for (a, b), c in self.merges]
         self.vocab: dict[int, bytes] = {i: bytes([i]) for i in range(256)}
         for (a, b), c in self.merges:
             if c != len(self.vocab):
                 raise ValueError(f"BPETokenizer: merge {(a, b)} → {c} should create token {len(self.vocab)}")
+            if not (0 <= a < c and 0 <= b < c):  # a pair of tokens that exist already (else a KeyError below)
+                raise ValueError(f"BPETokenizer: merge {(a, b)} → {c} must join two existing tokens, ids in "
+                                 f"[0, {c})")
             self.vocab[c] = self.vocab[a] + self.vocab[b]
 
     @property
@@ -119,7 +148,7 @@ class BPETokenizer:
             raise TypeError(f"BPETokenizer.train: text must be a str, got {type(text).__name__}")
         # At most 2³¹: pair codes a·V + b must fit in int64 (and no text has more distinct pairs anyway).
         check_int("BPETokenizer.train", "vocab_size (>= 256, the byte alphabet)", vocab_size, low=256, high=2**31)
-        ids, starts = _bytes_and_starts(text)
+        ids, starts = _bytes_and_starts(text, "BPETokenizer.train")
         merges = []
         for new_id in range(256, vocab_size):
             valid = ~starts[1:]
@@ -139,7 +168,7 @@ class BPETokenizer:
         """Text → token ids (n,) int64: bytes, then every learned merge in the order it was learned."""
         if not isinstance(text, str):
             raise TypeError(f"BPETokenizer.encode: text must be a str, got {type(text).__name__}")
-        ids, starts = _bytes_and_starts(text)
+        ids, starts = _bytes_and_starts(text, "BPETokenizer.encode")
         for pair, new_id in self.merges:
             if len(ids) < 2:
                 break
@@ -148,11 +177,7 @@ class BPETokenizer:
 
     def decode(self, ids) -> str:
         """Token ids → text. Byte sequences that are not valid UTF-8 (possible in sampled text) become '�'."""
-        ids = np.asarray(ids)
-        # Only integers: casting 104.9 or "104" to int64 would silently decode some other token.
-        if ids.size and (ids.dtype.kind not in "iu"):
-            raise TypeError(f"BPETokenizer.decode: ids must be integers, got dtype {ids.dtype}")
-        ids = ids.astype(np.int64).reshape(-1)
+        ids = _as_token_ids("BPETokenizer.decode", "ids", ids)
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"BPETokenizer.decode: ids must lie in [0, {self.vocab_size}), "
                              f"got {ids.min()}..{ids.max()}")
@@ -173,10 +198,7 @@ def context_windows(ids, context: int, stride: int = 1) -> tuple[np.ndarray, np.
     """
     check_int("context_windows", "context", context)
     check_int("context_windows", "stride", stride)
-    ids = np.asarray(ids)
-    if ids.size and ids.dtype.kind not in "iu":
-        raise TypeError(f"context_windows: ids must be integers, got dtype {ids.dtype}")
-    ids = ids.astype(np.int64).reshape(-1)
+    ids = _as_token_ids("context_windows", "ids", ids)
     if len(ids) < context + 1:
         raise ValueError(f"context_windows: need at least context + 1 = {context + 1} tokens, got {len(ids)}")
     windows = np.lib.stride_tricks.sliding_window_view(ids, context + 1)[::stride]
@@ -197,10 +219,7 @@ def sample(next_logits_fn: Callable[[np.ndarray], np.ndarray], prompt_ids, n_tok
     check_float("sample", "temperature", temperature, low=0.0)
     check_int("sample", "n_tokens", n_tokens, low=0)
     rng = as_rng(rng)
-    prompt = np.asarray(prompt_ids)
-    if prompt.size and prompt.dtype.kind not in "iu":
-        raise TypeError(f"sample: prompt_ids must be integers, got dtype {prompt.dtype}")
-    ids = list(prompt.astype(np.int64).reshape(-1))
+    ids = list(_as_token_ids("sample", "prompt_ids", prompt_ids))
     for _ in range(n_tokens):  # generation is sequential by nature: token t+1 needs token t
         logits = as_float_array(next_logits_fn(np.array(ids, dtype=np.int64)), "sample", "next_logits_fn's logits")
         # One row (V,), never flattened: a model's (t, V) output flattened would draw ids up to t·V − 1.

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .functional import as_float_array, as_rng, check_float, check_int
+from .functional import as_float_array, as_rng, check_bool, check_float, check_int
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .nn import Module
 
@@ -101,6 +101,7 @@ def minibatches(X: np.ndarray, y: np.ndarray, batch_size: int, rng=None, shuffle
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (X_b, y_b) batches covering the data once; shuffled by ``rng``; the last, smaller batch is kept."""
     check_int("minibatches", "batch_size", batch_size)
+    check_bool("minibatches", "shuffle", shuffle)
     X, y = _as_pair((X, y), "minibatches", "(X, y)")
     _check_data(X, y, "minibatches")
     n = len(X)
@@ -193,7 +194,14 @@ def train_step(model, loss_fn: Loss, optimizer, xb: np.ndarray, yb: np.ndarray, 
     buffers and the random generators are put back. ``guard`` (``fit``'s divergence guard) checks the step just
     before and just after the update, and may refuse it.
     ``input_grad=False``: the data needs no gradient, so the first layer may skip computing ∂L/∂x.
+
+    The optimizer must hold at least one of the model's parameters (the same objects): one built on another model
+    (``SGD(other.parameters())``) would silently update that model and leave this one untrained, so it is refused
+    with a ValueError before anything runs. A subset is fine, as in PyTorch: parameters the optimizer does not
+    hold get gradients but are not updated (frozen).
     """
+    if guard is None:  # fit checked it once before its first step
+        _check_optimizer_params("train_step", model, optimizer)
     with _put_back(*(_step_state(model) if guard is None else guard.state)):
         out = model(xb)                                       # forward
         loss = loss_fn(out, yb)                               # loss
@@ -434,15 +442,23 @@ def _check_trainable(owner: str, model, name: str = "model") -> None:
 def _check_optimizer(owner: str, model, optimizer, scheduler=None) -> None:
     if not all(hasattr(optimizer, a) for a in ("step", "zero_grad", "lr")):
         raise TypeError(f"{owner}: optimizer must be an optimizer such as SGD(model.parameters()), got {optimizer!r}")
-    model_params = {id(p) for p in model.parameters()}
-    if model_params and hasattr(optimizer, "params") and not any(id(p) in model_params for p in optimizer.params):
-        # e.g. SGD(other_model.parameters()): every step would update another model, this one would never learn
-        raise ValueError(f"{owner}: the optimizer holds none of the model's parameters; build it with "
-                         "SGD(model.parameters(), ...) for this model")
+    _check_optimizer_params(owner, model, optimizer)
     if scheduler is not None and getattr(scheduler, "optimizer", optimizer) is not optimizer:
         raise ValueError(f"{owner}: the scheduler controls another optimizer than the one given to fit")
     if scheduler is not None and not hasattr(scheduler, "step"):
         raise TypeError(f"{owner}: scheduler must have a step() method (e.g. StepLR), got {scheduler!r}")
+
+
+def _check_optimizer_params(owner: str, model, optimizer) -> None:
+    """The optimizer must hold at least one of the model's parameters, compared by identity (``is``, through
+    ``id``): a subset is fine (frozen layers), none means that every step would update something else."""
+    if not isinstance(model, Module) or not hasattr(optimizer, "params"):
+        return  # a model or optimizer of your own: nothing to compare
+    model_params = {id(p) for p in model.parameters()}
+    if model_params and not any(id(p) in model_params for p in optimizer.params):
+        # e.g. SGD(other_model.parameters()): every step would update another model, this one would never learn
+        raise ValueError(f"{owner}: the optimizer holds none of the model's parameters; build it with "
+                         "SGD(model.parameters(), ...) for this model")
 
 
 def _check_divergence_factor(owner: str, divergence_factor) -> None:
@@ -464,8 +480,9 @@ def _check_data_args(train_data, val_data):
     return X, y, val_data
 
 
-def _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor) -> None:
+def _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor, progress) -> None:
     check_int("fit", "epochs", epochs)
+    check_bool("fit", "progress", progress)
     check_int("fit", "batch_size", batch_size)
     if max_steps is not None:
         check_int("fit", "max_steps", max_steps)  # max_steps = 0 used to take one step anyway
@@ -513,7 +530,7 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     _check_loss("fit", loss_fn)
     _check_optimizer("fit", model, optimizer, scheduler)
     X, y, val_data = _check_data_args(train_data, val_data)
-    _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor)
+    _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor, progress)
     if val_data is not None:  # its labels must suit the loss (class 12 of 10): found now, not after an epoch
         # The loss checks the targets against a prediction's shape and dtype: one sample's forward pass gives them
         # (eval mode: changes no buffer, draws no mask), instead of a pass over all of val_data before training.

@@ -436,3 +436,39 @@ def test_relu_gives_plus_zero_and_no_nan_for_negative_and_infinite_inputs():
     assert not np.signbit(y.data).any()  # a ⊙ mask gave −0.0 for −2 and NaN for −∞
     y.backward(np.array([np.inf, 1.0, 1.0, 1.0, 1.0, 1.0]))  # an infinite g where relu is flat still sends 0
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("grad", [np.ones(3), np.ones((1, 2, 3)), np.ones(4), np.array("x")],
+                         ids=["(3,) broadcasts", "(1, 2, 3) broadcasts", "(4,)", "a string"])
+def test_a_grad_of_another_shape_set_by_hand_is_refused_before_any_grad_changes(grad):
+    # (3,) and (1, 2, 3) used to broadcast into a wrong .grad silently; (4,) and "x" failed inside numpy, after the
+    # nodes before it had their .grad written
+    a, b = Tensor(np.ones((2, 3))), Tensor(np.full((2, 3), 2.0))
+    b.grad = np.full((2, 3), 7.0)
+    a.grad = grad
+    with pytest.raises(ValueError, match=r"holds a \.grad of shape .* the tensor's shape \(2, 3\)"):
+        (a * b).sum().backward()
+    np.testing.assert_array_equal(b.grad, np.full((2, 3), 7.0))
+
+
+def test_a_vjp_that_fails_late_leaves_every_grad_as_it_was():
+    x = Tensor(np.ones(3))
+    bad = Tensor(x.data * 2, (x,), lambda g: (g[:2],), "custom")  # a VJP of one's own, of the wrong shape
+    y = (bad * 3.0).sum()
+    with pytest.raises(ValueError, match="the VJP of 'custom'"):
+        y.backward()
+    assert y.grad is None and bad.grad is None and x.grad is None  # used to hold the gradients computed before it
+
+
+@pytest.mark.parametrize("op, sym", [(lambda a, b: a + b, "+"), (lambda a, b: a - b, "-"), (lambda a, b: a * b, "*"),
+                                     (lambda a, b: a / b, "/")], ids=["+", "-", "*", "/"])
+def test_shapes_that_do_not_broadcast_name_the_operation(op, sym):
+    with pytest.raises(ValueError, match=re.escape(f"Tensor {sym}: shapes (2, 3) and (4,) do not broadcast")):
+        op(Tensor(np.ones((2, 3))), np.ones(4))
+
+
+def test_reshape_errors_name_the_shapes():
+    with pytest.raises(ValueError, match=r"reshape: a tensor of shape \(2, 3\) \(6 entries\) cannot take the shape 4"):
+        Tensor(np.ones((2, 3))).reshape(4)
+    with pytest.raises(TypeError, match="reshape: the shape must be ints"):
+        Tensor(np.ones((2, 3))).reshape("a")

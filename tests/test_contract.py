@@ -8,6 +8,7 @@ words its message must contain.
 """
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -29,6 +30,12 @@ def _widgets():
     from littlebook import widgets  # imports matplotlib and ipywidgets: only for the rows that need it
 
     return widgets
+
+
+def _plot():
+    from littlebook import plot  # imports matplotlib: only for the rows that need it
+
+    return plot
 
 
 def _fit(**kwargs):
@@ -824,3 +831,170 @@ def test_fit_refuses_val_labels_that_do_not_suit_the_loss_before_the_first_step(
         lb.fit(model, lb.CrossEntropyLoss(), lb.SGD(model.parameters(), lr=0.1), (X, y), epochs=1, batch_size=4,
                val_data=(X, y + 3), progress=False)
     np.testing.assert_array_equal(model[0].weight.value, w)  # no step was taken
+
+
+# -- found by probing the public API (second session): flags, optimizers, ids, custom layers -----------------------
+
+def _backward_after_forward(layer, x, grad):
+    layer(x)
+    return lambda flag: layer.backward(grad, input_grad=flag)
+
+
+# A truthy string used to mean True silently (bias="no" gave a bias), 0 or None False; each flag now takes a bool.
+# (case, call with the flag's value)
+BOOL_FLAGS = [
+    ("Linear bias", lambda v: lb.Linear(2, 2, bias=v)),
+    ("Conv2d bias", lambda v: lb.Conv2d(1, 1, 3, bias=v)),
+    ("PositionalEmbedding learned", lambda v: lb.PositionalEmbedding(4, 2, learned=v)),
+    ("MultiHeadAttention causal", lambda v: lb.MultiHeadAttention(4, 2, causal=v)),
+    ("TransformerBlock causal", lambda v: lb.TransformerBlock(4, 2, causal=v)),
+    ("scaled_dot_product_attention causal",
+     lambda v: lb.attention.scaled_dot_product_attention(np.ones((2, 3)), np.ones((2, 3)), np.ones((2, 3)), causal=v)),
+    ("load_digits flatten", lambda v: data.load_digits(flatten=v)),
+    ("scale_images flatten", lambda v: lb.scale_images(np.zeros((2, 3, 3), np.uint8), flatten=v)),
+    ("minibatches shuffle", lambda v: list(lb.minibatches(X4, np.zeros(3), 2, shuffle=v))),
+    ("fit progress", lambda v: _fit(progress=v)),
+    ("load_mnist download", lambda v: lb.load_mnist(download=v, progress=False)),
+    ("load_mnist progress", lambda v: lb.load_mnist(download=False, progress=v)),
+    ("F.logsumexp keepdims", lambda v: F.logsumexp(LOGITS, keepdims=v)),
+    ("Tensor.sum keepdims", lambda v: autograd.Tensor(LOGITS).sum(axis=0, keepdims=v)),
+    ("Tensor.mean keepdims", lambda v: autograd.Tensor(LOGITS).mean(axis=0, keepdims=v)),
+    ("Tensor.logsumexp keepdims", lambda v: autograd.Tensor(LOGITS).logsumexp(keepdims=v)),
+    ("Linear.backward input_grad",
+     lambda v: _backward_after_forward(lb.Linear(2, 2, dtype=np.float64), np.ones((1, 2)), np.ones((1, 2)))(v)),
+    ("Conv2d.backward input_grad", lambda v: _backward_after_forward(
+        lb.Conv2d(1, 1, 3, dtype=np.float64), np.ones((1, 1, 3, 3)), np.ones((1, 1, 1, 1)))(v)),
+    ("Sequential.backward input_grad", lambda v: _backward_after_forward(
+        lb.Sequential(lb.ReLU(), lb.Linear(2, 2, dtype=np.float64)), np.ones((1, 2)), np.ones((1, 2)))(v)),
+    ("Residual.backward input_grad", lambda v: _backward_after_forward(
+        lb.Residual(lb.Linear(2, 2, dtype=np.float64)), np.ones((1, 2)), np.ones((1, 2)))(v)),
+    ("MultiHeadAttention.backward input_grad", lambda v: _backward_after_forward(
+        lb.MultiHeadAttention(4, 2, dtype=np.float64), np.ones((1, 2, 4)), np.ones((1, 2, 4)))(v)),
+    ("TransformerBlock.backward input_grad", lambda v: _backward_after_forward(
+        lb.TransformerBlock(4, 2, dtype=np.float64), np.ones((1, 2, 4)), np.ones((1, 2, 4)))(v)),
+    ("TrainingFigure accuracy", lambda v: _plot().TrainingFigure(np.ones((4, 2)), np.zeros(4), 10, accuracy=v)),
+    ("TrainingFigure validation", lambda v: _plot().TrainingFigure(np.ones((4, 2)), np.zeros(4), 10, validation=v)),
+]
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0, None], ids=repr)
+@pytest.mark.parametrize("call", [pytest.param(row[1], id=row[0]) for row in BOOL_FLAGS])
+def test_a_flag_refuses_anything_but_true_or_false(call, value):
+    with pytest.raises(TypeError, match=f"must be True or False, got {re.escape(repr(value))}"):
+        call(value)
+
+
+def test_a_backward_with_a_bad_flag_adds_no_gradient_and_numpy_bools_pass():
+    model = lb.Sequential(lb.Linear(2, 2, dtype=np.float64), lb.Linear(2, 2, dtype=np.float64))
+    model(np.ones((1, 2)))
+    with pytest.raises(TypeError, match="input_grad"):
+        model.backward(np.ones((1, 2)), input_grad="no")
+    assert not any(p.grad.any() for p in model.parameters())
+    assert model.backward(np.ones((1, 2)), input_grad=np.False_) is None  # numpy's bools are bools
+    assert lb.Linear(2, 2, bias=np.False_).bias is None
+
+
+def test_train_step_refuses_an_optimizer_of_another_model_and_changes_nothing_but_trains_a_part():
+    model, other = lb.Linear(2, 2, rng=0, dtype=np.float64), lb.Linear(2, 2, rng=1, dtype=np.float64)
+    opt = lb.SGD(other.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)  # used to shrink `other`'s weights
+    before = _state(lb.Sequential(model, other), opt)
+    with pytest.raises(ValueError, match="train_step: the optimizer holds none of the model's parameters"):
+        lb.train_step(model, lb.MSELoss(), opt, np.ones((3, 2)), np.zeros((3, 2)))
+    assert _state(lb.Sequential(model, other), opt) == before  # no gradient, no update, no momentum
+    # Part of the model is fine (PyTorch's freezing): the layers the optimizer does not hold keep their weights.
+    model = lb.Sequential(lb.Linear(2, 2, rng=0, dtype=np.float64), lb.Linear(2, 2, rng=1, dtype=np.float64))
+    frozen, trained = model[0].weight.value.copy(), model[1].weight.value.copy()
+    lb.train_step(model, lb.MSELoss(), lb.SGD(model[1].parameters(), lr=0.1), np.ones((3, 2)), np.zeros((3, 2)))
+    np.testing.assert_array_equal(model[0].weight.value, frozen)  # frozen, as in PyTorch
+    assert not np.array_equal(model[1].weight.value, trained)
+
+
+class _Double(lb.Module):
+    """A layer of one's own whose backward has no input_grad (the exercises' style)."""
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, grad_out):
+        return 2 * grad_out
+
+
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_a_layer_whose_backward_takes_no_input_grad_works_first_in_a_container(input_grad):
+    # Sequential passed input_grad= to its first layer: a TypeError after the later layers had added their gradients.
+    lin = lb.Linear(2, 2, rng=0, dtype=np.float64)
+    model = lb.Sequential(_Double(), lin)
+    x, g = np.array([[1.0, 2.0]]), np.array([[1.0, -1.0]])
+    model(x)
+    model.backward(g, input_grad=input_grad)
+    np.testing.assert_allclose(lin.weight.grad, g.T @ (2 * x))  # added once
+    res = lb.Residual(lb.Linear(2, 2, rng=1, dtype=np.float64), projection=_Double())
+    res(x)
+    grad_x = res.backward(g, input_grad=input_grad)
+    if input_grad:
+        np.testing.assert_allclose(grad_x, g @ res.block.weight.value + 2 * g)
+    model = lb.Sequential(_Double(), lb.Linear(2, 2, rng=0, dtype=np.float64))
+    loss = lb.train_step(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=0.1), x, np.zeros((1, 2)))
+    assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda ids: _tok().decode(ids), id="BPETokenizer.decode"),
+    pytest.param(lambda ids: text.context_windows(np.concatenate([ids, np.zeros(4, np.uint64)]), 3),
+                 id="context_windows"),
+    pytest.param(lambda ids: text.sample(lambda p: np.zeros(3), ids, 1), id="sample"),
+])
+def test_uint64_ids_that_int64_cannot_hold_are_refused_not_wrapped(call):
+    # 2**64 - 1 cast to int64 is -1: context_windows returned windows of -1s, sample handed -1 to the model, decode
+    # reported the id as -1
+    with pytest.raises(ValueError, match="18446744073709551615"):
+        call(np.array([2**64 - 1], dtype=np.uint64))
+    with pytest.raises(ValueError, match=str(2**63)):
+        call(np.array([2**63], dtype=np.uint64))
+
+
+# Each raised a numpy/Python internal error, or (marked *) returned a wrong answer silently.
+PROBED_AGAIN = [
+    ("LayerNorm(3.0)", lambda: lb.LayerNorm(3.0), TypeError, ["LayerNorm", "normalized_shape", "3.0"]),
+    ("LayerNorm(None)", lambda: lb.LayerNorm(None), TypeError, ["normalized_shape", "None"]),
+    ("BPETokenizer merge of an unknown token", lambda: BPETokenizer([((1, 999), 256)]), ValueError,
+     ["(1, 999)", "existing tokens", "[0, 256)"]),
+    ("BPETokenizer merge of -1", lambda: BPETokenizer([((-1, 2), 256)]), ValueError, ["(-1, 2)", "existing"]),
+    ("BPETokenizer merge of 1.5 (*)", lambda: BPETokenizer([((1.5, 2), 256)]), TypeError, ["merges", "integer"]),
+    ("BPETokenizer merge of True (*)", lambda: BPETokenizer([((True, 2), 256)]), TypeError, ["merges", "integer"]),
+    ("BPETokenizer(None)", lambda: BPETokenizer(None), TypeError, ["merges", "None"]),
+    ("BPE train: lone surrogate", lambda: BPETokenizer.train("ab\ud800ab", 260), ValueError,
+     ["BPETokenizer.train", "'\\ud800'", "position 2", "surrogate"]),
+    ("BPE encode: lone surrogate", lambda: _tok().encode("a\udfffb"), ValueError,
+     ["BPETokenizer.encode", "position 1", "surrogate"]),
+    ("load_mnist(mirror=[])", lambda: lb.load_mnist(mirror=[], progress=False), ValueError,
+     ["load_mnist", "mirror", "at least one", "[]"]),
+    ("load_mnist(mirror=3)", lambda: lb.load_mnist(mirror=3, progress=False), TypeError, ["mirror", "3"]),
+    ("polynomial_fit NaN in x", lambda: lb.polynomial_fit([0.0, 1.0, np.nan, 3.0], np.arange(4.0), 1), ValueError,
+     ["polynomial_fit", "x", "NaN", "point 2"]),
+    ("polynomial_fit NaN in y (*)", lambda: lb.polynomial_fit(np.arange(4.0), [0.0, np.inf, 2.0, 3.0], 1),
+     ValueError, ["y", "NaN or inf", "point 1"]),
+    ("polynomial_fit x of shape (N, 2) (*)", lambda: lb.polynomial_fit(np.ones((5, 2)), np.ones((5, 2)), 1),
+     ValueError, ["x", "(N,) or (N, 1)", "(5, 2)"]),
+    ("polynomial_fit strings", lambda: lb.polynomial_fit(np.array(list("abcd")), np.arange(4.0), 1), TypeError,
+     ["polynomial_fit", "x", "<U1"]),
+    ("polynomial_errors val lengths (*)", lambda: lb.polynomial_errors(np.arange(6.0), np.arange(6.0), [1.0],
+                                                                       np.arange(6.0), range(3)), ValueError,
+     ["polynomial_errors", "x_val has 1", "y_val has 6"]),
+    ("polynomial_errors NaN in y_val (*)", lambda: lb.polynomial_errors(np.arange(6.0), np.arange(6.0),
+                                                                        np.arange(3.0), [0.0, np.nan, 1.0], range(3)),
+     ValueError, ["y_val", "NaN"]),
+    ("polynomial_errors(degrees=3)", lambda: lb.polynomial_errors(np.arange(6.0), np.arange(6.0), np.arange(3.0),
+                                                                  np.arange(3.0), 3), TypeError, ["degrees", "3"]),
+]
+
+
+@pytest.mark.parametrize("call, error, words", [pytest.param(*row[1:], id=row[0]) for row in PROBED_AGAIN])
+def test_probed_again_bad_input_raises_a_clear_error(call, error, words):
+    test_bad_input_raises_a_clear_error(call, error, words)
+
+
+def test_scale_images_of_no_images_is_an_empty_batch():
+    # reshape(0, -1) raised numpy's "cannot reshape array of size 0 into shape (0,newaxis)"
+    X = lb.scale_images(np.zeros((0, 28, 28), np.uint8))
+    assert X.shape == (0, 784) and X.dtype == np.float32

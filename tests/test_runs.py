@@ -1,6 +1,7 @@
 """littlebook.runs: ``train_curve`` (fit that reports divergence) and ``LiveTrainer`` (fit, a few steps at a time)."""
 
 import math
+import pickle
 from functools import partial
 
 import numpy as np
@@ -173,3 +174,16 @@ def test_live_trainer_reads_probabilities_at_one_half_with_bce_loss(moons):
                        (X, y.astype(np.float64)[:, None]), lr=0.5, batch_size=16, metrics=("accuracy",))
     t.step(40)
     assert t.history.train_acc[-1] > 0.75  # thresholded at 0 (as logits), it was the fraction of class 1
+
+
+def test_a_live_step_on_a_bad_batch_leaves_the_run_where_it_was():
+    # The failing batch used to be used up: the next step trained on the batch after it, and a retry ended the epoch.
+    X, y = np.random.default_rng(0).standard_normal((8, 4)), np.array([0, 1, 2, 0, 1, 2, 0, 7])
+    trainer = lb.LiveTrainer(lambda: lb.Linear(4, 3, rng=0, dtype=np.float64), CE(), (X, y), batch_size=4, rng=None)
+    assert trainer.step(1) == 1  # the first batch (of seed 0's order) holds no class 7
+    weights, history = trainer.model.weight.value.copy(), pickle.dumps(trainer.history)
+    for _ in range(3):
+        with pytest.raises(ValueError, match="target class 7"):
+            trainer.step(1)
+    np.testing.assert_array_equal(trainer.model.weight.value, weights)
+    assert pickle.dumps(trainer.history) == history and trainer.steps == 1 and trainer.epoch == 0.5
