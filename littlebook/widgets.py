@@ -321,8 +321,8 @@ def depth_explorer(make_model, loss_fn, data, depth: int = 4, depths=(1, 12), *,
                                batch_size=batch_size, rng=rng)[1] for k, m in makers.items()}
         return norms, runs
 
-    # a loss keeps its last inputs for backward: the background thread gets a copy of its own
-    results = _Prefetch(compute, background=lambda d, loss=copy.deepcopy(loss_fn): compute(d, loss))
+    background_loss = copy.deepcopy(loss_fn)  # a loss keeps its last inputs for backward: one per thread
+    results = _Prefetch(compute, background=lambda d: compute(d, background_loss))
     norms, runs = results.get(depth)
     first_loss = max(h.step_loss[0] for h in runs.values() if h.step_loss)
     layers = len(next(iter(norms.values()))) - depth + depths[1]  # the number of weight layers at the deepest
