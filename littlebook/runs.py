@@ -20,6 +20,7 @@ from .train import (
     History,
     TrainingDiverged,
     _as_pair,
+    _check_accuracy_labels,
     _check_data,
     _check_divergence_factor,
     _check_loss,
@@ -89,6 +90,8 @@ class LiveTrainer:
         _check_trainable("LiveTrainer", self._initial, "the model from make_model()")
         self.loss_fn, self.make_optimizer = loss_fn, optimizer
         self.use_accuracy = use_accuracy(metrics, "LiveTrainer")
+        if self.use_accuracy:
+            _check_accuracy_labels("LiveTrainer", self._initial, loss_fn, self.X, {"data": self.y})
         self.seed, self.divergence_factor = rng, divergence_factor
         self.lr, self.batch_size = float(lr), int(batch_size)
         self.reset()

@@ -506,6 +506,19 @@ def use_accuracy(metrics, owner: str = "fit") -> bool:
     return "accuracy" in metrics
 
 
+def _check_accuracy_labels(owner: str, model, loss_fn, X, labels: dict) -> None:
+    """With metrics=("accuracy",) every step scores its batch *after* the update: labels the accuracy cannot score
+    (targets outside [0, 1] with MSELoss, say) would fail there, with the model already changed. Checked before
+    the first step instead, on zero outputs of the shape one sample's prediction has (eval mode: no state
+    changes)."""
+    one = predict(model, X[:1])
+    for name, y in labels.items():
+        try:
+            accuracy(np.zeros((len(y),) + one.shape[1:], one.dtype), y, binary_threshold(loss_fn))
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{owner}: metrics=('accuracy',) cannot score the labels of {name}: {error}") from None
+
+
 def binary_threshold(loss_fn) -> float:
     """Where ``accuracy`` puts a binary output into class 1 when training with ``loss_fn``: 0.5 for the
     probabilities that BCELoss takes (a model ending in Sigmoid), 0 for logits (BCEWithLogitsLoss, any other)."""
@@ -539,6 +552,9 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
             loss_fn(np.zeros((len(val_data[0]),) + one.shape[1:], one.dtype), val_data[1])
         except (ValueError, TypeError) as error:
             raise type(error)(f"fit: val_data does not suit the loss: {error}") from None
+    if use_accuracy(metrics):
+        _check_accuracy_labels("fit", model, loss_fn, X, {"train_data": y} | ({} if val_data is None else
+                                                                              {"val_data": val_data[1]}))
     rng, history = as_rng(rng), History()
     run = _Run(model, loss_fn, optimizer, history, _DivergenceGuard(model, optimizer, history, divergence_factor),
                use_accuracy(metrics), None, callback, callback_every, max_steps)

@@ -998,3 +998,25 @@ def test_scale_images_of_no_images_is_an_empty_batch():
     # reshape(0, -1) raised numpy's "cannot reshape array of size 0 into shape (0,newaxis)"
     X = lb.scale_images(np.zeros((0, 28, 28), np.uint8))
     assert X.shape == (0, 784) and X.dtype == np.float32
+
+
+def test_labels_the_accuracy_cannot_score_fail_before_the_first_update():
+    """With metrics=("accuracy",) a step scores its batch after the update: MSE targets outside [0, 1] used to
+    raise there, with the weights already changed. fit and LiveTrainer now check the labels first."""
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y = 3 * np.random.default_rng(1).random((40, 1))  # fine for MSELoss, not binary labels
+    model = lb.Sequential(lb.Linear(3, 1, rng=0))
+    before = model.layers[0].weight.value.copy()
+    with pytest.raises(ValueError, match=r"fit: metrics=\('accuracy',\) cannot score the labels of train_data"):
+        lb.fit(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=0.1), (X, y), progress=False,
+               metrics=("accuracy",))
+    assert np.array_equal(model.layers[0].weight.value, before)
+    with pytest.raises(ValueError, match="cannot score the labels of val_data"):
+        lb.fit(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=0.1), (X, (y > 1.5).astype(float)),
+               val_data=(X, y), progress=False, metrics=("accuracy",))
+    assert np.array_equal(model.layers[0].weight.value, before)
+    with pytest.raises(ValueError, match="LiveTrainer: metrics=.* cannot score the labels of data"):
+        lb.runs.LiveTrainer(lambda: lb.Sequential(lb.Linear(3, 1, rng=0)), lb.MSELoss(), (X, y),
+                            metrics=("accuracy",))
+    history = lb.fit(model, lb.MSELoss(), lb.SGD(model.parameters(), lr=0.1), (X, y), progress=False, epochs=1)
+    assert history.steps > 0  # without the accuracy, the same targets train
