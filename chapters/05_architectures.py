@@ -858,8 +858,9 @@ print("first-layer gradient: plain shrinks with every block; residual stays with
 #
 # With the slider you can pick the depth yourself; both networks are rebuilt at that depth, their gradient norms
 # plotted and both trained for 3 epochs (the first draw is at depth 10). Training them takes longer than a slider
-# should make you wait, so while you look at one depth the explorer trains the two next to it in a background
-# thread: a one-step move only redraws, a jump to a far depth trains first (up to about a second at depth 40).
+# should make you wait, so once a depth is drawn the explorer trains its two neighbours, one after the other, in a
+# background thread. A one-step move made once they are ready only redraws; a move to a depth not yet computed
+# trains both networks first (0.6 to 0.9 s at depth 40 on the machines of `docs/performance.md`).
 
 # %% tags=["nbval-ignore-output"]
 depth_explorer({"plain": lambda d: make_deep(d, False), "residual": lambda d: make_deep(d, True)}, loss_fn,
