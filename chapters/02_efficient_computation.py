@@ -309,7 +309,7 @@ for n in batch_sizes:
           f"per sample: ≈{loop_time[-1] / batch_time[-1]:.1f}× faster")
 # Timings depend on the machine and its load; the claim checked is only that batching wins by a wide margin at
 # N = 1024 (measured 13-19× on a loaded 2-core AMD EPYC, eight runs under the three CPU configurations of
-# docs/contributing.md)
+# docs/contributing.md; 23× on the Intel Xeon whose output is shown)
 speedup = loop_time[-1] / batch_time[-1]
 assert speedup > 4, f"the batched product should be much faster than the loop, measured {speedup:.1f}×"
 
@@ -318,7 +318,8 @@ per_call = time_calls({"layer": lambda: layer(x1), "numpy": lambda: x1 @ weight.
 print(f"one sample through lb.Linear ≈{1e6 * per_call['layer']:.1f} µs, the same arithmetic in numpy "
       f"≈{1e6 * per_call['numpy']:.1f} µs: the layer adds ≈{1e6 * (per_call['layer'] - per_call['numpy']):.1f} µs "
       f"per call")
-# measured 6.4-12.7 µs against 2.0-3.4 µs in the same runs: the layer's own work per call is about twice numpy's
+# measured 6.4-12.7 µs against 2.0-3.4 µs in the same runs (AMD EPYC), 22 against 5 µs on the Intel Xeon: the
+# layer's own work per call is two to four times numpy's
 assert per_call["layer"] > 1.3 * per_call["numpy"]
 
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
@@ -330,9 +331,10 @@ ax.legend(fontsize="small")
 plt.show()
 
 # %% [markdown]
-# The loop pays a fixed cost for every numpy call, about 2 µs here: Python running the loop body, numpy checking
-# its arguments, allocating the small result and handing the product to the matrix library. The arithmetic of one
-# sample, 64 × 64 multiply-adds, costs far less: the batched time per sample, about 0.1 µs. The batched product
+# The loop pays a fixed cost for every numpy call, 2 to 3 µs (two calls per sample: the product and the `+ b`):
+# Python running the loop body, numpy checking its arguments, allocating the small result and handing the product
+# to the matrix library. The arithmetic of one
+# sample, 64 × 64 multiply-adds, costs far less: the batched time per sample, 0.1 to 0.2 µs. The batched product
 # pays the fixed cost once for the whole batch, which is why its time per sample falls as $N$ grows until the
 # arithmetic dominates. Memory plays no part yet: the 16 kB weight matrix fits in the smallest cache (section 2.6)
 # in both versions. A loop over the calls of a library layer pays the layer's own cost too, once per sample (the
@@ -431,14 +433,16 @@ for n, g in zip(gemm_batches, gflops, strict=True):
     print(f"batch {n:3d}: ≈{1e3 * seconds[n]:.2f} ms, ≈{g:.1f} GFLOP/s = ≈{g / peak:.2f} of the peak")
 # Measured on a loaded 2-core AMD EPYC, six runs under the three CPU configurations of docs/contributing.md
 # (AVX-512 and AVX kernels): peak 89-102 GFLOP/s; W read in 0.24-0.27 ms (62-71 GB/s); balance 1.3-1.6; batch 512
-# at 0.91-0.97 of the peak, batch 8 at 0.17-0.20, batch 1 at 0.19-0.33. Only robust ratios are asserted. The
+# at 0.91-0.97 of the peak, batch 8 at 0.17-0.20, batch 1 at 0.19-0.33. On the Intel Xeon (Ice Lake, 48 MB L3),
+# the output shown: peak 81, W read in 0.76 ms (22 GB/s), balance 3.7, batch 512 at 1.00, batch 8 at 0.15, batch 1
+# at 0.14. Only robust ratios are asserted. The
 # balance depends on the machine: a core reading W from RAM (caches too small to hold 16 MB) sees perhaps 10-25 GB/s
 # and a balance up to about 10; below 0.5 the core would read memory faster than it multiplies, which no CPU does.
 assert 1 < peak < 10_000, peak
 assert 0.5 < peak / bandwidth < 20, f"machine balance {peak / bandwidth:.1f} FLOP/byte"
 assert gflops[-1] > 0.5 * peak, "batch 512 should run near the peak"
 assert gflops[-1] > 2 * gflops[0] and gflops[0] < 0.6 * peak, "batch 1 should run far below the peak"
-# batch 1 took 1.1-1.8 times as long as reading W: a matrix-vector product runs at about the speed of its reads
+# batch 1 took 1.0-1.8 times as long as reading W: a matrix-vector product runs at about the speed of its reads
 assert 0.5 < seconds[1] / seconds["read W"] < 3
 # by the roofline batch 8 (intensity 4) could run at the peak; it reached about a fifth of it
 assert gflops[gemm_batches.index(8)] < 0.6 * min(peak, intensity(8) * bandwidth), "batch 8 far below its bound"
@@ -456,18 +460,20 @@ ax.legend(fontsize="small", loc="upper left")
 plt.show()
 
 # %% [markdown]
-# Batch 1 is a matrix-vector product: it takes little longer than merely reading the 16 MB of weights once (1.1 to
-# 1.8 times in our runs), and several times as long as its arithmetic would at the peak, so its rate is set by how
-# fast the weights come in, and the arithmetic units wait most of the time. Where they come in from depends on the
-# machine: the one that wrote this page has a 32 MB L3 cache (listed above), large enough to hold them, so after
-# the first call they can come from there rather than from RAM, which is slower still. The ratio peak / bandwidth,
-# the **machine balance**, is the intensity a computation needs to keep the core busy: about 1.5 FLOP/byte here
-# (several times more on a machine whose caches cannot hold the weights, so that they come from RAM).
+# Batch 1 is a matrix-vector product: it takes about as long as merely reading the 16 MB of weights once (1.0 to
+# 1.8 times in our runs, on an AMD EPYC and on the Intel Xeon whose output is shown), and several times as long as
+# its arithmetic would at the peak, so its rate is set by how fast the weights come in, and the arithmetic units
+# wait most of the time. Where they come in from depends on the machine: both of ours have an L3 cache large
+# enough to hold them (32 MB on the AMD EPYC, 48 MB on the Intel Xeon, listed above), so after the first call they
+# can come from there rather than from RAM, which is slower still. The ratio peak / bandwidth, the **machine
+# balance**, is the intensity a computation needs to keep the core busy: 1.3 to 1.6 FLOP/byte on the AMD EPYC,
+# about 3.7 on the Intel Xeon, whose core reads the weights about three times more slowly (≈22 against 62-71 GB/s),
+# and more still on a machine whose caches cannot hold the weights, so that they come from RAM.
 # By the bound $\min(\text{peak}, I \times \text{bandwidth})$, the **roofline**, every batch from 4 on (intensity 2
 # and more) should then run at about the peak. Only the large ones do: batch 512, at ~170 FLOP/byte, runs near the
 # peak (the matrix library splits the product into blocks that stay in the L1 and L2 caches and in registers, so
 # each number fetched from memory serves hundreds of multiply-adds; exercise 2.8 counts what that saves), but
-# batch 8 reaches about a fifth of it and batch 64 about two thirds. The roofline counts only arithmetic and memory
+# batch 8 reaches a fifth of it or less (0.15 to 0.20) and batch 64 about two thirds. The roofline counts only arithmetic and memory
 # traffic; to see what it leaves out, we plot the time of one product against $N$, beside the time of $N$
 # separate matrix-vector products (batch 1, $N$ times), and fit a straight line through the batched times for
 # $N$ = 2 to 64.
@@ -483,7 +489,7 @@ print(f"one batched product beats N separate matrix-vector products from N ≈{c
       f"≈{512 * seconds[1] / seconds[512]:.1f}× faster")
 # six runs under the three configurations on an AMD EPYC: fixed cost 2.9-3.5 ms (12-15 reads of W), extra rows at
 # 1.0-1.1 of the peak, crossover 8, 16 or 32 (every smaller batch slower than its separate products), 2.8-5.1×
-# faster at 512; on an Intel Xeon (Ice Lake): fixed cost 2.6-3.2 ms (4-6 reads of W). The fixed cost is asserted on
+# faster at 512; on an Intel Xeon (Ice Lake): fixed cost 2.6-4.7 ms (4-6 reads of W), crossover 8, 7.4× at 512. The fixed cost is asserted on
 # the measured times of the small batches, not on the fit's intercept: one slow large batch on a busy machine
 # tilts the line and can pull its intercept down by half, while each small batch is timed on its own.
 assert min(seconds[n] for n in (2, 4, 8)) > 2 * seconds["read W"], "a batched product should have a large fixed cost"
@@ -501,18 +507,19 @@ ax.legend(fontsize="small")
 plt.show()
 
 # %% [markdown]
-# The time of one batched product is a straight line in $N$ with a large **fixed cost**: about 3 ms however few
-# the rows, several times the time to read W once (12 to 15 times on the AMD machine that wrote this page, 4 to 6
-# on an Intel one whose cores read memory more slowly), while each extra row costs about what its arithmetic costs at
-# the peak. That fixed cost is not arithmetic: it is the matrix library's preparation. A general matrix product
+# The time of one batched product is a straight line in $N$ with a large **fixed cost**, however few the rows:
+# about 3 ms on the AMD EPYC, 2.6 to 4.7 ms on the Intel Xeon (the output above), several times the time to read W
+# once (12 to 15 times on the AMD EPYC, 4 to 6 on the Intel Xeon, whose core reads memory more slowly; the cell
+# checks that each of batches 2, 4 and 8 takes more than twice as long as reading W), while each extra row costs
+# about what its arithmetic costs at the peak. That fixed cost is not arithmetic: it is the matrix library's preparation. A general matrix product
 # (GEMM) is tuned for large products: before multiplying, it copies ("packs") the weights into cache-sized panels
 # laid out in the order its inner loop reads them, a reordering copy of all 16 MB that pays off only when each
-# panel then serves many rows. (A profiler run on the machine that wrote this page, outside this notebook, put
+# panel then serves many rows. (A profiler run on the AMD EPYC, outside this notebook, put
 # about 80 % of a batch-4 product's time in OpenBLAS's packing routine and under 10 % in the multiply-adds.)
 # A batch of one does not pay it: for a single row the library uses its matrix-vector routine, which reads W
-# where it lies. So here a batch of fewer than about 16 samples (8 to 32 in our runs: the crossover moves with
-# the noise in the timings) is *slower* than the same samples one at a time; from there on batching wins, by 3 to
-# 5× at 512. Other matrix libraries (Intel's MKL, Apple's Accelerate) and
+# where it lies. So a batch of fewer than about 8 to 32 samples (the crossover moves with the machine and with the
+# noise in the timings) is *slower* than the same samples one at a time; from there on batching wins, by 3 to 5×
+# at 512 on the AMD EPYC and about 7× on the Intel Xeon. Other matrix libraries (Intel's MKL, Apple's Accelerate) and
 # GPUs have other fixed costs and other crossovers, but the shape is the same: a large batch pays the fixed cost
 # of a call once and reuses each weight many times. This is the hardware reason to train on mini-batches of tens
 # to hundreds of samples (chapter 3), and to write a model as a few large tensor operations.
