@@ -91,7 +91,7 @@ class LiveTrainer:
         self.loss_fn, self.make_optimizer = loss_fn, optimizer
         self.use_accuracy = use_accuracy(metrics, "LiveTrainer")
         if self.use_accuracy:
-            _check_accuracy_labels("LiveTrainer", self._initial, loss_fn, self.X, {"data": self.y})
+            _check_accuracy_labels("LiveTrainer", self._initial, loss_fn, {"data": (self.X, self.y)})
         self.seed, self.divergence_factor = rng, divergence_factor
         self.lr, self.batch_size = float(lr), int(batch_size)
         self.reset()

@@ -506,15 +506,21 @@ def use_accuracy(metrics, owner: str = "fit") -> bool:
     return "accuracy" in metrics
 
 
-def _check_accuracy_labels(owner: str, model, loss_fn, X, labels: dict) -> None:
+def _zero_outputs(model, X: np.ndarray) -> np.ndarray:
+    """Zeros of the shape and dtype of ``model``'s outputs on all of X, from one sample's prediction (eval mode:
+    changes no buffer, draws no mask): what a loss or the accuracy needs to check labels against, without a
+    forward pass over all of X before training."""
+    one = predict(model, X[:1])
+    return np.zeros((len(X),) + one.shape[1:], one.dtype)
+
+
+def _check_accuracy_labels(owner: str, model, loss_fn, data: dict) -> None:
     """With metrics=("accuracy",) every step scores its batch *after* the update: labels the accuracy cannot score
     (targets outside [0, 1] with MSELoss, say) would fail there, with the model already changed. Checked before
-    the first step instead, on zero outputs of the shape one sample's prediction has (eval mode: no state
-    changes)."""
-    one = predict(model, X[:1])
-    for name, y in labels.items():
+    the first step instead, against zero outputs (``_zero_outputs``)."""
+    for name, (X, y) in data.items():
         try:
-            accuracy(np.zeros((len(y),) + one.shape[1:], one.dtype), y, binary_threshold(loss_fn))
+            accuracy(_zero_outputs(model, X), y, binary_threshold(loss_fn))
         except (ValueError, TypeError) as error:
             raise type(error)(f"{owner}: metrics=('accuracy',) cannot score the labels of {name}: {error}") from None
 
@@ -545,16 +551,13 @@ def fit(model, loss_fn: Loss, optimizer, train_data: tuple[np.ndarray, np.ndarra
     X, y, val_data = _check_data_args(train_data, val_data)
     _check_loop_args(epochs, batch_size, max_steps, callback, callback_every, divergence_factor, progress)
     if val_data is not None:  # its labels must suit the loss (class 12 of 10): found now, not after an epoch
-        # The loss checks the targets against a prediction's shape and dtype: one sample's forward pass gives them
-        # (eval mode: changes no buffer, draws no mask), instead of a pass over all of val_data before training.
-        one = predict(model, val_data[0][:1])
         try:
-            loss_fn(np.zeros((len(val_data[0]),) + one.shape[1:], one.dtype), val_data[1])
+            loss_fn(_zero_outputs(model, val_data[0]), val_data[1])
         except (ValueError, TypeError) as error:
             raise type(error)(f"fit: val_data does not suit the loss: {error}") from None
     if use_accuracy(metrics):
-        _check_accuracy_labels("fit", model, loss_fn, X, {"train_data": y} | ({} if val_data is None else
-                                                                              {"val_data": val_data[1]}))
+        labeled = {"train_data": (X, y)} | ({} if val_data is None else {"val_data": val_data})
+        _check_accuracy_labels("fit", model, loss_fn, labeled)
     rng, history = as_rng(rng), History()
     run = _Run(model, loss_fn, optimizer, history, _DivergenceGuard(model, optimizer, history, divergence_factor),
                use_accuracy(metrics), None, callback, callback_every, max_steps)
